@@ -1,0 +1,11 @@
+"""rtc — total correlation of mean and sampled VAE representations (RTC-VAE), as a tested library.
+
+Modules (one concept each):
+
+- :mod:`rtc.gaussian` — Gaussian total correlation (Proposition 1), covariance validation.
+- :mod:`rtc.mixture_tc` — TC of z = µ + heteroscedastic noise (Theorem 1's setting), numerically.
+- :mod:`rtc.discriminator` — FactorVAE discriminator and the density-ratio TC estimate.
+- :mod:`rtc.params` — parameter profiles for the book's chapters.
+- :mod:`rtc.book` — the book runner (``python -m rtc.book``).
+"""
+__version__ = "0.1.0"

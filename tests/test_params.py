@@ -1,0 +1,74 @@
+"""Parameter profiles: chapter defaults equal the default profile; bad files fail before anything runs."""
+import pytest
+import yaml
+
+from rtc.book import chapters
+from rtc.params import ParameterError, chapter_defaults, load_profile, validate
+
+PROFILES = ("ci", "default", "paper")
+
+
+def _chapters(root):
+    return chapters(root)
+
+
+def test_every_chapter_has_all_three_profiles(repo_root):
+    for c in _chapters(repo_root):
+        for p in PROFILES:
+            assert (repo_root / "parameters" / p / f"{c.name}.yaml").exists(), f"missing parameters/{p}/{c.name}.yaml"
+
+
+def test_default_profile_equals_parameters_cell(repo_root):
+    for c in _chapters(repo_root):
+        defaults = chapter_defaults(c.source)
+        profile = yaml.safe_load((repo_root / "parameters" / "default" / f"{c.name}.yaml").read_text())
+        assert profile == defaults, f"{c.name}: parameters cell and parameters/default/{c.name}.yaml differ"
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_profiles_validate_and_name_themselves(repo_root, profile):
+    for c in _chapters(repo_root):
+        values = load_profile(profile, c.name, root=repo_root, chapter_path=c.source)
+        assert values.get("profile") == profile
+
+
+DEFAULTS = {"profile": "default", "n": 10, "x": 0.5, "flag": True, "xs": [1.0, 2.0], "names": ["a"], "anything": None}
+
+
+def test_validate_accepts_and_promotes():
+    out = validate(DEFAULTS, {"x": 2, "xs": [1, 2.5], "n": 3, "flag": False, "anything": [1, "a"]}, source="t")
+    assert out["x"] == 2.0 and isinstance(out["x"], float)
+    assert out["xs"] == [1.0, 2.5] and all(isinstance(v, float) for v in out["xs"])
+
+
+@pytest.mark.parametrize("values, match", [
+    ({"bogus": 1}, "unknown parameter 'bogus'"),
+    ({"n": 1.5}, "'n' must be int"),
+    ({"n": True}, "'n' must be int"),
+    ({"flag": 1}, "'flag' must be bool"),
+    ({"x": "0.5"}, "'x' must be float"),
+    ({"xs": [1.0, "a"]}, "'xs' must be list of float"),
+    ({"xs": 1.0}, "'xs' must be list"),
+    ({"names": [1]}, "'names' must be list of str"),
+])
+def test_validate_rejects(values, match):
+    with pytest.raises(ParameterError, match=match):
+        validate(DEFAULTS, values, source="file.yaml")
+
+
+def test_load_profile_errors(repo_root, tmp_path):
+    with pytest.raises(ParameterError, match="unknown profile 'nope'"):
+        load_profile("nope", "theorem1", root=repo_root)
+    root = tmp_path / "r"
+    (root / "book" / "chapters").mkdir(parents=True)
+    (root / "parameters" / "ci").mkdir(parents=True)
+    (root / "book" / "chapters" / "c.py").write_text('# %% tags=["parameters"]\nprofile = "default"\nn = 1\n')
+    (root / "parameters" / "ci" / "c.yaml").write_text("n: [1, 2\n")
+    with pytest.raises(ParameterError, match="not valid YAML"):
+        load_profile("ci", "c", root=root)
+    (root / "parameters" / "ci" / "c.yaml").write_text("- 1\n- 2\n")
+    with pytest.raises(ParameterError, match="expected a mapping"):
+        load_profile("ci", "c", root=root)
+    (root / "book" / "chapters" / "c.py").write_text('# %% tags=["parameters"]\nn = 1 + 1\n')
+    with pytest.raises(ParameterError, match="not a literal"):
+        chapter_defaults(root / "book" / "chapters" / "c.py")
