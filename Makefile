@@ -7,7 +7,7 @@ PROFILE ?= default
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.rtc-installed
 
-.PHONY: install book test bench clean
+.PHONY: install book test nbmake clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,17 @@ book: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# The chapters as plain notebooks with the ci parameters injected, executed by nbmake
+# (an alternative to the runner's own end-to-end test; nbmake injects no parameters itself).
+NBDIR := book/_build/nbmake
+nbmake: $(STAMP)
+	rm -rf $(NBDIR) && mkdir -p $(NBDIR)/src
+	for f in book/chapters/*.py; do n=$$(basename $$f .py); \
+	  $(VENV)/bin/jupytext --quiet --to ipynb -o $(NBDIR)/src/$$n.ipynb $$f && \
+	  $(VENV)/bin/papermill --prepare-only -k python3 -f parameters/ci/$$n.yaml $(NBDIR)/src/$$n.ipynb $(NBDIR)/$$n.ipynb || exit 1; \
+	done
+	$(PY) -m pytest --nbmake -p no:cacheprovider $(NBDIR)/*.ipynb
 
 clean:
 	rm -rf book/_build book/chapters/*.ipynb
