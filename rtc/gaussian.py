@@ -122,7 +122,12 @@ def gaussian_tc(cov) -> torch.Tensor:
     matrix that is not a symmetric positive-definite finite covariance.
     """
     r = correlation_from_covariance(cov)
-    chol = torch.linalg.cholesky(r)
+    # Σ can pass the definiteness check yet have a correlation matrix that is singular to
+    # round-off (exactly collinear samples): report that as what it is, not a LinAlgError.
+    chol, info = torch.linalg.cholesky_ex(r)
+    if (info != 0).any():
+        raise CovarianceError("covariance is numerically singular after normalising to a correlation matrix "
+                              "(collinear dimensions): its Gaussian total correlation is infinite")
     # −½ log|R| = −Σ log L_kk. Clamp at 0: TC ≥ 0 exactly; round-off can give −1e-16.
     return (-torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)).clamp_min(0.0) + 0.0  # + 0.0: no −0.0
 

@@ -129,3 +129,11 @@ def test_tc_from_samples_estimates_the_population_value():
         gaussian_tc_from_samples(x[:3])
     with pytest.raises(CovarianceError):
         gaussian_tc_from_samples(torch.ones(100, 3))  # constant codes: singular covariance
+
+
+def test_collinear_samples_raise_covariance_error_not_linalg_error():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(100, 1, generator=g, dtype=torch.float64)
+    codes = torch.cat([x, 2 * x, torch.randn(100, 1, generator=g, dtype=torch.float64)], dim=1)
+    with pytest.raises(CovarianceError):
+        gaussian_tc_from_samples(codes)
