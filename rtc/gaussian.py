@@ -124,8 +124,12 @@ def gaussian_tc(cov) -> torch.Tensor:
     r = correlation_from_covariance(cov)
     # Σ can pass the definiteness check yet have a correlation matrix that is singular to
     # round-off (exactly collinear samples): report that as what it is, not a LinAlgError.
+    # A pivot L_kk² = 1 − R²(k | previous) below ~64·D·ε is round-off, not information: such a
+    # matrix is singular in float64 and any finite TC reported for it (≳ 15 nats) would be noise.
     chol, info = torch.linalg.cholesky_ex(r)
-    if (info != 0).any():
+    d = r.shape[-1]
+    tiny = 64 * d * torch.finfo(torch.float64).eps
+    if (info != 0).any() or (torch.diagonal(chol, dim1=-2, dim2=-1) ** 2 < tiny).any():
         raise CovarianceError("covariance is numerically singular after normalising to a correlation matrix "
                               "(collinear dimensions): its Gaussian total correlation is infinite")
     # −½ log|R| = −Σ log L_kk. Clamp at 0: TC ≥ 0 exactly; round-off can give −1e-16.
