@@ -193,7 +193,6 @@ def _density_on_grid(a, variance, mu_step, z_step, width):
     n_z = int(torch.ceil((2 * zhalf / z_step).max()).item()) + 1
     tz = torch.linspace(-1.0, 1.0, n_z, dtype=dtype)
     zs = [tz * zhalf[k] for k in range(2)]
-    hz = [float(zs[k][1] - zs[k][0]) for k in range(2)]
     kern = []
     for k in range(2):
         diff = zs[k][:, None] - mu_grid[None, :, k]

@@ -23,8 +23,6 @@ Rows with W_ii = 0 (MSS0's row 1 when N = M) are not isolated-point rows and are
 """
 from __future__ import annotations
 
-import math
-
 import torch
 
 from .minibatch import estimator_log_weights

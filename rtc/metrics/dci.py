@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .sampling import MetricInputError, check_pair, split_train_test
+from .sampling import MetricInputError, train_test_pair
 
 __all__ = ["DCIResult", "dci", "dci_from_importance", "importance_matrix", "DCI_ESTIMATORS"]
 
@@ -96,13 +96,7 @@ def importance_matrix(c_tr, f_tr, c_te, f_te, *, estimator: str = "gbt", seed: i
 def dci(codes, factors, *, codes_test=None, factors_test=None, estimator: str = "gbt", seed: int = 0) -> DCIResult:
     """DCI of codes (N, L) against factors (N, F); held-out set given, or 1/3 split off (see sampling)."""
     _make(estimator, seed)  # validate the name before any work
-    if codes_test is None or factors_test is None:
-        c_tr, f_tr, c_te, f_te = split_train_test(codes, factors, seed=seed)
-        check_pair(c_tr, f_tr, codes_name="codes (train split)", factors_name="factors (train split)")
-    else:
-        c_tr, f_tr = check_pair(codes, factors)
-        c_te, f_te = check_pair(codes_test, factors_test, codes_name="codes_test", factors_name="factors_test",
-                                require_varying=False)
+    c_tr, f_tr, c_te, f_te = train_test_pair(codes, factors, codes_test, factors_test, seed=seed)
     if c_tr.shape[1] < 2 or f_tr.shape[1] < 2:
         raise MetricInputError(f"DCI needs at least 2 latents and 2 factors, got L={c_tr.shape[1]}, F={f_tr.shape[1]}")
     imp, a_tr, a_te = importance_matrix(c_tr, f_tr, c_te, f_te, estimator=estimator, seed=seed)

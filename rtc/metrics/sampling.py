@@ -108,6 +108,24 @@ def split_train_test(codes, factors, *, test_fraction: float = 1 / 3, seed: int 
     return c[tr], f[tr], c[te], f[te]
 
 
+def train_test_pair(codes, factors, codes_test=None, factors_test=None, *, seed: int = 0):
+    """Validated (codes_train, factors_train, codes_test, factors_test).
+
+    With no held-out set given, :func:`split_train_test` holds out a third of the points; a given
+    held-out set must have the same columns as the training set.
+    """
+    if codes_test is None or factors_test is None:
+        c_tr, f_tr, c_te, f_te = split_train_test(codes, factors, seed=seed)
+        check_pair(c_tr, f_tr, codes_name="codes (train split)", factors_name="factors (train split)")
+        return c_tr, f_tr, c_te, f_te
+    c_tr, f_tr = check_pair(codes, factors)
+    c_te, f_te = check_pair(codes_test, factors_test, codes_name="codes_test", factors_name="factors_test",
+                            require_varying=False)
+    if c_te.shape[1] != c_tr.shape[1] or f_te.shape[1] != f_tr.shape[1]:
+        raise ValueError("codes_test/factors_test must have the same columns as codes/factors")
+    return c_tr, f_tr, c_te, f_te
+
+
 def as_rng(rng) -> np.random.Generator:
     """An int seed or a Generator → Generator (a Generator is used as is, so draws continue its stream)."""
     if isinstance(rng, np.random.Generator):

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .sampling import check_pair, split_train_test
+from .sampling import check_pair, train_test_pair
 
 __all__ = ["SAPResult", "sap", "sap_score_matrix", "r2_matrix", "top_two_gap"]
 
@@ -91,15 +91,7 @@ def sap_score_matrix(codes, factors, *, continuous: bool = False, codes_test=Non
     """The (L, F) score matrix S of SAP (see module docstring for both variants)."""
     if continuous:
         return r2_matrix(codes, factors)
-    if codes_test is None or factors_test is None:
-        c_tr, f_tr, c_te, f_te = split_train_test(codes, factors, seed=seed)
-        check_pair(c_tr, f_tr, codes_name="codes (train split)", factors_name="factors (train split)")
-    else:
-        c_tr, f_tr = check_pair(codes, factors)
-        c_te, f_te = check_pair(codes_test, factors_test, codes_name="codes_test", factors_name="factors_test",
-                                require_varying=False)
-        if c_te.shape[1] != c_tr.shape[1] or f_te.shape[1] != f_tr.shape[1]:
-            raise ValueError("codes_test/factors_test must have the same columns as codes/factors")
+    c_tr, f_tr, c_te, f_te = train_test_pair(codes, factors, codes_test, factors_test, seed=seed)
     return _svc_matrix(c_tr, f_tr, c_te, f_te)
 
 
