@@ -134,17 +134,23 @@ def load_profile(profile: str, chapter: str, *, root: str | Path | None = None, 
     return validate(defaults, values, source=str(path))
 
 
-def describe_run(chapter: str, params: dict, *, root: str | Path | None = None) -> str:
+def describe_run(chapter: str, namespace: dict, *, root: str | Path | None = None) -> str:
     """Markdown saying which profile a chapter ran and how its values differ from the ``paper`` profile.
 
-    Chapters display this right after their parameters, so a reduced run never passes for the
-    paper's settings.
+    ``namespace`` is the chapter's ``globals()`` (or any mapping holding its parameters); only the
+    names of the chapter's parameters cell are read. Chapters display this right after their
+    parameters, so a reduced run never passes for the paper's settings.
     """
+    try:
+        root = find_root(root)
+        names = chapter_defaults(root / "book" / "chapters" / f"{chapter}.py")
+        params = {k: namespace[k] for k in names if k in namespace}
+    except (FileNotFoundError, ParameterError):
+        root, params = None, dict(namespace)
     profile = params.get("profile", "?")
     lines = [f"**This run used the `{profile}` profile.**"]
     try:
-        root = find_root(root)
-        paper = load_profile("paper", chapter, root=root)
+        paper = load_profile("paper", chapter, root=root) if root is not None else {}
     except (FileNotFoundError, ParameterError):
         paper = {}
     diffs = [(k, params[k], v) for k, v in paper.items() if k != "profile" and k in params and params[k] != v]

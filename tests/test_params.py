@@ -72,3 +72,15 @@ def test_load_profile_errors(repo_root, tmp_path):
     (root / "book" / "chapters" / "c.py").write_text('# %% tags=["parameters"]\nn = 1 + 1\n')
     with pytest.raises(ParameterError, match="not a literal"):
         chapter_defaults(root / "book" / "chapters" / "c.py")
+
+
+def test_describe_run_names_the_profile_and_what_is_reduced(repo_root):
+    from rtc.params import describe_run
+
+    ns = dict(chapter_defaults(repo_root / "book" / "chapters" / "theorem1.py"))
+    ns.update(load_profile("ci", "theorem1", root=repo_root), unrelated_global=object())
+    text = describe_run("theorem1", ns, root=repo_root)
+    assert "`ci` profile" in text and "reduced relative to the `paper` profile" in text
+    assert "`mc_outer`" in text and "unrelated_global" not in text
+    ns.update(load_profile("paper", "theorem1", root=repo_root))
+    assert "full settings" in describe_run("theorem1", ns, root=repo_root)

@@ -54,9 +54,7 @@ from rtc.data import DATASETS, load_dataset
 from rtc.data.throughput import grid_bytes, h5_bytes_per_image, render_rate, training_step_rate, traversal_factors
 from rtc.params import describe_run
 
-display(Markdown(describe_run("datasets", dict(
-    profile=profile, seed=seed, traversal_steps=traversal_steps, rate_batch=rate_batch, rate_repeats=rate_repeats,
-    train_batch=train_batch, train_steps=train_steps, cache_probe_images=cache_probe_images))))
+display(Markdown(describe_run("datasets", globals())))
 datasets = {name: load_dataset(name, seed=seed) for name in DATASETS}
 
 # %% [markdown]

@@ -48,10 +48,7 @@ shutdown_sigma0 = 0.01
 from IPython.display import Markdown, display
 from rtc.params import describe_run
 
-display(Markdown(describe_run("estimators", {k: globals()[k] for k in [
-    "profile", "seed", "threads", "sigma", "dims", "dets", "repeats", "batch_size", "dataset_size", "knn_samples",
-    "knn_k", "dr_samples", "dr_repeats", "dr_steps", "dr_hidden", "dr_layers", "dr_batch", "law_dims",
-    "law_batch_sizes", "law_repeats", "shutdown_sigma0"]})))
+display(Markdown(describe_run("estimators", globals())))
 
 # %%
 import math
@@ -62,7 +59,7 @@ import numpy as np
 import pandas as pd
 import torch
 from myst_nb import glue
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text bars (stderr): visible in reruns, removed from the rendered book
 
 from rtc.estimators import (ESTIMATORS, density_ratio_estimate, estimate_all, estimator_log_weights,
                             figure2_latents, isolated_point_tc, knn_tc, shutdown_latents)

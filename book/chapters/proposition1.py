@@ -53,15 +53,13 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 from myst_nb import glue
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text bars (stderr): visible in reruns, removed from the rendered book
 
 from rtc.gaussian import gaussian_tc, gaussian_tc_from_samples, random_correlation
 from rtc.known_tc import Gaussian, RotatedUniformSquare, UniformDisk, monte_carlo_tc
 from rtc.params import describe_run
 
-display(Markdown(describe_run("proposition1", dict(
-    profile=profile, seed=seed, dims=dims, draws_per_dim=draws_per_dim, mc_samples=mc_samples,
-    invariance_draws=invariance_draws, example_samples=example_samples))))
+display(Markdown(describe_run("proposition1", globals())))
 gen = torch.Generator().manual_seed(seed)
 plt.rcParams.update({"figure.dpi": 110, "axes.grid": True, "grid.alpha": 0.3})
 

@@ -73,17 +73,14 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 from myst_nb import glue
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text bars (stderr): visible in reruns, removed from the rendered book
 
 from rtc.gaussian import bivariate_tc, gaussian_tc, random_correlation
 from rtc.mixture_tc import (BoundedVariance, ConstantVariance, mixture_density_2d, sample_latents,
                             tc_constant_noise, tc_monte_carlo, tc_quadrature_2d)
 from rtc.params import describe_run
 
-display(Markdown(describe_run("theorem1", dict(
-    profile=profile, seed=seed, rhos=rhos, variance_bounds=variance_bounds,
-    quadrature_resolution=quadrature_resolution, noise_scales=noise_scales, mc_dim=mc_dim,
-    mc_log_dets=mc_log_dets, mc_bounds=mc_bounds, mc_outer=mc_outer, mc_inner=mc_inner))))
+display(Markdown(describe_run("theorem1", globals())))
 torch.manual_seed(seed)
 plt.rcParams.update({"figure.dpi": 110, "axes.grid": True, "grid.alpha": 0.3})
 
