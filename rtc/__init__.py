@@ -9,6 +9,7 @@ Modules (one concept each):
 - :mod:`rtc.estimators` — minibatch (MWS, MSS0, MSS1), kNN and density-ratio TC estimators.
 - :mod:`rtc.data` — ground-truth datasets (procedural renderers, real-file loaders).
 - :mod:`rtc.metrics` — disentanglement metrics and representation diagnostics.
+- :mod:`rtc.models` — Table 2 networks, objectives (β-VAE … RTC-VAE), η schedule, training, encoding.
 - :mod:`rtc.params` — parameter profiles for the book's chapters.
 - :mod:`rtc.book` — the book runner (``python -m rtc.book``).
 """

@@ -1,0 +1,152 @@
+"""Training speed: images/s per objective at batch 64 and 500, achieved GFLOP/s as a ratio to this
+machine's fp32 matmul peak (measured in the same run), where a step's time goes, and
+channels_last against NCHW.
+
+Usage: ``.venv/bin/python bench/bench_train.py [--steps 3] [--batches 64 500] [--threads 2]``
+
+FLOPs: the Table 2 model's multiply-accumulates per image are counted from its layers (a conv
+costs C_in·k²·C_out·H_out·W_out MACs; a transposed conv the same with its input's H·W);
+a training step is taken as 3× the forward (forward + backward w.r.t. activations and
+weights), 2 FLOPs per MAC. The discriminator's and estimators' FLOPs are not counted, so
+FactorVAE-family ratios understate the arithmetic done. The machine is shared: medians of
+``--steps`` timed steps after one warm-up step; quote ratios from one run.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+from rtc.discriminator import permute_dims
+from rtc.models import VAE, Objective, TrainConfig, reparameterize, train
+from rtc.models.objectives import discriminator_loss
+from rtc.models.train import BatchStream
+
+OBJECTIVES = [("beta_vae", 4.0, None), ("beta_tcvae", 6.0, "mss1"), ("factor_vae", 20.0, None),
+              ("dip_vae_ii", 5.0, None), ("rtc_vae", 20.0, None)]
+
+
+def matmul_peak(n=2048, reps=5) -> float:
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best = float("inf")
+    for _ in range(reps):
+        t = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t)
+    return 2 * n ** 3 / best / 1e9
+
+
+def forward_macs(model: VAE) -> int:
+    macs = 0
+
+    def hook(mod, inp, out):
+        nonlocal macs
+        w = mod.weight
+        if isinstance(mod, torch.nn.Conv2d):
+            macs += w.shape[1] * w.shape[2] * w.shape[3] * w.shape[0] * out.shape[2] * out.shape[3]
+        else:  # ConvTranspose2d weight (C_in, C_out, k, k): every input pixel scatters C_out·k² MACs
+            macs += w.shape[0] * w.shape[1] * w.shape[2] * w.shape[3] * inp[0].shape[2] * inp[0].shape[3]
+
+    hs = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (torch.nn.Conv2d,
+                                                                                 torch.nn.ConvTranspose2d))]
+    with torch.no_grad():
+        model(torch.rand(1, model.num_channels, 64, 64))
+    for h in hs:
+        h.remove()
+    return macs
+
+
+def phase_profile(ds, model_name, strength, est, batch, steps, channels_last=True) -> dict:
+    """Median seconds per phase of the training step, mirroring rtc.models.train's step."""
+    torch.manual_seed(0)
+    cfg = TrainConfig(model=model_name, strength=strength, tc_estimator=est, batch_size=batch,
+                      channels_last=channels_last)
+    from rtc.models.train import _build
+    model, opt, obj, disc, dopt, eta = _build(cfg, ds.num_channels, torch.device("cpu"))
+    stream = BatchStream(ds, batch, 0)
+    times = {k: [] for k in ("data", "forward", "objective", "backward", "optimizer", "discriminator", "log")}
+    for step in range(steps + 1):
+        t = [time.perf_counter()]
+        x = stream.batch(2 * step)
+        t.append(time.perf_counter())
+        out = model(x)
+        t.append(time.perf_counter())
+        if disc is not None:
+            disc.requires_grad_(False)
+        loss, terms = obj(out, x, step=step, eta=obj.base_eta, dataset_size=len(ds), discriminator=disc)
+        t.append(time.perf_counter())
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), float("inf"))
+        t.append(time.perf_counter())
+        opt.step()
+        t.append(time.perf_counter())
+        if disc is not None:
+            disc.requires_grad_(True)
+            with torch.no_grad():
+                mu2, lv2 = model.encode(stream.batch(2 * step + 1))
+                zp = permute_dims(reparameterize(mu2, lv2))
+            dl, _ = discriminator_loss(disc(out.z.detach()), disc(zp))
+            dopt.zero_grad(set_to_none=True)
+            dl.backward()
+            dopt.step()
+        t.append(time.perf_counter())
+        torch.stack([v.float() for v in terms.values()]).tolist()
+        t.append(time.perf_counter())
+        if step:  # the first step is warm-up
+            for k, a, b in zip(times, t[:-1], t[1:]):
+                times[k].append(b - a)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--steps", type=int, default=3)
+    p.add_argument("--batches", type=int, nargs="+", default=[64, 500])
+    p.add_argument("--threads", type=int, default=torch.get_num_threads())
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    from rtc.data import load_dataset
+    ds = load_dataset("dsprites")
+
+    peak = matmul_peak()
+    macs = forward_macs(VAE(1, 10))
+    print(f"threads {args.threads}; fp32 matmul peak {peak:.1f} GFLOP/s; model {macs / 1e6:.1f} M MACs/image forward")
+
+    print("\n## Where a step's time goes (median s; batch 64, channels_last)")
+    hdr = "| objective | data | forward | objective | backward | optimizer | discriminator | log | network share |"
+    print(hdr + "\n|" + "---|" * 9)
+    for name, s, est in OBJECTIVES:
+        ph = phase_profile(ds, name, s, est, 64, args.steps)
+        tot = sum(ph.values())
+        net = ph["forward"] + ph["backward"] + ph["optimizer"]
+        print(f"| {name} | " + " | ".join(f"{v:.3f}" for v in ph.values()) + f" | {net / tot:.0%} |")
+
+    print("\n## channels_last vs NCHW (beta_vae, batch 64, forward+backward+optimizer)")
+    res = {}
+    for cl in (True, False):
+        ph = phase_profile(ds, "beta_vae", 4.0, None, 64, args.steps, channels_last=cl)
+        res[cl] = ph["forward"] + ph["backward"] + ph["optimizer"]
+    print(f"channels_last {res[True]:.3f} s, NCHW {res[False]:.3f} s: NCHW/channels_last = {res[False] / res[True]:.2f}")
+
+    print("\n## End to end through rtc.models.train (includes data, logging, η, discriminator)")
+    print("| objective | batch | s/step | images/s | GFLOP/s (VAE only) | / matmul peak |\n|" + "---|" * 6)
+    with tempfile.TemporaryDirectory() as tmp:
+        for b in args.batches:
+            for name, s, est in OBJECTIVES:
+                cfg = TrainConfig(model=name, strength=s, tc_estimator=est, batch_size=b, steps=args.steps + 1,
+                                  checkpoint_every=10_000)
+                r1 = train(TrainConfig(**{**cfg.to_dict(), "steps": 1}), ds, cache_dir=tmp, progress=False)
+                r = train(cfg, ds, cache_dir=tmp, progress=False)
+                sec = (r.seconds - r1.seconds) / args.steps  # subtract the first (warm-up) step
+                gflops = 2 * 3 * macs * b / sec / 1e9
+                print(f"| {name} | {b} | {sec:.3f} | {b / sec:.0f} | {gflops:.1f} | {gflops / peak:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

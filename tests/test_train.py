@@ -1,0 +1,179 @@
+"""Training loop: learning on a tiny dataset, exact resume after a kill, NaN guard, results cache,
+FactorVAE's two optimizers, the data stream, and encoding statistics."""
+import numpy as np
+import pytest
+import torch
+
+from rtc.models.encode import Encoding, encode, representation_stats
+from rtc.models.train import BatchStream, TrainConfig, TrainingDiverged, run_dir_for, train
+
+
+class ToySquares:
+    """Stand-in for the rtc.data interface: an 8×8 grid of positions of a 16-pixel white square."""
+    name = "toy_squares"
+    factor_names = ("x", "y")
+    factor_sizes = (8, 8)
+    num_channels = 1
+    image_size = 64
+    source = "procedural"
+
+    def __init__(self, fail_at_call=None, nan_at_call=None):
+        self.calls = 0
+        self.fail_at_call, self.nan_at_call = fail_at_call, nan_at_call
+
+    def __len__(self):
+        return 64
+
+    def index_to_factors(self, idx):
+        idx = np.asarray(idx)
+        return np.stack([idx // 8, idx % 8], 1)
+
+    def sample_factors(self, n, rng):
+        return np.random.default_rng(rng).integers(0, 8, size=(n, 2))
+
+    def observations(self, factors, device=None):
+        self.calls += 1
+        if self.fail_at_call is not None and self.calls == self.fail_at_call:
+            raise KeyboardInterrupt("simulated kill")
+        f = np.asarray(factors)
+        x = torch.zeros(len(f), 1, 64, 64)
+        for i, (a, b) in enumerate(f):
+            x[i, 0, 6 * a:6 * a + 16, 6 * b:6 * b + 16] = 1.0
+        if self.nan_at_call is not None and self.calls == self.nan_at_call:
+            x[0, 0, 0, 0] = float("nan")
+        return x.to(device or "cpu")
+
+
+@pytest.fixture
+def one_thread():
+    """The same reduction order in both runs being compared; restores the thread count after."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def small(model="beta_vae", **kw):
+    base = dict(model=model, latent_dim=4, batch_size=8, steps=12, checkpoint_every=4, lr=1e-3,
+                disc_hidden=32, disc_layers=3, eta_every=2)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def params_equal(a, b):
+    return all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+@pytest.mark.parametrize("model", ["beta_vae", "rtc_vae"])
+def test_resume_after_kill_is_bit_identical(tmp_path, model, one_thread):
+    cfg = small(model, strength=5.0, warmup_steps=3)
+    ref = train(cfg, ToySquares(), cache_dir=tmp_path / "a", progress=False)
+    # Kill during step 6 (calls per step: 1 for beta_vae, 2 with a discriminator) → resume from step 4.
+    per_step = 2 if model == "rtc_vae" else 1
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, ToySquares(fail_at_call=6 * per_step + 1), cache_dir=tmp_path / "b", progress=False)
+    ckpt = run_dir_for(cfg, ToySquares(), tmp_path / "b") / "checkpoint.pt"
+    assert torch.load(ckpt, weights_only=False)["step"] == 4
+    res = train(cfg, ToySquares(), cache_dir=tmp_path / "b", progress=False)
+    assert res.finished and res.steps_done == 12
+    assert params_equal(ref.model, res.model)
+    for k in ref.log:
+        np.testing.assert_array_equal(ref.log[k], res.log[k])
+    if model == "rtc_vae":
+        assert params_equal(ref.discriminator, res.discriminator)
+
+
+def test_max_steps_then_resume_equals_uninterrupted(tmp_path, one_thread):
+    cfg = small("factor_vae", strength=10.0)
+    ref = train(cfg, ToySquares(), cache_dir=tmp_path / "a", progress=False)
+    part = train(cfg, ToySquares(), cache_dir=tmp_path / "b", progress=False, max_steps=5)
+    assert not part.finished and part.steps_done == 5
+    res = train(cfg, ToySquares(), cache_dir=tmp_path / "b", progress=False)
+    assert params_equal(ref.model, res.model) and params_equal(ref.discriminator, res.discriminator)
+    assert np.isfinite(res.log["disc_acc"]).all() and np.isfinite(res.log["tc"]).all()
+    cached = train(cfg, ToySquares(fail_at_call=1), cache_dir=tmp_path / "b", progress=False)
+    assert params_equal(ref.discriminator, cached.discriminator)  # the discriminator comes back from the cache
+
+
+def test_nan_guard_fires_and_keeps_last_good_checkpoint(tmp_path):
+    cfg = small(steps=10)
+    with pytest.raises(TrainingDiverged, match=r"step 6 .*non-finite recon.*checkpoint\.pt"):
+        train(cfg, ToySquares(nan_at_call=7), cache_dir=tmp_path, progress=False)
+    st = torch.load(run_dir_for(cfg, ToySquares(), tmp_path) / "checkpoint.pt", weights_only=False)
+    assert st["step"] == 6 and len(st["log"]["loss"]) == 6
+    assert all(torch.isfinite(v).all() for v in st["model"].values())
+
+
+def test_cache_hit_does_not_train(tmp_path):
+    cfg = small(steps=3)
+    first = train(cfg, ToySquares(), cache_dir=tmp_path, progress=False)
+    ds = ToySquares(fail_at_call=1)  # any data access would raise
+    again = train(cfg, ds, cache_dir=tmp_path, progress=False)
+    assert ds.calls == 0 and again.finished and again.discriminator is None
+    assert params_equal(first.model, again.model)
+    np.testing.assert_array_equal(first.log["loss"], again.log["loss"])
+    assert run_dir_for(cfg, ds, tmp_path) != run_dir_for(small(steps=4), ds, tmp_path)  # key covers config
+
+
+def test_training_lowers_the_loss(tmp_path):
+    torch.manual_seed(0)
+    cfg = small(steps=150, batch_size=16, checkpoint_every=1000)
+    res = train(cfg, ToySquares(), cache_dir=tmp_path, progress=False)
+    first, last = res.log["recon"][:10].mean(), res.log["recon"][-10:].mean()
+    # the untrained decoder pays ~4096·log 2 ≈ 2839 nats; learning the background alone halves that
+    assert last < 0.5 * first, (first, last)
+
+
+@pytest.mark.parametrize("model", ["beta_tcvae", "dip_vae_i", "dip_vae_ii", "revised_beta_vae",
+                                   "revised_factor_vae"])
+def test_every_model_trains_a_few_steps(tmp_path, model):
+    pytest.importorskip("rtc.estimators") if model == "beta_tcvae" else None
+    res = train(small(model, steps=3, strength=2.0), ToySquares(), cache_dir=tmp_path, progress=False)
+    assert res.finished and np.isfinite(res.log["loss"]).all()
+
+
+def test_batch_stream_covers_each_epoch_once():
+    s = BatchStream(ToySquares(), 24, seed=3)
+    idx = np.concatenate([s.indices(k) for k in range(8)])  # 192 = 3 epochs of 64
+    for e in range(3):
+        assert sorted(idx[64 * e:64 * (e + 1)]) == list(range(64))
+    assert not np.array_equal(idx[:64], idx[64:128])
+    np.testing.assert_array_equal(BatchStream(ToySquares(), 24, seed=3).indices(5), s.indices(5))
+
+
+def test_snapshots_and_encode(tmp_path):
+    cfg = small(steps=4, snapshot_every=2)
+    res = train(cfg, ToySquares(), cache_dir=tmp_path, progress=False)
+    assert res.snapshots == [2, 4]
+    m = res.load_snapshot(2)
+    enc = encode(m, ToySquares(), n=50, seed=1, batch_size=16)
+    assert enc.mu.shape == enc.z.shape == enc.sigma.shape == (50, 4) and enc.factors.shape == (50, 2)
+    assert np.all(enc.sigma > 0) and enc.recon.shape == (50,)
+    enc2 = encode(m, ToySquares(), n=50, seed=1, batch_size=7)
+    np.testing.assert_allclose(enc.mu, enc2.mu, rtol=1e-5, atol=1e-6)  # chunking changes nothing (float32)
+
+
+def test_representation_stats_known_gaussian():
+    rng = np.random.default_rng(0)
+    cov = np.array([[1.0, 0.8, 0.0], [0.8, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    mu = rng.multivariate_normal(np.zeros(3), cov, size=20000)
+    sigma = np.full_like(mu, 0.5)
+    z = mu + sigma * rng.standard_normal(mu.shape)
+    s = representation_stats(Encoding(mu, sigma, z, None, np.zeros(len(mu))))
+    # Prop. 1: TC(µ) = −½ log(1 − 0.64) = 0.511; z adds 0.25 to each variance: ρ = 0.8/1.25 → 0.266.
+    # 20k samples: s.e. of a correlation estimate ≈ (1 − ρ²)/√n ≈ 0.003 → TC within ~0.01.
+    assert s["tc_mean"] == pytest.approx(-0.5 * np.log(1 - 0.64), abs=0.02)
+    assert s["tc_sample"] == pytest.approx(-0.5 * np.log(1 - 0.64 ** 2), abs=0.02)
+    assert s["active_dims"] == 3 and s["var_sum"] == pytest.approx(0.75)
+    mu_dead = mu.copy()
+    mu_dead[:, 2] = 0.0  # a dimension that never varies: singular covariance
+    s = representation_stats(Encoding(mu_dead, sigma, z, None, np.zeros(len(mu))))
+    assert s["tc_mean"] == float("inf") and s["active_dims"] == 2
+    assert s["tc_mean_active"] == pytest.approx(-0.5 * np.log(1 - 0.64), abs=0.02)
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="batch_size"):
+        TrainConfig(batch_size=0)
+    with pytest.raises(ValueError, match="unknown model"):
+        TrainConfig(model="nope")
