@@ -18,11 +18,10 @@ import statistics
 import tempfile
 import time
 
-import numpy as np
 import torch
 
 from rtc.discriminator import permute_dims
-from rtc.models import VAE, Objective, TrainConfig, reparameterize, train
+from rtc.models import VAE, TrainConfig, reparameterize, train
 from rtc.models.objectives import discriminator_loss
 from rtc.models.train import BatchStream
 

@@ -145,10 +145,8 @@ def evaluate(codes=None, factors=None, *, samples=None, logvar=None, codes_test=
         rows.append(dict(metric=metric, factor=factor, value=float(value), convention=convention))
 
     test = dict(codes_test=codes_test, factors_test=factors_test)
-    repr_fn = None
-    if model_mode:
-        def repr_fn(obs):
-            return _to_np(_split_encoding(encode_fn(obs))[0])
+    def repr_fn(obs):
+        return _to_np(_split_encoding(encode_fn(obs))[0])
     kw = dict(score_kwargs or {})
     for name in tqdm(todo, desc="metrics", disable=not progress):
         if name == "tc":
