@@ -26,7 +26,7 @@ test: $(STAMP)
 
 # The chapters as plain notebooks with the ci parameters injected, executed by nbmake
 # (an alternative to the runner's own end-to-end test; nbmake injects no parameters itself).
-NBDIR := book/_build/nbmake
+NBDIR := nbmake-run
 nbmake: $(STAMP)
 	rm -rf $(NBDIR) && mkdir -p $(NBDIR)/src
 	for f in book/chapters/*.py; do n=$$(basename $$f .py); \
@@ -36,4 +36,4 @@ nbmake: $(STAMP)
 	$(PY) -m pytest --nbmake -p no:cacheprovider $(NBDIR)/*.ipynb
 
 clean:
-	rm -rf book/_build book/chapters/*.ipynb
+	rm -rf book/_build book/chapters/*.ipynb nbmake-run
