@@ -323,7 +323,8 @@ def tc_monte_carlo(sigma_mu, variance, *, n_outer: int = 2000, n_inner: int = 51
     """TC(z) for any D by nested Monte Carlo (see module docstring); returns estimate and 95 % CI.
 
     Cost ≈ n_outer · n_inner · (D + 1) · D² flops-ish; the defaults take a few seconds for D ≤ 10.
-    The CI covers outer-sample noise only; the inner bias is negligible when ``min_ess`` ≫ 1.
+    The CI includes the inner noise (each outer term has its own independent inner estimate); the
+    residual inner bias is second order and negligible when ``min_ess`` ≫ 1.
     """
     a = psd_sqrt(sigma_mu)
     d = a.shape[-1]

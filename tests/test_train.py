@@ -177,3 +177,18 @@ def test_config_validation():
         TrainConfig(batch_size=0)
     with pytest.raises(ValueError, match="unknown model"):
         TrainConfig(model="nope")
+
+
+def test_cache_key_treats_int_and_float_strength_alike(tmp_path):
+    from rtc.models.train import TrainConfig, run_dir_for
+
+    class _DS:
+        name, factor_sizes, num_channels, seed, render_version = "toy", (2, 3), 1, 0, "1"
+
+        def __len__(self):
+            return 6
+
+    a = run_dir_for(TrainConfig(model="rtc_vae", strength=2), _DS(), tmp_path)
+    b = run_dir_for(TrainConfig(model="rtc_vae", strength=2.0), _DS(), tmp_path)
+    c = run_dir_for(TrainConfig(model="rtc_vae", strength=2.5), _DS(), tmp_path)
+    assert a == b and a != c

@@ -7,9 +7,8 @@
   order with orientation fastest.
 - Cars3D: a folder of ``.mat`` files (key ``im``: (128, 128, 3, 24, 4) uint8 = rows, cols, rgb, azimuth,
   elevation) plus ``list.txt`` naming the objects in order (one name per line, with or without ``.mat``).
-  Images are reduced to 64x64 by 2x2 averaging. The image of (elevation e, azimuth a) is ``im[..., a, e]``.
-  (disentanglement_lib flattens the (azimuth, elevation) axes azimuth-major but labels the rows
-  elevation-major; we index by the array's axes instead.)
+  Images are reduced to 64x64 by 2x2 averaging. The image of (elevation e, azimuth a) is ``im[..., a, e]``
+  (we index by the array's axes, which agrees with disentanglement_lib's row order az·4 + el).
 
 Every check failure raises :class:`~rtc.data.base.DatasetFileError` naming the file and the problem. The
 ``factor_sizes`` / ``num_objects`` arguments exist so tests can write small files in the real formats; the

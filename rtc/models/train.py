@@ -119,11 +119,23 @@ def dataset_identity(ds) -> dict:
     """What distinguishes one dataset from another for the cache (name, grid, channels, source, seed)."""
     return {"name": getattr(ds, "name", type(ds).__name__), "factor_sizes": list(getattr(ds, "factor_sizes", [])),
             "num_channels": int(ds.num_channels), "len": len(ds),
-            "source": str(getattr(ds, "source", getattr(ds, "path", None))), "seed": getattr(ds, "seed", None)}
+            "source": str(getattr(ds, "source", getattr(ds, "path", None))), "seed": getattr(ds, "seed", None),
+            # a renderer change must not reuse runs trained on the old images
+            "render_version": getattr(ds, "render_version", None)}
+
+
+def _canonical_config(config: TrainConfig) -> dict:
+    """The config as a dict with ints in float fields promoted (strength=2 and 2.0 are one run)."""
+    out = config.to_dict()
+    for f in dataclasses.fields(config):
+        v = out[f.name]
+        if "float" in str(f.type) and isinstance(v, int) and not isinstance(v, bool):
+            out[f.name] = float(v)
+    return out
 
 
 def run_dir_for(config: TrainConfig, ds, cache_dir: str | Path) -> Path:
-    blob = json.dumps({"config": config.to_dict(), "data": dataset_identity(ds)}, sort_keys=True, default=str)
+    blob = json.dumps({"config": _canonical_config(config), "data": dataset_identity(ds)}, sort_keys=True, default=str)
     key = hashlib.sha256(blob.encode()).hexdigest()[:16]
     return Path(cache_dir) / f"{config.model}-{key}"
 
@@ -232,6 +244,8 @@ def train(config: TrainConfig, dataset, *, device=None, cache_dir: str | Path = 
     final, ckpt = run_dir / "final.pt", run_dir / "checkpoint.pt"
     (run_dir / "config.json").write_text(json.dumps(
         {"config": config.to_dict(), "data": dataset_identity(dataset)}, indent=1, default=str))
+    if retrain:  # a retrain that stops early must not leave the old final.pt to pass as finished
+        final.unlink(missing_ok=True)
     if final.exists() and not retrain:
         state = torch.load(final, map_location="cpu", weights_only=False)
         model = load_model(final, config, device=device)
@@ -263,12 +277,12 @@ def train(config: TrainConfig, dataset, *, device=None, cache_dir: str | Path = 
         log, start, seconds, snapshots = st["log"], st["step"], st["seconds"], st["snapshots"]
         _set_rng_state(st["rng"])
 
-    def save_checkpoint(step):
+    def save_checkpoint(step, rng=None):
         _atomic_save({"step": step, "model": model.state_dict(), "opt": opt.state_dict(),
                       "disc": disc.state_dict() if disc is not None else None,
                       "dopt": dopt.state_dict() if dopt is not None else None,
                       "eta": eta.state_dict() if eta is not None else None, "log": log,
-                      "rng": _rng_state(), "seconds": seconds, "snapshots": snapshots,
+                      "rng": rng if rng is not None else _rng_state(), "seconds": seconds, "snapshots": snapshots,
                       "config": config.to_dict()}, ckpt)
 
     stream = BatchStream(dataset, config.batch_size, config.seed, device)
@@ -282,6 +296,7 @@ def train(config: TrainConfig, dataset, *, device=None, cache_dir: str | Path = 
         while step < stop:
             if time_limit is not None and time.perf_counter() - t_call > time_limit:
                 break
+            rng_before = _rng_state()  # the NaN guard saves the state from *before* this step
             k = 2 * step if disc is not None else step
             x = stream.batch(k)
             out = model(x)
@@ -296,7 +311,7 @@ def train(config: TrainConfig, dataset, *, device=None, cache_dir: str | Path = 
             if not torch.isfinite(loss) or not torch.isfinite(gnorm):
                 bad = [n for n, v in terms.items() if not torch.isfinite(v) and n in ("recon", "kl", "loss")]
                 opt.zero_grad(set_to_none=True)
-                save_checkpoint(step)
+                save_checkpoint(step, rng=rng_before)
                 what = f"non-finite {', '.join(bad) or 'loss'}" if not torch.isfinite(loss) else "non-finite gradient"
                 raise TrainingDiverged(
                     f"{config.model} diverged at step {step} ({what}); the state before this step is saved in "
