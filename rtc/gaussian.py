@@ -26,6 +26,7 @@ __all__ = [
     "correlation_from_covariance",
     "gaussian_tc",
     "gaussian_tc_from_samples",
+    "sample_tc",
     "gaussian_log_density",
     "psd_sqrt",
     "bivariate_tc",
@@ -161,6 +162,26 @@ def gaussian_tc_from_samples(x, *, correction: int = 1) -> torch.Tensor:
     xc = t - t.mean(dim=-2, keepdim=True)
     cov = xc.transpose(-1, -2) @ xc / (n - correction)
     return gaussian_tc(cov)
+
+
+def sample_tc(x, *, drop_constant: bool = False) -> float:
+    """Prop. 1 on the sample covariance of codes ``x`` (N, D), as a float that never raises.
+
+    Returns ``inf`` when the covariance is singular (collinear or constant dimensions), 0.0 when
+    fewer than two dimensions remain. ``drop_constant=True`` first removes dimensions whose
+    sample variance is exactly 0 (a shut-down latent), so the value is the TC of the rest.
+    This is how TC_mean / TC_sample of an encoder are reported (see
+    :func:`gaussian_tc_from_samples` for the raising version).
+    """
+    t = torch.as_tensor(np.ascontiguousarray(x) if isinstance(x, np.ndarray) else x).to(torch.float64)
+    if drop_constant:
+        t = t[:, t.var(dim=0) > 0]
+    if t.shape[1] < 2:
+        return 0.0
+    try:
+        return float(gaussian_tc_from_samples(t))
+    except CovarianceError:
+        return math.inf
 
 
 def psd_sqrt(cov) -> torch.Tensor:

@@ -137,3 +137,16 @@ def test_collinear_samples_raise_covariance_error_not_linalg_error():
     codes = torch.cat([x, 2 * x, torch.randn(100, 1, generator=g, dtype=torch.float64)], dim=1)
     with pytest.raises(CovarianceError):
         gaussian_tc_from_samples(codes)
+
+
+def test_sample_tc_never_raises():
+    from rtc.gaussian import sample_tc
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(5000, 3, generator=g, dtype=torch.float64)
+    assert sample_tc(x) == pytest.approx(float(gaussian_tc_from_samples(x)), rel=1e-12)
+    dead = torch.cat([x, torch.zeros(5000, 1, dtype=torch.float64)], dim=1)  # a shut-down latent
+    assert sample_tc(dead) == math.inf
+    assert sample_tc(dead, drop_constant=True) == pytest.approx(sample_tc(x), rel=1e-12)
+    assert sample_tc(x[:, :1]) == 0.0
+    assert sample_tc(x.numpy()) == pytest.approx(sample_tc(x), rel=1e-12)

@@ -77,19 +77,9 @@ class TCDiagnostics:
 
 
 def _gaussian_tc(x: np.ndarray) -> float:
-    from rtc.gaussian import CovarianceError, gaussian_tc_from_samples
+    from rtc.gaussian import sample_tc
 
-    keep = x.var(axis=0) > 0
-    if keep.sum() < 2:
-        return 0.0
-    import torch
-
-    try:
-        return float(gaussian_tc_from_samples(x[:, keep]))
-    except (CovarianceError, torch.linalg.LinAlgError):
-        # singular correlation (collinear latents); LinAlgError: a covariance that passes the PD check
-        # by round-off can still have a correlation matrix whose Cholesky fails
-        return float("inf")
+    return sample_tc(x, drop_constant=True)
 
 
 def _knn_tc(x: np.ndarray, k: int) -> float | None:

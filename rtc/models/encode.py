@@ -26,11 +26,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from rtc.gaussian import CovarianceError, gaussian_tc_from_samples
+from rtc.gaussian import sample_tc
 
 from .objectives import reconstruction
 
-__all__ = ["Encoding", "encode", "encode_images", "representation_stats", "safe_gaussian_tc"]
+__all__ = ["Encoding", "encode", "encode_images", "representation_stats"]
 
 
 @dataclass
@@ -79,23 +79,13 @@ def encode(model, ds, n: int = 5000, *, seed: int = 0, batch_size: int = 500, de
     return enc
 
 
-def safe_gaussian_tc(x: np.ndarray) -> float:
-    """Prop. 1 on the sample covariance of x (n, D); ``inf`` if singular, 0.0 for D < 2."""
-    if x.shape[1] < 2:
-        return 0.0
-    try:
-        return float(gaussian_tc_from_samples(torch.from_numpy(np.ascontiguousarray(x))))
-    except CovarianceError:
-        return float("inf")
-
-
 def representation_stats(enc: Encoding, *, active_threshold: float = 0.01) -> dict:
     """TC_mean, TC_sample (all and active dims), per-dimension var(µ), E[σ²], active count, reconstruction."""
     var_mu = enc.mu.var(0, ddof=1)
     active = var_mu > active_threshold
     mean_s2 = (enc.sigma ** 2).mean(0)
-    return {"tc_mean": safe_gaussian_tc(enc.mu), "tc_sample": safe_gaussian_tc(enc.z),
-            "tc_mean_active": safe_gaussian_tc(enc.mu[:, active]),
-            "tc_sample_active": safe_gaussian_tc(enc.z[:, active]),
+    return {"tc_mean": sample_tc(enc.mu), "tc_sample": sample_tc(enc.z),
+            "tc_mean_active": sample_tc(enc.mu[:, active]),
+            "tc_sample_active": sample_tc(enc.z[:, active]),
             "var_mu": var_mu, "active_dims": int(active.sum()), "mean_sigma2": mean_s2,
             "var_sum": float(mean_s2.sum()), "recon": float(enc.recon.mean())}
