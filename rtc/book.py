@@ -50,10 +50,6 @@ class Chapter:
     source: Path   # jupytext percent-format .py
     notebook: Path  # executed notebook the book renders
 
-    @property
-    def label(self) -> str:
-        return self.name
-
 
 def _toc_files(entries) -> list[str]:
     out = []
@@ -191,8 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     plan = []
     try:
         for c in selected:
-            params = load_profile(args.profile, c.name, root=root, chapter_path=c.source)
-            if "profile" in chapter_defaults(c.source):
+            defaults = chapter_defaults(c.source)
+            params = load_profile(args.profile, c.name, root=root, defaults=defaults)
+            if "profile" in defaults:
                 params.setdefault("profile", args.profile)
             plan.append((c, params))
     except ParameterError as exc:

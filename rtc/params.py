@@ -113,10 +113,13 @@ def profiles(root: str | Path | None = None) -> list[str]:
     return sorted(p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
 
 
-def load_profile(profile: str, chapter: str, *, root: str | Path | None = None, chapter_path: Path | None = None) -> dict:
+def load_profile(profile: str, chapter: str, *, root: str | Path | None = None, chapter_path: Path | None = None,
+                 defaults: dict | None = None) -> dict:
     """Validated parameters for ``chapter`` under ``profile`` (only the keys the file sets).
 
-    Raises :class:`ParameterError` for an unknown profile, malformed YAML, unknown keys or wrong types.
+    ``defaults`` (the chapter's parameters cell, :func:`chapter_defaults`) is read from the chapter
+    when not given. Raises :class:`ParameterError` for an unknown profile, malformed YAML, unknown
+    keys or wrong types.
     """
     root = find_root(root)
     pdir = root / "parameters" / profile
@@ -124,7 +127,8 @@ def load_profile(profile: str, chapter: str, *, root: str | Path | None = None, 
         raise ParameterError(f"unknown profile {profile!r}; available: {', '.join(profiles(root))}")
     path = pdir / f"{chapter}.yaml"
     chapter_path = chapter_path or root / "book" / "chapters" / f"{chapter}.py"
-    defaults = chapter_defaults(chapter_path)
+    if defaults is None:
+        defaults = chapter_defaults(chapter_path)
     if not path.exists():
         return {}
     try:

@@ -11,15 +11,6 @@ from rtc.estimators import (density_ratio_estimate, estimate_all, estimator_log_
 from rtc.gaussian import gaussian_tc
 
 
-@pytest.fixture
-def one_thread():
-    """The CPU is shared: two threads on a loaded 2-core machine make small MLP steps 40× slower."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 # ---------------------------------------------------------------- synthetic latents
 
 def test_figure2_latents_exact_tc_and_shapes():

@@ -44,15 +44,6 @@ class ToySquares:
         return x.to(device or "cpu")
 
 
-@pytest.fixture
-def one_thread():
-    """The same reduction order in both runs being compared; restores the thread count after."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def small(model="beta_vae", **kw):
     base = dict(model=model, latent_dim=4, batch_size=8, steps=12, checkpoint_every=4, lr=1e-3,
                 disc_hidden=32, disc_layers=3, eta_every=2)
