@@ -11,19 +11,31 @@ Usage: ``.venv/bin/python bench/bench_data.py [--batch 64] [--repeats 5] [--full
 - full grid: rendered completely (``--full-grid`` names) or estimated from the measured rate (others); the
   estimate is marked "est.". Cache size: bytes per image of a gzip-1 HDF5 grid file measured on 2,000 images,
   times the grid size (Cars3D: the real cache file if ``.cache/rtc`` holds it).
+- Shapes3D from a ``3dshapes.h5``-format file (a reduced 12,000-image grid written to a temporary folder,
+  stored like the real file: one contiguous uint8 dataset): random batches read per batch from the file
+  (``load_dataset(..., in_memory=False)``) against the same file loaded with ``in_memory=True``, beside a
+  training step's rate on this CPU and the rate a GPU step of ``--gpu-step-ms`` (an assumed value; pass a
+  measured one) would need. The fresh file sits in the page cache, so the file rate is an upper bound for a
+  cold 5.9 GB file.
 The machine is shared (2 cores, other jobs): all numbers are medians, and the ratios are what to quote.
 """
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
+from pathlib import Path
+
+import h5py
 
 import numpy as np
 import torch
 
 from rtc.data import batches, load_dataset
 from rtc.data.cache import default_cache_path
-from rtc.data.throughput import grid_bytes, h5_bytes_per_image, render_rate, training_step_rate
+from rtc.data.loaders import load_shapes3d_h5
+from rtc.data.throughput import grid_bytes, h5_bytes_per_image, render_rate
+from rtc.models.throughput import training_step_rate
 
 
 def batches_rate(ds, batch: int, steps: int) -> float:
@@ -35,12 +47,37 @@ def batches_rate(ds, batch: int, steps: int) -> float:
     return batch * steps / (time.perf_counter() - t)
 
 
+def shapes3d_file_rates(batch: int, repeats: int) -> dict:
+    """images/s of random batches from a 3dshapes.h5-format file read per batch vs held in memory."""
+    sizes = (10, 10, 10, 2, 2, 3)                                   # 12,000 images, 147 MB
+    n = int(np.prod(sizes))
+    grid = np.stack(np.unravel_index(np.arange(n), sizes), 1)
+    labels = np.stack([np.linspace(0.0, 1.0, s)[grid[:, k]] for k, s in enumerate(sizes)], 1)
+    rates = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "3dshapes.h5"
+        with h5py.File(path, "w") as h:
+            h.create_dataset("labels", data=labels)
+            img = h.create_dataset("images", shape=(n, 64, 64, 3), dtype=np.uint8)   # contiguous, as the real file
+            rng = np.random.default_rng(0)
+            for s in range(0, n, 2000):
+                img[s:s + 2000] = rng.integers(0, 256, size=(min(2000, n - s), 64, 64, 3), dtype=np.uint8)
+        for in_memory in (False, True):
+            ds = load_shapes3d_h5(path, factor_sizes=sizes, in_memory=in_memory)
+            rates["in memory" if in_memory else "from file"] = render_rate(ds, batch, repeats)
+            if ds._h5file is not None:
+                ds._h5file.close()
+    return rates
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--train-steps", type=int, default=5)
     ap.add_argument("--full-grid", nargs="*", default=["dsprites"], help="datasets whose full grid is rendered")
+    ap.add_argument("--gpu-step-ms", type=float, default=5.0,
+                    help="time of one GPU training step at --batch (assumed; pass a measured one)")
     args = ap.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     B = args.batch
@@ -48,6 +85,11 @@ def main() -> None:
     train = {c: training_step_rate(c, B, args.train_steps) for c in (1, 3)}
     for c, r in train.items():
         print(f"training step (beta-VAE, Table 2 model, nc={c}): {r:8.0f} images/s")
+    gpu_need = B / (args.gpu_step_ms / 1000)
+    print(f"a GPU step of {args.gpu_step_ms:g} ms at batch {B} needs       {gpu_need:8.0f} images/s")
+    for label, r in shapes3d_file_rates(B, max(10, 4 * args.repeats)).items():
+        print(f"Shapes3D h5 file, {label:9s} (load_dataset in_memory={label == 'in memory'}): {r:8.0f} images/s "
+              f"= {r / train[3]:6.1f}x CPU training, {r / gpu_need:6.2f}x GPU need")
     print()
     header = f"{'dataset':10s} {'path':22s} {'images/s':>10s} {'x training':>10s}"
     print(header)

@@ -9,13 +9,16 @@ MALLOC_MMAP_THRESHOLD_=65536: otherwise glibc raises its mmap threshold after th
 keeps freed blocks in the heap, so the max RSS reports the allocator's cache, not what is alive.
 Prints medians over repeats and the ratios to naive.
 
-    .venv/bin/python bench/bench_estimators.py [--device cuda] [--repeats 5]
+Then the cost of the estimators' input check (the NaN/±inf scan of z, µ, log σ² that ``check=True``, the
+default, does; the training loop passes ``check=False`` on its hot path) against one β-VAE training step
+(``rtc.models.throughput.training_step_rate``) at batch 64, D = 10: the requirement is < 2 %.
+
+    .venv/bin/python bench/bench_estimators.py [--device cuda] [--repeats 5] [--check-only]
 """
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import resource
 import statistics
@@ -27,10 +30,46 @@ D = 10
 N = 737_280  # dSprites size, a realistic dataset size
 
 
+def check_cost(repeats: int, device: str) -> None:
+    """Print the finiteness check's time per estimator call and as a fraction of a training step (batch 64)."""
+    import torch
+
+    from rtc.estimators import mss
+    from rtc.models.throughput import training_step_rate
+
+    b = 64
+    g = torch.Generator().manual_seed(0)
+    mu = torch.randn(b, D, generator=g).to(device)
+    logvar = (-4 + 0.1 * torch.randn(b, D, generator=g)).to(device)
+    z = mu + 0.1 * torch.randn(b, D, generator=g).to(device)
+    calls = 200
+
+    def per_call(check: bool) -> float:
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            for _ in range(calls):
+                mss(z, mu, logvar, N, check=check)
+            if device == "cuda":
+                torch.cuda.synchronize()
+            times.append((time.perf_counter() - t0) / calls)
+        return statistics.median(times)
+
+    per_call(True)  # warm-up
+    on, off = per_call(True), per_call(False)
+    step = b / training_step_rate(1, b, max(3, repeats), device=device)
+    cost = max(on - off, 0.0)
+    print(f"\ninput check (batch {b}, D={D}, {device}): mss with check {on * 1e6:.0f} µs, without {off * 1e6:.0f} µs; "
+          f"check {cost * 1e6:.1f} µs = {100 * cost / step:.3f} % of a training step ({step * 1e3:.0f} ms); "
+          "requirement < 2 %")
+
+
 def naive_mss1(z, mu, logvar, n):
     import torch
+
+    from rtc.gaussian import gaussian_log_density_elementwise
     b = z.shape[0]
-    lq = -0.5 * ((z[:, None, :] - mu[None]) ** 2 * torch.exp(-logvar[None]) + logvar[None] + math.log(2 * math.pi))
+    lq = gaussian_log_density_elementwise(z[:, None, :], mu[None], logvar=logvar[None])  # (B, B, D) all at once
     m = b - 1
     w = torch.full((b, b), 1.0 / m, dtype=z.dtype, device=z.device)
     idx = torch.arange(b, device=z.device)
@@ -86,9 +125,13 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--one", nargs=2, metavar=("KIND", "B"), help=argparse.SUPPRESS)
+    ap.add_argument("--check-only", action="store_true", help="only the input-check cost against a training step")
     args = ap.parse_args()
     if args.one:
         print(json.dumps(one(args.one[0], int(args.one[1]), args.repeats, args.device)))
+        return
+    if args.check_only:
+        check_cost(args.repeats, args.device)
         return
     kinds = ["naive", "full", "chunk=256", "chunk=64"]
     print(f"MSS1 TC forward+backward, D={D}, N={N}, device={args.device}, median of {args.repeats}")
@@ -106,6 +149,7 @@ def main() -> None:
             print(f"{b:>5} {kind:>10} {r['median_s']:>9.3f} {r['peak_MiB']:>9.1f} "
                   f"{r['median_s'] / ref['median_s']:>10.2f} {r['peak_MiB'] / max(ref['peak_MiB'], 1e-9):>9.2f} "
                   f"{r['tc']:>9.4f}")
+    check_cost(args.repeats, args.device)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Training speed: images/s per objective at batch 64 and 500, achieved GFLOP/s as a ratio to this
-machine's fp32 matmul peak (measured in the same run), where a step's time goes, and
-channels_last against NCHW.
+machine's fp32 matmul peak (measured in the same run), where a step's time goes (the phases of
+``rtc.models.train``'s loop, timed by calling its own ``vae_step`` / ``discriminator_step``), the
+cost of the FactorVAE family's pre-step copy, and channels_last against NCHW.
 
 Usage: ``.venv/bin/python bench/bench_train.py [--steps 3] [--batches 64 500] [--threads 2]``
 
@@ -20,10 +21,9 @@ import time
 
 import torch
 
-from rtc.discriminator import permute_dims
-from rtc.models import VAE, TrainConfig, reparameterize, train
-from rtc.models.objectives import discriminator_loss
-from rtc.models.train import BatchStream
+from rtc.data import batches, load_dataset
+from rtc.models import VAE, TrainConfig, train
+from rtc.models.train import LOG_KEYS, PreStepCopy, build, discriminator_step, vae_step
 
 OBJECTIVES = [("beta_vae", 4.0, None), ("beta_tcvae", 6.0, "mss1"), ("factor_vae", 20.0, None),
               ("dip_vae_ii", 5.0, None), ("rtc_vae", 20.0, None)]
@@ -61,44 +61,30 @@ def forward_macs(model: VAE) -> int:
 
 
 def phase_profile(ds, model_name, strength, est, batch, steps, channels_last=True) -> dict:
-    """Median seconds per phase of the training step, mirroring rtc.models.train's step."""
-    torch.manual_seed(0)
+    """Median seconds per phase of one training step, through the training loop's own step functions."""
     cfg = TrainConfig(model=model_name, strength=strength, tc_estimator=est, batch_size=batch,
                       channels_last=channels_last)
-    from rtc.models.train import _build
-    model, opt, obj, disc, dopt, eta = _build(cfg, ds.num_channels, torch.device("cpu"))
-    stream = BatchStream(ds, batch, 0)
-    times = {k: [] for k in ("data", "forward", "objective", "backward", "optimizer", "discriminator", "log")}
+    tr = build(cfg, ds.num_channels, "cpu")
+    pre = PreStepCopy(tr.model, tr.opt) if tr.disc is not None else None
+    stream = batches(ds, batch, seed=0)
+    nan = torch.tensor(float("nan"))
+    times = {k: [] for k in ("data", "pre_step_copy", "vae_step", "discriminator_step", "log")}
     for step in range(steps + 1):
         t = [time.perf_counter()]
-        x = stream.batch(2 * step)
+        x, x2 = next(stream), (next(stream) if tr.disc is not None else None)
         t.append(time.perf_counter())
-        out = model(x)
+        if pre is not None:
+            pre.remember()
         t.append(time.perf_counter())
-        if disc is not None:
-            disc.requires_grad_(False)
-        loss, terms = obj(out, x, step=step, eta=obj.base_eta, dataset_size=len(ds), discriminator=disc)
+        out, terms = vae_step(tr, x, step=step, dataset_size=len(ds))
         t.append(time.perf_counter())
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), float("inf"))
+        if tr.disc is not None:
+            terms.update(discriminator_step(tr, out.z, x2))
         t.append(time.perf_counter())
-        opt.step()
-        t.append(time.perf_counter())
-        if disc is not None:
-            disc.requires_grad_(True)
-            with torch.no_grad():
-                mu2, lv2 = model.encode(stream.batch(2 * step + 1))
-                zp = permute_dims(reparameterize(mu2, lv2))
-            dl, _ = discriminator_loss(disc(out.z.detach()), disc(zp))
-            dopt.zero_grad(set_to_none=True)
-            dl.backward()
-            dopt.step()
-        t.append(time.perf_counter())
-        torch.stack([v.float() for v in terms.values()]).tolist()
+        torch.stack([terms.get(k, nan).float() for k in LOG_KEYS]).tolist()
         t.append(time.perf_counter())
         if step:  # the first step is warm-up
-            for k, a, b in zip(times, t[:-1], t[1:]):
+            for k, a, b in zip(times, t[:-1], t[1:], strict=True):
                 times[k].append(b - a)
     return {k: statistics.median(v) for k, v in times.items()}
 
@@ -110,7 +96,6 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    from rtc.data import load_dataset
     ds = load_dataset("dsprites")
 
     peak = matmul_peak()
@@ -118,20 +103,19 @@ def main(argv=None):
     print(f"threads {args.threads}; fp32 matmul peak {peak:.1f} GFLOP/s; model {macs / 1e6:.1f} M MACs/image forward")
 
     print("\n## Where a step's time goes (median s; batch 64, channels_last)")
-    hdr = "| objective | data | forward | objective | backward | optimizer | discriminator | log | network share |"
-    print(hdr + "\n|" + "---|" * 9)
+    hdr = "| objective | data | pre-step copy | vae_step | discriminator_step | log | vae_step share |"
+    print(hdr + "\n|" + "---|" * 7)
     for name, s, est in OBJECTIVES:
         ph = phase_profile(ds, name, s, est, 64, args.steps)
         tot = sum(ph.values())
-        net = ph["forward"] + ph["backward"] + ph["optimizer"]
-        print(f"| {name} | " + " | ".join(f"{v:.3f}" for v in ph.values()) + f" | {net / tot:.0%} |")
+        print(f"| {name} | " + " | ".join(f"{v:.3f}" for v in ph.values()) + f" | {ph['vae_step'] / tot:.0%} |")
 
-    print("\n## channels_last vs NCHW (beta_vae, batch 64, forward+backward+optimizer)")
+    print("\n## channels_last vs NCHW (beta_vae, batch 64, vae_step: forward, loss, backward, Adam)")
     res = {}
     for cl in (True, False):
-        ph = phase_profile(ds, "beta_vae", 4.0, None, 64, args.steps, channels_last=cl)
-        res[cl] = ph["forward"] + ph["backward"] + ph["optimizer"]
-    print(f"channels_last {res[True]:.3f} s, NCHW {res[False]:.3f} s: NCHW/channels_last = {res[False] / res[True]:.2f}")
+        res[cl] = phase_profile(ds, "beta_vae", 4.0, None, 64, args.steps, channels_last=cl)["vae_step"]
+    print(f"channels_last {res[True]:.3f} s, NCHW {res[False]:.3f} s: "
+          f"NCHW/channels_last = {res[False] / res[True]:.2f}")
 
     print("\n## End to end through rtc.models.train (includes data, logging, η, discriminator)")
     print("| objective | batch | s/step | images/s | GFLOP/s (VAE only) | / matmul peak |\n|" + "---|" * 6)
@@ -140,9 +124,9 @@ def main(argv=None):
             for name, s, est in OBJECTIVES:
                 cfg = TrainConfig(model=name, strength=s, tc_estimator=est, batch_size=b, steps=args.steps + 1,
                                   checkpoint_every=10_000)
-                r1 = train(TrainConfig(**{**cfg.to_dict(), "steps": 1}), ds, cache_dir=tmp, progress=False)
-                r = train(cfg, ds, cache_dir=tmp, progress=False)
-                sec = (r.seconds - r1.seconds) / args.steps  # subtract the first (warm-up) step
+                r1 = train(cfg, ds, cache_dir=tmp, progress=False, max_steps=1)  # the first (warm-up) step
+                r = train(cfg, ds, cache_dir=tmp, progress=False)  # resumes: the same run's remaining steps
+                sec = (r.seconds - r1.seconds) / args.steps
                 gflops = 2 * 3 * macs * b / sec / 1e9
                 print(f"| {name} | {b} | {sec:.3f} | {b / sec:.0f} | {gflops:.1f} | {gflops / peak:.2f} |")
 

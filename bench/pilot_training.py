@@ -7,8 +7,8 @@ Usage (repository root)::
     .venv/bin/python bench/pilot_training.py --minutes 2 --eval-n 1000   # a quick look
     .venv/bin/python bench/pilot_training.py --summarize-only            # table + figure from saved results
 
-Each model runs in its own single-thread process (two single-thread processes beat one
-two-thread process on this CPU; design.md). Training goes through ``rtc.models.train`` with a
+Each model runs in its own single-thread process (on a 2-core CPU, two single-thread processes
+beat one two-thread process slightly). Training goes through ``rtc.models.train`` with a
 time limit, so the number of steps depends on the machine's load: it is printed. A second call
 resumes the runs from their checkpoints for another budget; ``--fresh`` starts over. Every
 ``--snapshot-every`` steps the weights are kept; afterwards each snapshot encodes ``--eval-n``
@@ -35,7 +35,7 @@ def worker(args) -> None:
 
     torch.set_num_threads(1)
     from rtc.data import load_dataset
-    from rtc.models import TrainConfig, encode, representation_stats, train
+    from rtc.models import TrainConfig, build, encode, representation_stats, train
 
     ds = load_dataset("dsprites")
     cfg = TrainConfig(model=args.worker, strength=MODELS[args.worker], batch_size=args.batch, steps=args.steps,
@@ -51,10 +51,8 @@ def worker(args) -> None:
         if cache.exists() and not args.fresh:
             s = json.loads(cache.read_text())
         else:
-            if step == 0:  # the initialisation, rebuilt from the seed exactly as train() does
-                from rtc.models import VAE
-                torch.manual_seed(cfg.seed)
-                model = VAE(ds.num_channels, cfg.latent_dim).eval()
+            if step == 0:  # the initialisation: train() builds it the same way, from the seed alone
+                model = build(cfg, ds.num_channels, "cpu").model.eval()
             else:
                 model = res.load_snapshot(step)
             st = representation_stats(encode(model, ds, n=args.eval_n, seed=1))
@@ -105,15 +103,15 @@ def summarize(out: Path) -> str:
         ev = r["evals"]
         st = [e["step"] for e in ev]
         clip = lambda v: np.nan if v is None or v == float("inf") else v  # noqa: E731
-        l, = ax[0, 0].plot(st, [clip(e["tc_mean"]) for e in ev], "--o", label=f"{m} TC_mean")
-        ax[0, 0].plot(st, [clip(e["tc_sample"]) for e in ev], "-o", color=l.get_color(), label=f"{m} TC_sample")
-        ax[0, 1].plot(st, [clip(e["tc_mean_active"]) for e in ev], "--o", color=l.get_color(), label=f"{m} mean")
-        ax[0, 1].plot(st, [clip(e["tc_sample_active"]) for e in ev], "-o", color=l.get_color(), label=f"{m} sample")
-        ax[0, 2].semilogy(st, [e["var_mu"] for e in ev], ".", color=l.get_color())
-        ax[1, 0].plot(np.convolve(r["recon_trace"], np.ones(20) / 20, "valid"), color=l.get_color(), label=m)
-        ax[1, 1].semilogy(np.maximum(r["var_sum_trace"], 1e-6), color=l.get_color(), label=m)
+        line, = ax[0, 0].plot(st, [clip(e["tc_mean"]) for e in ev], "--o", label=f"{m} TC_mean")
+        ax[0, 0].plot(st, [clip(e["tc_sample"]) for e in ev], "-o", color=line.get_color(), label=f"{m} TC_sample")
+        ax[0, 1].plot(st, [clip(e["tc_mean_active"]) for e in ev], "--o", color=line.get_color(), label=f"{m} mean")
+        ax[0, 1].plot(st, [clip(e["tc_sample_active"]) for e in ev], "-o", color=line.get_color(), label=f"{m} sample")
+        ax[0, 2].semilogy(st, [e["var_mu"] for e in ev], ".", color=line.get_color())
+        ax[1, 0].plot(np.convolve(r["recon_trace"], np.ones(20) / 20, "valid"), color=line.get_color(), label=m)
+        ax[1, 1].semilogy(np.maximum(r["var_sum_trace"], 1e-6), color=line.get_color(), label=m)
         if m != "beta_vae":
-            ax[1, 2].plot(r["eta_trace"] if m == "rtc_vae" else [], color=l.get_color(), label=m)
+            ax[1, 2].plot(r["eta_trace"] if m == "rtc_vae" else [], color=line.get_color(), label=m)
     ax[0, 0].set(title="Gaussian TC (Prop. 1), all dims", xlabel="step", ylabel="nats")
     ax[0, 1].set(title="Gaussian TC, active dims only", xlabel="step")
     ax[0, 2].set(title="per-dimension variance of µ", xlabel="step")

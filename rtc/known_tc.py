@@ -21,11 +21,9 @@ from dataclasses import dataclass
 
 import torch
 
-from .gaussian import as_covariance, gaussian_tc
+from .gaussian import LOG_2PI, as_covariance, gaussian_log_density_elementwise, gaussian_tc
 
 __all__ = ["Gaussian", "RotatedUniformSquare", "UniformDisk", "monte_carlo_tc", "MCEstimate"]
-
-LOG_2PI = math.log(2 * math.pi)
 
 
 class Gaussian:
@@ -46,8 +44,7 @@ class Gaussian:
                 - 0.5 * self.dim * LOG_2PI)
 
     def marginal_log_density(self, x: torch.Tensor) -> torch.Tensor:
-        var = torch.diagonal(self.cov)
-        return -0.5 * (x * x / var + torch.log(var) + LOG_2PI)
+        return gaussian_log_density_elementwise(x, torch.zeros((), dtype=x.dtype), var=torch.diagonal(self.cov))
 
 
 class RotatedUniformSquare:

@@ -31,9 +31,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
-from .gaussian import as_covariance, gaussian_tc, psd_sqrt
+from ._validate import check_int
+from .gaussian import LOG_2PI, as_covariance, gaussian_log_density, gaussian_log_density_elementwise, gaussian_tc, psd_sqrt
 
 __all__ = [
     "ConstantVariance",
@@ -45,9 +47,8 @@ __all__ = [
     "MonteCarloResult",
     "sample_latents",
     "mixture_density_2d",
+    "theorem1_bound",
 ]
-
-LOG_2PI = math.log(2 * math.pi)
 
 
 def _vec(x, dim: int, name: str) -> torch.Tensor:
@@ -195,9 +196,8 @@ def _density_on_grid(a, variance, mu_step, z_step, width):
     zs = [tz * zhalf[k] for k in range(2)]
     kern = []
     for k in range(2):
-        diff = zs[k][:, None] - mu_grid[None, :, k]
-        var = v_grid[None, :, k]
-        kern.append(torch.exp(-0.5 * diff * diff / var - 0.5 * torch.log(var) - 0.5 * LOG_2PI))
+        kern.append(torch.exp(gaussian_log_density_elementwise(zs[k][:, None], mu_grid[None, :, k],
+                                                               var=v_grid[None, :, k])))
     p_z = kern[0] @ p_mu @ kern[1].T  # (n_z, n_z)
     p1 = kern[0] @ p_mu.sum(1)
     p2 = kern[1] @ p_mu.sum(0)
@@ -291,7 +291,7 @@ def _log_density_is(z, subset, a, variance, n_inner, generator, prior_weight=0.1
     # realised fractions n_m / L, or the estimate is biased by the allocation mismatch.
     weights = counts.to(torch.float64) / n_inner
     samples = []
-    for (mean, chol), m in zip(comps, counts[:2].tolist()):
+    for (mean, chol), m in zip(comps, counts[:2].tolist(), strict=True):
         eps = torch.randn(n, m, r, generator=generator, dtype=torch.float64)
         samples.append(mean[:, None, :] + eps @ chol.T)
     samples.append(torch.randn(n, int(counts[2]), r, generator=generator, dtype=torch.float64))
@@ -304,9 +304,7 @@ def _log_density_is(z, subset, a, variance, n_inner, generator, prior_weight=0.1
     log_q = torch.logsumexp(log_q, dim=-1)
     log_prior = -0.5 * (u * u).sum(-1) - 0.5 * r * LOG_2PI
     mu = u @ a.T  # (n, L, D)
-    var = variance(mu)[..., subset]
-    diff = z_s[:, None, :] - mu[..., subset]
-    log_lik = -0.5 * (diff * diff / var + torch.log(var) + LOG_2PI).sum(-1)
+    log_lik = gaussian_log_density(z_s[:, None, :], mu[..., subset], variance(mu)[..., subset])
     log_w = log_prior + log_lik - log_q
     n_l = u.shape[1]
     log_p = torch.logsumexp(log_w, dim=1) - math.log(n_l)
@@ -326,6 +324,8 @@ def tc_monte_carlo(sigma_mu, variance, *, n_outer: int = 2000, n_inner: int = 51
     The CI includes the inner noise (each outer term has its own independent inner estimate); the
     residual inner bias is second order and negligible when ``min_ess`` ≫ 1.
     """
+    n_outer, n_inner = check_int(n_outer, "n_outer", minimum=2), check_int(n_inner, "n_inner", minimum=1)
+    seed, chunk = check_int(seed, "seed", minimum=0), check_int(chunk, "chunk", minimum=1)
     a = psd_sqrt(sigma_mu)
     d = a.shape[-1]
     keep = (a * a).sum(0) > 1e-14 * float((a * a).sum(0).max())
@@ -364,3 +364,28 @@ def mixture_density_2d(sigma_mu, variance, *, resolution: float = 1.0, width: fl
     z1, z2, p, _, _ = _density_on_grid(a, variance, 0.2 * math.sqrt(c_lo) / resolution,
                                        0.35 * math.sqrt(c_lo) / resolution, width)
     return z1, z2, p
+
+
+def theorem1_bound(c1, c2, dim: int, *, constant: float = 1.0):
+    """The right-hand side of the paper's Theorem 1, in nats: an upper bound on TC(z) for z | µ ~ N(µ, Σ'(µ))
+    with every noise variance σ'_j(µ) in [c1, c2], whatever TC(µ) is,
+
+        C·(c3/c1)^D·log(c2/c1) + C·(c3/c1)^(D+2),   c3 = max(c2, √D).
+
+    The theorem gives no value for C (it depends only on D): ``constant`` is C, 1 by default, so the
+    default result is the bound's *shape* (how it scales with c1, c2 and D), not a number TC(z) must
+    stay below. c1, c2: floats or arrays of the same shape (variances, 0 < c1 ≤ c2); returns a float or
+    a float64 array of that shape. Computed as powers of c3²/c1² so that c3 = √D stays exact.
+    """
+    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+        raise ValueError(f"dim must be a positive int, got {dim!r}")
+    if not constant > 0:
+        raise ValueError(f"constant must be > 0, got {constant!r}")
+    lo, hi = np.asarray(c1, dtype=np.float64), np.asarray(c2, dtype=np.float64)
+    if not np.all(np.isfinite(lo) & (lo > 0)):
+        raise ValueError(f"c1 must be finite and > 0, got {c1!r}")
+    if not np.all(np.isfinite(hi) & (hi >= lo)):
+        raise ValueError(f"c2 must be finite and ≥ c1, got c1={c1!r}, c2={c2!r}")
+    ratio_sq = np.maximum(hi * hi, float(dim)) / (lo * lo)  # (c3/c1)²
+    out = constant * ratio_sq ** (dim / 2) * np.log(hi / lo) + constant * ratio_sq ** ((dim + 2) / 2)
+    return float(out) if out.ndim == 0 else out

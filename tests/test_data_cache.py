@@ -3,6 +3,8 @@ import h5py
 import numpy as np
 import pytest
 
+import rtc.data.cache as cache_mod
+import rtc.data.shapes3d as s3
 from rtc.data import DatasetFileError, load_dataset
 from rtc.data.base import GroundTruthDataset
 from rtc.data.cache import CachedDataset, cache_dir, cached, cached_array, default_cache_path, write_grid_h5
@@ -52,7 +54,6 @@ def test_cached_dataset_serves_the_rendered_images():
 
 
 def test_large_grid_is_read_from_the_file(monkeypatch):
-    import rtc.data.cache as cache_mod
     monkeypatch.setattr(cache_mod, "IN_MEMORY_BYTES", 0)
     ds = Tiny()
     c = cached(ds, progress=False)
@@ -104,3 +105,17 @@ def test_load_dataset_cache_path_for_dsprites_subset_semantics(tmp_path):
     write_grid_h5(Tiny(), p, progress=False)
     with pytest.raises(DatasetFileError, match="not a cache of dsprites"):
         load_dataset("dsprites", cache=p)
+
+
+def test_cache_none_writes_no_files(tmp_path, monkeypatch):
+    # Regression: load_dataset(cache=None) is documented as writing no files, but Shapes3D wrote its 24 MB
+    # geometry .npy. The ray-cast is replaced by a stub: only where files go is under test.
+    monkeypatch.setattr(s3, "_GEOMETRY_CACHE", {})
+    monkeypatch.setattr(s3, "render_geometry", lambda *a, **k: np.zeros((3, 64, 64), dtype=np.float32))
+    ds = load_dataset("shapes3d")
+    ds.images(ds.sample_factors(2, 0))
+    assert not cache_dir(create=False).exists()
+    s3._GEOMETRY_CACHE.clear()
+    ds = s3.Shapes3D(save_geometry=True)
+    ds.images(ds.sample_factors(2, 0))
+    assert (cache_dir(create=False) / "shapes3d-geometry-v1.npy").exists()

@@ -1,11 +1,14 @@
 """Real-format loaders: small valid files written in the real formats load; corrupted ones are rejected clearly."""
+import io
 import os
+import zipfile
 
 import h5py
 import numpy as np
 import pytest
 import scipy.io
 
+import rtc.data.loaders as loaders
 from rtc.data import DatasetFileError, load_dataset
 from rtc.data.loaders import load_cars3d_mats, load_dsprites_npz, load_shapes3d_h5
 
@@ -234,3 +237,82 @@ def test_cars3d_rejections(cars_folder, tmp_path):
 def test_cache_argument_rejected_for_real_files(cars_folder):
     with pytest.raises(ValueError, match="procedural datasets only"):
         load_dataset("cars3d", path=cars_folder, cache=True)
+
+
+# ----------------------------------------------------------------------------- file checks, in-memory Shapes3D
+def _npz_with_header_only(path, members):
+    """An npz whose members are bare .npy headers (shape, dtype) with no data: loading any of them fails."""
+    with zipfile.ZipFile(path, "w") as zf:
+        for key, (shape, dtype) in members.items():
+            buf = io.BytesIO()
+            np.lib.format.write_array_header_1_0(buf, {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
+                                                       "fortran_order": False, "shape": shape})
+            zf.writestr(key + ".npy", buf.getvalue())
+    return path
+
+
+def test_dsprites_headers_are_checked_before_any_data_is_read(tmp_path):
+    # Regression: a float32 `imgs` of the real size needs 11.25 GiB; the old loader decompressed every array
+    # first and died with MemoryError (or, here, a read error) naming no dtype. The headers alone decide now.
+    n = 737280
+    members = {"imgs": ((n, 64, 64), "float32"), "latents_classes": ((n, 6), "int64"),
+               "latents_values": ((n, 6), "float64")}
+    path = _npz_with_header_only(tmp_path / "dsprites.npz", members)
+    with pytest.raises(DatasetFileError, match="'imgs' has dtype float32, expected uint8"):
+        load_dsprites_npz(path)
+    members["imgs"] = ((n, 64, 64), "uint8")
+    members["latents_classes"] = ((n, 5), "int64")
+    path = _npz_with_header_only(tmp_path / "dsprites2.npz", members)
+    with pytest.raises(DatasetFileError, match=r"'latents_classes' has shape \(737280, 5\), expected \(737280, 6\)"):
+        load_dsprites_npz(path)
+
+
+def test_dsprites_bad_latents_rejected_before_images_are_decompressed(tmp_path, dsprites_file, monkeypatch):
+    path, arrays = dsprites_file
+    arrays = dict(arrays, latents_classes=arrays["latents_classes"][::-1].copy())
+    bad = tmp_path / "bad.npz"
+    np.savez_compressed(bad, **arrays)
+    real_load = np.lib.npyio.NpzFile.__getitem__
+    read = []
+
+    def spy(self, key):
+        read.append(key)
+        return real_load(self, key)
+
+    monkeypatch.setattr(np.lib.npyio.NpzFile, "__getitem__", spy)
+    with pytest.raises(DatasetFileError, match="not the C-order grid"):
+        load_dsprites_npz(bad, factor_sizes=DS_SIZES)
+    assert "imgs" not in read
+
+
+def test_directory_and_file_confusions_say_what_is_there(tmp_path, cars_folder):
+    # Regression: a directory where a file is expected (and the reverse) was reported as "not found"
+    with pytest.raises(DatasetFileError, match="is a directory; expected the dSprites .npz file"):
+        load_dsprites_npz(tmp_path)
+    with pytest.raises(DatasetFileError, match="is a directory; expected the Shapes3D 3dshapes.h5 file"):
+        load_dataset("shapes3d", path=tmp_path)
+    with pytest.raises(DatasetFileError, match="is a file; expected the Cars3D folder"):
+        load_cars3d_mats(cars_folder / "list.txt", num_objects=2)
+    (cars_folder / "car_a_mesh.mat").unlink()
+    (cars_folder / "car_a_mesh.mat").mkdir()
+    with pytest.raises(DatasetFileError, match="is a directory, not a .mat file"):
+        load_cars3d_mats(cars_folder, num_objects=2)
+    with pytest.raises(DatasetFileError, match="dSprites .npz file not found"):
+        load_dsprites_npz(tmp_path / "nope.npz")
+
+
+def test_load_dataset_in_memory_option(tmp_path, monkeypatch):
+    # Regression: load_dataset had no way to ask for an in-memory Shapes3D
+    arr = _shapes_arrays(np.random.default_rng(1))
+    path = _write_h5(tmp_path / "3dshapes.h5", arr)
+    monkeypatch.setattr(loaders, "SHAPES3D_FACTOR_SIZES", S3_SIZES)
+    monkeypatch.setattr(loaders.load_shapes3d_h5, "__kwdefaults__", dict(factor_sizes=S3_SIZES, in_memory=None))
+    for flag, stored in ((True, np.ndarray), (False, h5py.Dataset)):
+        ds = load_dataset("shapes3d", path=path, in_memory=flag)
+        assert isinstance(ds._images, stored)
+        f = ds.sample_factors(10, 0)
+        assert np.array_equal(ds.images(f), arr["images"][np.ravel_multi_index(tuple(f.T), S3_SIZES)])
+    with pytest.raises(ValueError, match="in_memory applies to a real Shapes3D file only"):
+        load_dataset("shapes3d", in_memory=True)
+    with pytest.raises(ValueError, match="in_memory applies to a real Shapes3D file only"):
+        load_dataset("dsprites", path=path, in_memory=False)

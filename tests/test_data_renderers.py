@@ -1,4 +1,6 @@
 """Procedural Shapes3D and the Cars3D stand-in: each factor does what its name says, nothing else is random."""
+import colorsys
+
 import numpy as np
 import pytest
 
@@ -24,7 +26,6 @@ def test_ray_primitives_known_distances():
 
 
 def test_hsv_to_rgb_matches_colorsys():
-    import colorsys
     rng = np.random.default_rng(0)
     hsv = rng.uniform(size=(50, 3))
     ours = hsv_to_rgb(hsv[:, 0], hsv[:, 1], hsv[:, 2])

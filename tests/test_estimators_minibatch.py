@@ -174,7 +174,7 @@ def test_chunked_equals_unchunked_with_gradients(estimator):
         # same operations in another grouping of rows: agreement to float64 round-off
         assert torch.allclose(e_c.log_qzk, e_full.log_qzk, atol=1e-12)
         assert torch.allclose(e_c.tc, e_full.tc, atol=1e-12)
-        for a, b in zip(g_c, g_full):
+        for a, b in zip(g_c, g_full, strict=True):
             assert torch.allclose(a, b, atol=1e-12)
 
 
@@ -237,3 +237,56 @@ def test_bad_inputs_raise_clear_errors():
         minibatch_tc(z, mu, logvar, torch.zeros(3, 3))
     with pytest.raises(ValueError, match="B ≥ 2"):
         mws(z[:1], mu[:1], logvar[:1], 10)
+
+
+# ---------------------------------------------------------------- bad values and numpy scalars
+
+@pytest.mark.parametrize("arg", ["z", "mu", "logvar"])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_inputs_raise_naming_the_argument(arg, bad):
+    z, mu, logvar = _batch(6, 3)
+    t = {"z": z, "mu": mu, "logvar": logvar}
+    t[arg] = t[arg].clone()
+    t[arg][2, 1] = bad
+    calls = [lambda: mws(t["z"], t["mu"], t["logvar"], 100),
+             lambda: mws(t["z"], t["mu"], t["logvar"], 100, constants=False),
+             lambda: mss(t["z"], t["mu"], t["logvar"], 100, weights="mss0"),
+             lambda: mss(t["z"], t["mu"], t["logvar"], 100, weights="mss1"),
+             lambda: log_qz_given_x(t["z"], t["mu"], t["logvar"]),
+             lambda: minibatch_tc(t["z"], t["mu"], t["logvar"], 0.0)]
+    for call in calls:
+        with pytest.raises(ValueError, match=rf"^{arg} has a non-finite value .* at row 2, column 1"):
+            call()
+
+
+def test_check_false_skips_only_the_finiteness_scan():
+    z, mu, logvar = _batch(6, 3)
+    ref = mss(z, mu, logvar, 100)
+    out = mss(z, mu, logvar, 100, check=False)
+    assert torch.equal(out.tc, ref.tc)
+    z[0, 0] = float("nan")
+    assert math.isnan(float(mws(z, mu, logvar, 100, check=False).tc))  # the caller opted out
+    with pytest.raises(ValueError, match="same shape"):
+        mws(z, mu[:, :2], logvar, 100, check=False)
+
+
+def test_nan_log_weight_raises():
+    z, mu, logvar = _batch(4, 2)
+    w = torch.zeros(4, 4, dtype=torch.float64)
+    w[1, 2] = float("nan")
+    with pytest.raises(ValueError, match="log_w"):
+        minibatch_tc(z, mu, logvar, w)
+    w[1, 2] = -float("inf")  # a zero weight is allowed
+    assert math.isfinite(float(minibatch_tc(z, mu, logvar, w).tc))
+
+
+def test_numpy_integer_scalars_accepted():
+    z, mu, logvar = _batch(6, 3)
+    for n in (np.int64(100), np.int32(100), np.uint16(100)):
+        assert torch.equal(mws(z, mu, logvar, n).tc, mws(z, mu, logvar, 100).tc)
+        assert torch.equal(mss(z, mu, logvar, n, chunk=np.int64(2)).tc, mss(z, mu, logvar, 100).tc)
+        assert torch.equal(mss_log_weights(np.int64(6), n), mss_log_weights(6, 100))
+    with pytest.raises(TypeError, match="dataset_size"):
+        mws(z, mu, logvar, 100.0)
+    with pytest.raises(TypeError, match="dataset_size"):
+        mws(z, mu, logvar, True)

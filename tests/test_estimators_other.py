@@ -7,7 +7,7 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 from rtc.estimators import (density_ratio_estimate, estimate_all, estimator_log_weights, figure2_latents,
-                            isolated_point_tc, knn_entropy, knn_tc, shutdown_latents, weight_signature)
+                            isolated_point_tc, knn_entropy, knn_tc, mss, mws, shutdown_latents, weight_signature)
 from rtc.gaussian import gaussian_tc
 
 
@@ -87,18 +87,46 @@ def test_knn_entropy_gaussian_closed_form():
     assert knn_entropy(x) == pytest.approx(want, abs=0.06)
 
 
-@given(shift=st.floats(-10, 10), scale=st.floats(0.01, 100))
-@settings(max_examples=20, deadline=None)
-def test_knn_tc_invariant_to_shift_and_common_scale(shift, scale):
+@given(shifts=st.lists(st.floats(-1e4, 1e4), min_size=3, max_size=3),
+       scales=st.lists(st.floats(1e-3, 1e3), min_size=3, max_size=3),
+       signs=st.lists(st.sampled_from([-1.0, 1.0]), min_size=3, max_size=3))
+@settings(max_examples=25, deadline=None)
+def test_knn_tc_invariant_to_per_coordinate_affine_maps(shifts, scales, signs):
     rng = np.random.default_rng(5)
     x = rng.multivariate_normal([0, 0, 0], [[1, .5, .2], [.5, 1, .3], [.2, .3, 1]], 500)
-    # KSG uses only distance comparisons under one max norm: a shift or common scale changes nothing but
-    # round-off, which the ulp guard in the strict count absorbs, so equality to 1e-9 (a flipped count would
-    # move the estimate by ≳ 1e-5)
-    assert knn_tc(x * scale + shift) == pytest.approx(knn_tc(x), abs=1e-9)
+    a = np.array(scales) * np.array(signs)
+    b = np.array(shifts) * np.abs(a)  # offsets up to 1e4 standard deviations: the data keep ~1e-12 resolution
+    # A TC is invariant under z_k → a_k z_k + b_k and knn_tc standardizes each column first, so only
+    # round-off differs; a flipped neighbour count would move the estimate by ≳ 1e-5.
+    assert knn_tc(x * a + b) == pytest.approx(knn_tc(x), abs=1e-9)
+    assert knn_tc(x * a + b, method="kl") == pytest.approx(knn_tc(x, method="kl"), abs=1e-9)
+
+
+def test_knn_tc_large_offset_of_one_coordinate():
+    # Regression: +1e12 on one coordinate moved the estimate from 0.271 to 0.343 and +1e14 gave NaN.
+    # At 1e12 the data keep ~1e-4 resolution (float64 spacing), at 1e14 ~0.016: small, finite changes.
+    rng = np.random.default_rng(5)
+    x = rng.multivariate_normal([0, 0, 0], [[1, .5, .2], [.5, 1, .3], [.2, .3, 1]], 500)
+    for offset, tol in ((1e12, 1e-3), (1e14, 0.03)):
+        y = x.copy()
+        y[:, 0] += offset
+        assert knn_tc(y) == pytest.approx(knn_tc(x), abs=tol)
+
+
+def test_knn_tc_constant_column_adds_nothing():
+    rng = np.random.default_rng(2)
+    x = rng.multivariate_normal([0, 0], [[1, .6], [.6, 1]], 400)
+    with_const = np.column_stack([x, np.full(400, 0.1)])
+    assert knn_tc(with_const) == pytest.approx(knn_tc(x), abs=1e-12)
 
 
 def test_knn_bad_inputs():
+    with pytest.raises(ValueError, match="D ≥ 1"):
+        knn_tc(np.zeros((10, 0)))
+    with pytest.raises(ValueError, match="D ≥ 1"):
+        knn_entropy(np.zeros((10, 0)))
+    assert knn_tc(np.random.default_rng(0).standard_normal((20, 2)), k=np.int64(3)) == \
+        knn_tc(np.random.default_rng(0).standard_normal((20, 2)), k=3)
     with pytest.raises(ValueError, match=r"shape \(N, D\)"):
         knn_tc(np.zeros(10))
     with pytest.raises(ValueError, match="more samples than neighbours"):
@@ -177,7 +205,6 @@ def test_isolated_point_bad_inputs():
 
 
 def test_estimate_all_matches_individual_estimators():
-    from rtc.estimators import mss, mws
     g = torch.Generator().manual_seed(9)
     s = figure2_latents(3, 0.5, 64, generator=g)
     est = estimate_all(s, 1000, chunk=16)
@@ -187,3 +214,14 @@ def test_estimate_all_matches_individual_estimators():
     assert est["mws_noconst"] == pytest.approx(float(mws(s.z, s.mu, s.logvar, 1000, constants=False).tc), abs=1e-10)
     assert est["mss0"] == pytest.approx(float(mss(s.z, s.mu, s.logvar, 1000, weights="mss0").tc), abs=1e-10)
     assert est["mss1"] == pytest.approx(float(mss(s.z, s.mu, s.logvar, 1000).tc), abs=1e-10)
+
+
+def test_density_ratio_leaves_the_callers_torch_rng_alone(one_thread):
+    z = torch.randn(600, 2, generator=torch.Generator().manual_seed(3))
+    torch.manual_seed(123)
+    expected_next = torch.rand(4)
+    torch.manual_seed(123)
+    r1 = density_ratio_estimate(z, steps=5, hidden=16, layers=2, batch_size=64, seed=7)
+    assert torch.equal(torch.rand(4), expected_next)  # the global stream continues as if nothing ran
+    r2 = density_ratio_estimate(z, steps=5, hidden=16, layers=2, batch_size=64, seed=7)
+    assert r1.tc_heldout == r2.tc_heldout and r1.losses == r2.losses  # still a deterministic function of the seed

@@ -32,8 +32,20 @@ def test_constant_latent_adds_nothing_and_collinear_is_infinite():
     assert tc_diagnostics(np.stack([x[:, 0], 2 * x[:, 0]], 1), knn=False).tc_mean > 15
 
 
-def test_knn_column_present_when_estimator_importable():
-    pytest.importorskip("rtc.estimators")
+def test_constant_latent_with_round_off_variance_is_dropped_from_both_estimates():
+    # Regression: np.var of a constant 0.3 column is ~1e-33, not 0, so the column was kept, scaled by
+    # 1/std ~ 1e15 and the kNN TC came out NaN. Expected: the TC of the other latents.
+    rng = np.random.default_rng(1)
+    x = rng.multivariate_normal([0, 0], [[1, .5], [.5, 1]], 600)
+    const = np.concatenate([x, np.full((600, 1), 0.3)], 1)
+    assert const[:, 2].var() > 0
+    base, t = tc_diagnostics(x, knn_max_points=600), tc_diagnostics(const, knn_max_points=600)
+    assert t.knn_tc_mean == pytest.approx(base.knn_tc_mean, abs=1e-12)
+    assert t.tc_mean == pytest.approx(base.tc_mean, abs=1e-12)
+    assert t.active_dims == 2
+
+
+def test_knn_column_present():
     rng = np.random.default_rng(2)
     t = tc_diagnostics(rng.standard_normal((800, 3)), rng.standard_normal((800, 3)), knn_max_points=800)
     assert abs(t.knn_tc_mean) < 0.1 and abs(t.knn_tc_sample) < 0.1  # independent → ≈ 0

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from metrics_synthetic import FactorDataset, full_grid, read_factors
-from rtc.metrics import MetricInputError, evaluate
+from rtc.metrics import MetricInputError, evaluate, modularity
 
 
 def test_raw_identity_codes():
@@ -52,3 +52,29 @@ def test_errors_are_clear():
         evaluate(dataset=FactorDataset(), progress=False)
     e = evaluate(g * 1.0, g, metrics=["sap_r2", "mig"], progress=False)
     assert set(e.table.metric) == {"sap_r2", "mig_ref"}
+
+
+def test_modularity_convention_is_all_points_and_named():
+    # Regression: without a test set evaluate() computed modularity on a 2/3 split (0.948) while
+    # modularity() used all points (0.902). One convention: all of `codes`, named in the output.
+    g = full_grid((4, 5), repeat=10)
+    rng = np.random.default_rng(3)
+    codes = np.concatenate([g + rng.normal(0, 0.6, g.shape), rng.standard_normal((len(g), 1))], 1)
+    e = evaluate(codes, g, metrics=["modularity"], progress=False)
+    assert e.value("modularity") == pytest.approx(modularity(codes, g), abs=1e-12)
+    conv = e.table.loc[e.table.metric == "modularity", "convention"].iloc[0]
+    assert f"all N={len(codes)} codes" in conv
+    held_out = evaluate(codes, g, codes_test=codes[:50], factors_test=g[:50], metrics=["modularity"], progress=False)
+    assert held_out.value("modularity") == pytest.approx(modularity(codes, g), abs=1e-12)
+
+
+def test_model_mode_non_finite_encoder_output_names_it():
+    ds = FactorDataset((3, 4))
+
+    def encode(obs):
+        mu = torch.as_tensor(read_factors(obs, ds.factor_sizes))
+        mu[3, 0] = float("nan")
+        return mu
+
+    with pytest.raises(MetricInputError, match=r"encode_fn output \(mean\): non-finite value at row 3, column 0"):
+        evaluate(dataset=ds, encode_fn=encode, num_points=60, num_test=30, metrics=["tc"], progress=False)

@@ -48,3 +48,15 @@ def test_majority_vote_hand_case():
     assert majority_vote_accuracy(tv, ev) == pytest.approx(3 / 4)
     with pytest.raises(MetricInputError, match="no votes"):
         majority_vote_accuracy(np.zeros((2, 2)))
+
+
+def test_non_finite_representation_is_one_clear_error():
+    # Regression: FactorVAE scored an all-NaN code 0.0 (no latent passed the pruning threshold) and BetaVAE
+    # leaked scikit-learn's message. The error is raised where the codes are built, naming row and latent.
+    def nan_fn(obs):
+        z = identity_fn(DS)(obs)
+        z[0, 1] = np.nan
+        return z
+    for score in (factor_vae_score, beta_vae_score):
+        with pytest.raises(MetricInputError, match="representation_fn output: non-finite value nan at row 0, latent 1"):
+            score(DS, nan_fn, **SMALL)

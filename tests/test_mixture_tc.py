@@ -1,4 +1,6 @@
 """Numerical TC of z = µ + heteroscedastic noise (Theorem 1's setting) against closed forms and each other."""
+import math
+
 import pytest
 import torch
 
@@ -10,7 +12,6 @@ from rtc.mixture_tc import (BoundedVariance, ConstantVariance, mixture_density_2
 def test_figure1_closed_form():
     s = [[1.0, 0.1], [0.1, 0.01]]
     # Σ + diag(0.01, 1) = [[1.01, .1], [.1, 1.01]] → ρ = 0.1/1.01, TC = −½ log(1 − ρ²)
-    import math
     rho = 0.1 / 1.01
     assert float(tc_constant_noise(s, (0.01, 1.0))) == pytest.approx(-0.5 * math.log1p(-rho * rho), rel=1e-12)
 

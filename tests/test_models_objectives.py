@@ -7,16 +7,16 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import rtc.estimators as estimators
 from rtc.discriminator import Discriminator, density_ratio_tc, permute_dims
 from rtc.models.networks import VAEOutput
 from rtc.models.objectives import (MODELS, Objective, ObjectiveError, decompose_kl, dip_covariance, dip_penalty,
-                                   discriminator_loss, kl_normal, log_normal, posterior_variance, reconstruction)
+                                   discriminator_loss, kl_normal, posterior_variance, reconstruction)
 
-try:
-    import rtc.estimators as estimators
-except ImportError:  # issue 3 not merged yet
-    estimators = None
-needs_estimators = pytest.mark.skipif(estimators is None, reason="rtc.estimators not importable yet")
+
+def log_normal(z, mu, lv):
+    """Reference elementwise log N(z; µ, e^lv) from torch.distributions (independent of rtc.gaussian)."""
+    return torch.distributions.Normal(mu, (0.5 * lv).exp()).log_prob(z)
 
 
 def test_reconstruction_hand_cases():
@@ -36,13 +36,6 @@ def test_kl_normal_hand_cases():
     # µ = 1, σ = 1: ½; µ = 0, σ² = e: ½(e − 1 − 1)
     got = kl_normal(torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 1.0]]))
     assert torch.allclose(got, torch.tensor([[0.5, 0.5 * (math.e - 2)]]))
-
-
-def test_log_normal_matches_torch_distributions():
-    g = torch.Generator().manual_seed(1)
-    z, mu, lv = torch.randn(3, 5, 4, generator=g).double()
-    ref = torch.distributions.Normal(mu, (0.5 * lv).exp()).log_prob(z)
-    torch.testing.assert_close(log_normal(z, mu, lv), ref, rtol=0, atol=1e-12)  # float64, same formula
 
 
 def _ref_mws_log_q(z, mu, lv, n):
@@ -81,7 +74,6 @@ def test_decomposition_hand_case():
     assert parts["dwkl"].item() == pytest.approx(-1.5 - c)
 
 
-@needs_estimators
 @pytest.mark.parametrize("estimator", ["mws", "mss1", "mss0", "mws_noconst"])
 def test_beta_tcvae_term_uses_estimators(estimator):
     g = torch.Generator().manual_seed(0)
@@ -244,3 +236,39 @@ def test_discriminator_separates_correlated_from_permuted():
     assert acc.item() > 0.7
     assert 0.7 < tc < 1.6
     assert tc_indep < 0.0  # on ∏ q(z_k) samples E[log ratio] = −KL(∏q ‖ q) < 0
+
+
+def test_one_table_of_models_drives_docs_validation_and_dispatch(monkeypatch):
+    import numpy as np
+
+    from rtc.models import objectives
+    doc = objectives.__doc__
+    for name, spec in MODELS.items():
+        assert f"\n{name} " in doc and spec.loss in doc, name  # the docs' table is the table
+        Objective(name, 2.0)  # validation accepts every name in it
+    # dispatch reads the table: a model added there works without touching Objective
+    monkeypatch.setitem(MODELS, "double_beta", objectives.ModelSpec("recon + s·KL", "β", MODELS["beta_vae"].loss_fn,
+                                                                   1.0))
+    out, x = _fake_output()
+    loss, _ = Objective("double_beta", 3.0)(out, x)
+    want = reconstruction(out.logits, x).mean() + 3 * kl_normal(out.mu, out.logvar).sum(1).mean()
+    assert loss.item() == pytest.approx(want.item(), rel=1e-6)
+    # numpy scalars are numbers
+    assert Objective("beta_vae", np.int64(4)).strength == 4.0
+    assert Objective("dip_vae_i", np.float32(2.0), lambda_d=np.int64(5)).lambda_d == 5.0
+
+
+def test_objective_argument_errors_name_the_argument():
+    with pytest.raises(ObjectiveError, match="tc_estimator"):
+        Objective("beta_vae", tc_estimator="mss1")  # beta_vae has no TC term
+    with pytest.raises(ObjectiveError, match="lambda_d"):
+        Objective("dip_vae_ii", lambda_d=float("nan"))
+    with pytest.raises(ObjectiveError, match="warmup_steps"):
+        Objective("beta_vae", warmup_steps=1.5)
+
+
+def test_no_second_copy_of_estimator_or_density_names():
+    from rtc.models import objectives
+    # rtc.estimators.minibatch_tc is the one minibatch_tc; the log density and log 2π live in rtc.gaussian
+    for name in ("minibatch_tc", "log_normal", "LOG_2PI", "_LOG_2PI"):
+        assert not hasattr(objectives, name), name

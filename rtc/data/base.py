@@ -168,5 +168,5 @@ class GroundTruthDataset:
         return f, self.observations(f, device=device)
 
     def __repr__(self) -> str:
-        grid = " x ".join(f"{n} {s}" for n, s in zip(self.factor_names, self.factor_sizes))
+        grid = " x ".join(f"{n} {s}" for n, s in zip(self.factor_names, self.factor_sizes, strict=True))
         return f"<{type(self).__name__} {self.name!r}: {grid} = {len(self):,} images, C={self.num_channels}, {self.source}>"

@@ -25,27 +25,31 @@ __all__ = ["cache_dir", "cached_array", "cached", "CachedDataset", "write_grid_h
 IN_MEMORY_BYTES = 1 << 30
 
 
-def cache_dir() -> Path:
-    """The cache folder (created on demand)."""
+def cache_dir(*, create: bool = True) -> Path:
+    """The cache folder (created on demand unless ``create=False``)."""
     env = os.environ.get("RTC_CACHE_DIR")
     if env:
         d = Path(env)
     else:
         root = Path(__file__).resolve().parents[2]
         d = root / ".cache" / "rtc" if (root / "pyproject.toml").exists() else Path.home() / ".cache" / "rtc"
-    d.mkdir(parents=True, exist_ok=True)
+    if create:
+        d.mkdir(parents=True, exist_ok=True)
     return d
 
 
-def cached_array(filename: str, build: Callable[[], np.ndarray]) -> np.ndarray:
-    """``np.load`` of ``cache_dir()/filename`` if present and readable, else ``build()`` saved atomically."""
-    path = cache_dir() / filename
+def cached_array(filename: str, build: Callable[[], np.ndarray], *, write: bool = True) -> np.ndarray:
+    """``np.load`` of ``cache_dir()/filename`` if present and readable, else ``build()``, saved atomically when
+    ``write`` (with ``write=False`` nothing is written, not even the folder)."""
+    path = cache_dir(create=write) / filename
     if path.exists():
         try:
             return np.load(path, allow_pickle=False)
         except (OSError, ValueError):
             pass   # unreadable (e.g. from a crashed older version without atomic writes): rebuild below
     arr = build()
+    if not write:
+        return arr
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     with open(tmp, "wb") as fh:
         np.save(fh, arr, allow_pickle=False)

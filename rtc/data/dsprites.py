@@ -19,8 +19,8 @@ Geometry (chosen so that pixel counts can be checked by hand):
   32x32 windows (the "bank"), then paste windows at integer offsets — a gather, no per-image maths.
 
 Differences from the original (stated, not hidden): the original orientation grid is
-``linspace(0, 2π, 40)`` (first and last value both 0 = 2π); here it is 2πk/40 as specified by the
-issue; sprite sizes and position range are close to, not identical with, the original's.
+``linspace(0, 2π, 40)`` (first and last value both 0 = 2π); here it is 2πk/40, so all 40 orientations
+are distinct; sprite sizes and position range are close to, not identical with, the original's.
 """
 from __future__ import annotations
 

@@ -84,7 +84,7 @@ def _check_array(path, key, arr, *, shape, kind: str):
 def _values_per_class(path, key, names, classes, values, sizes) -> list[np.ndarray]:
     """Check that each value column is a strictly increasing function of its class column; return the tables."""
     tables = []
-    for k, (name, size) in enumerate(zip(names, sizes)):
+    for k, (name, size) in enumerate(zip(names, sizes, strict=True)):
         table = np.full(size, np.nan)
         table[classes[:, k]] = values[:, k]
         if not np.array_equal(table[classes[:, k]], values[:, k]):
@@ -95,28 +95,74 @@ def _values_per_class(path, key, names, classes, values, sizes) -> list[np.ndarr
     return tables
 
 
-def load_dsprites_npz(path: Path, *, factor_sizes=DSPRITES_FACTOR_SIZES) -> ArrayDataset:
-    """The dSprites npz (see module docstring), validated; images held in memory (3.0 GB for the real file)."""
-    path = Path(path)
+def _require_file(path: Path, what: str) -> None:
+    """DatasetFileError unless ``path`` is a regular file, saying what is there instead."""
+    if path.is_dir():
+        raise DatasetFileError(f"{path}: is a directory; expected the {what} file itself")
+    if not path.exists():
+        raise DatasetFileError(f"{path}: {what} file not found")
     if not path.is_file():
-        raise DatasetFileError(f"{path}: dSprites file not found")
+        raise DatasetFileError(f"{path}: is not a regular file (a device, pipe or socket); expected the {what} file")
+
+
+def _npz_headers(path: Path, keys) -> dict:
+    """``{key: (shape, dtype)}`` read from the ``.npy`` headers inside the npz archive, decompressing no data.
+
+    A header is the first ~128 bytes of its member; reading it first means a wrong dtype or shape is
+    reported before gigabytes are decompressed (a float32 ``imgs`` would need 11.25 GiB).
+    """
+    out = {}
+    with zipfile.ZipFile(path) as zf:
+        have = sorted(nm[:-4] for nm in zf.namelist() if nm.endswith(".npy"))
+        missing = [k for k in keys if k not in have]
+        if missing:
+            raise DatasetFileError(f"{path}: missing key(s) {missing}; the file has {have}")
+        for k in keys:
+            with zf.open(k + ".npy") as fh:
+                version = np.lib.format.read_magic(fh)
+                read = {(1, 0): np.lib.format.read_array_header_1_0,
+                        (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+                if read is None:
+                    raise DatasetFileError(f"{path}: {k!r} is stored in .npy format version {version}, "
+                                           "expected 1.0 or 2.0")
+                shape, _, dtype = read(fh)
+            out[k] = (tuple(shape), np.dtype(dtype))
+    return out
+
+
+class _Header:
+    """Shape and dtype of an array not loaded yet (what :func:`_check_array` looks at)."""
+
+    def __init__(self, shape, dtype):
+        self.shape, self.dtype = shape, dtype
+
+
+def load_dsprites_npz(path: Path, *, factor_sizes=DSPRITES_FACTOR_SIZES) -> ArrayDataset:
+    """The dSprites npz (see module docstring), validated; images held in memory (3.0 GB for the real file).
+
+    Order of the checks, cheapest first: every member's ``.npy`` header (shape, dtype) is read from the
+    archive before any data; then the latents (27 MB) are loaded and checked; the images are decompressed
+    last, only for a file that passed everything else.
+    """
+    path = Path(path)
+    _require_file(path, "dSprites .npz")
     sizes = tuple(int(s) for s in factor_sizes)
     n = int(np.prod(sizes))
+    want = {"imgs": ((n, 64, 64), "uint8"), "latents_classes": ((n, 6), "int"), "latents_values": ((n, 6), "float")}
+    readable = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError)
     try:
-        with np.load(path, allow_pickle=False) as z:
-            missing = [k for k in ("imgs", "latents_classes", "latents_values") if k not in z.files]
-            if missing:
-                raise DatasetFileError(f"{path}: missing key(s) {missing}; the file has {sorted(z.files)}")
-            imgs, classes, values = z["imgs"], z["latents_classes"], z["latents_values"]
+        headers = _npz_headers(path, list(want))
     except DatasetFileError:
         raise
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+    except readable as exc:
         raise DatasetFileError(f"{path}: not a readable npz file ({type(exc).__name__}: {exc})") from None
-    _check_array(path, "imgs", imgs, shape=(n, 64, 64), kind="uint8")
-    _check_array(path, "latents_classes", classes, shape=(n, 6), kind="int")
-    _check_array(path, "latents_values", values, shape=(n, 6), kind="float")
-    if imgs.max() > 1:
-        raise DatasetFileError(f"{path}: 'imgs' must be binary (0/1), found the value {imgs.max()}")
+    for key, (shape, kind) in want.items():
+        _check_array(path, key, _Header(*headers[key]), shape=shape, kind=kind)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            classes, values = z["latents_classes"], z["latents_values"]
+    except readable as exc:
+        raise DatasetFileError(f"{path}: not a readable npz file ({type(exc).__name__}: {exc})") from None
     if np.any(classes[:, 0] != 0):
         raise DatasetFileError(f"{path}: 'latents_classes' colour column must be all 0")
     classes = classes[:, 1:].astype(np.int64)
@@ -124,15 +170,28 @@ def load_dsprites_npz(path: Path, *, factor_sizes=DSPRITES_FACTOR_SIZES) -> Arra
         raise DatasetFileError(f"{path}: 'latents_classes' is not the C-order grid {sizes} of "
                                f"{DSPRITES_FACTOR_NAMES} (posY fastest)")
     tables = _values_per_class(path, "latents_values", DSPRITES_FACTOR_NAMES, classes, values[:, 1:], sizes)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            imgs = z["imgs"]
+    except readable as exc:
+        raise DatasetFileError(f"{path}: not a readable npz file ({type(exc).__name__}: {exc})") from None
+    _check_array(path, "imgs", imgs, shape=(n, 64, 64), kind="uint8")
+    if imgs.max() > 1:
+        raise DatasetFileError(f"{path}: 'imgs' must be binary (0/1), found the value {imgs.max()}")
     return ArrayDataset("dsprites", DSPRITES_FACTOR_NAMES, sizes, tables, imgs, source=str(path), multiplier=255)
 
 
 def load_shapes3d_h5(path: Path, *, factor_sizes=SHAPES3D_FACTOR_SIZES, in_memory: bool | None = None) -> ArrayDataset:
-    """``3dshapes.h5`` (see module docstring), validated. Images stay in the file (5.9 GB for the real one) and
-    are read per batch, unless ``in_memory`` (default: only when at most 1 GiB)."""
+    """``3dshapes.h5`` (see module docstring), validated.
+
+    ``in_memory``: True reads all images into memory (5.9 GB for the real file; random batches are then
+    ~20× faster than from the file — ``bench/bench_data.py`` measures both); False reads each batch
+    from the file; None (default) reads into memory only when the images take at most 1 GiB.
+    """
     path = Path(path)
-    if not path.is_file():
-        raise DatasetFileError(f"{path}: Shapes3D file not found")
+    _require_file(path, "Shapes3D 3dshapes.h5")
+    if in_memory not in (None, True, False):
+        raise ValueError(f"in_memory must be True, False or None, got {in_memory!r}")
     sizes = tuple(int(s) for s in factor_sizes)
     n = int(np.prod(sizes))
     try:
@@ -156,7 +215,7 @@ def load_shapes3d_h5(path: Path, *, factor_sizes=SHAPES3D_FACTOR_SIZES, in_memor
         except (OSError, ValueError) as exc:
             raise DatasetFileError(f"{path}: data cannot be read ({exc})") from None
         classes = np.zeros(labels.shape, dtype=np.int64)
-        for k, (name, size) in enumerate(zip(SHAPES3D_FACTOR_NAMES, sizes)):
+        for k, (name, size) in enumerate(zip(SHAPES3D_FACTOR_NAMES, sizes, strict=True)):
             uniq = np.unique(labels[:, k])
             if len(uniq) != size:
                 raise DatasetFileError(f"{path}: 'labels' column {name!r} has {len(uniq)} distinct values, expected {size}")
@@ -193,9 +252,14 @@ def load_cars3d_mats(folder: Path, *, num_objects: int = CARS3D_FACTOR_SIZES[2])
     import scipy.io
 
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise DatasetFileError(f"{folder}: is a file; expected the Cars3D folder of .mat files with list.txt "
+                               "(give the folder that contains it)")
     if not folder.is_dir():
         raise DatasetFileError(f"{folder}: Cars3D folder not found (expected a folder of .mat files with list.txt)")
     list_path = folder / "list.txt"
+    if list_path.is_dir():
+        raise DatasetFileError(f"{list_path}: is a directory; expected the text file giving the order of the objects")
     if not list_path.is_file():
         raise DatasetFileError(f"{list_path}: missing (it gives the order of the Cars3D objects)")
     names = _read_names(list_path)
@@ -205,6 +269,8 @@ def load_cars3d_mats(folder: Path, *, num_objects: int = CARS3D_FACTOR_SIZES[2])
     out = np.empty(sizes + (64, 64, 3), dtype=np.uint8)        # (elevation, azimuth, object, 64, 64, 3)
     for j, nm in enumerate(names):
         p = folder / nm
+        if p.is_dir():
+            raise DatasetFileError(f"{p}: listed in {list_path} but is a directory, not a .mat file")
         if not p.is_file():
             raise DatasetFileError(f"{p}: listed in {list_path} but not found")
         try:

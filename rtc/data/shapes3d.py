@@ -93,8 +93,11 @@ class Shapes3D(GroundTruthDataset):
     image_size = 64
     render_version = "1"   # bump when the images change (invalidates caches)
 
-    def __init__(self, seed: int = 0):
+    def __init__(self, seed: int = 0, *, save_geometry: bool = False):
+        """``save_geometry``: save the ray-cast geometry (24 MB) to the cache folder for later processes; without
+        it nothing is written (a geometry file left there earlier is still read)."""
         self.seed = seed   # the renderer is deterministic
+        self.save_geometry = bool(save_geometry)
         self._geom = _GEOMETRY_CACHE.get("geom")
         self._colours = hsv_to_rgb(_HUES, np.ones(10), np.ones(10)).astype(np.float32)    # (10, 3)
 
@@ -103,7 +106,8 @@ class Shapes3D(GroundTruthDataset):
         return (_HUES, _HUES, _HUES, _SCALES, np.arange(4.0), _ORIENTATIONS)
 
     def _geometry(self) -> np.ndarray:
-        """(8, 4, 15, 3, 64*64) material weights; ray-cast on first use (a few seconds), kept per process."""
+        """(8, 4, 15, 3, 64*64) material weights; ray-cast on first use (~10 s), kept per process and, with
+        ``save_geometry``, in the cache folder."""
         if self._geom is None:
             if "geom" not in _GEOMETRY_CACHE:
                 def build():
@@ -112,7 +116,8 @@ class Shapes3D(GroundTruthDataset):
                         g[a, b, c] = render_geometry(a, b, c).reshape(3, -1)
                     return g
                 # 24 MB, reused across processes: saves the ~10 s ray-cast on every start
-                _GEOMETRY_CACHE["geom"] = cached_array(f"shapes3d-geometry-v{self.render_version}.npy", build)
+                _GEOMETRY_CACHE["geom"] = cached_array(f"shapes3d-geometry-v{self.render_version}.npy", build,
+                                                       write=self.save_geometry)
             self._geom = _GEOMETRY_CACHE["geom"]
         return self._geom
 

@@ -1,4 +1,7 @@
-"""Measuring how fast a dataset delivers images (shared by ``bench/bench_data.py`` and the Datasets chapter)."""
+"""Measuring how fast a dataset delivers images (shared by ``bench/bench_data.py`` and the Datasets chapter).
+
+The rate a training step consumes images is :func:`rtc.models.throughput.training_step_rate`.
+"""
 from __future__ import annotations
 
 import os
@@ -10,7 +13,7 @@ import numpy as np
 
 from .base import GroundTruthDataset
 
-__all__ = ["training_step_rate", "render_rate", "grid_bytes", "h5_bytes_per_image", "traversal_factors"]
+__all__ = ["render_rate", "grid_bytes", "h5_bytes_per_image", "traversal_factors"]
 
 
 def render_rate(ds: GroundTruthDataset, batch: int, repeats: int = 5, *, seed: int = 0, render=None) -> float:
@@ -27,35 +30,6 @@ def render_rate(ds: GroundTruthDataset, batch: int, repeats: int = 5, *, seed: i
         render(f)
         rates.append(batch / (time.perf_counter() - t))
     return float(np.median(rates))
-
-
-def training_step_rate(num_channels: int, batch: int = 64, steps: int = 3, *, device=None) -> float:
-    """Median images/s of a β-VAE training step (forward, BCE + KL, backward, Adam) of the Table 2 model
-    (``rtc.models.VAE``) on random binary images: the rate the data side has to beat. One untimed warm-up step."""
-    import statistics
-
-    import torch
-
-    from rtc.models import VAE
-
-    torch.manual_seed(0)
-    model = VAE(num_channels).to(device or "cpu")
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-    x = (torch.rand(batch, num_channels, 64, 64) < 0.2).float().to(device or "cpu")
-    times = []
-    for i in range(steps + 1):
-        t = time.perf_counter()
-        out = model(x)
-        rec = torch.nn.functional.binary_cross_entropy_with_logits(out.logits, x, reduction="sum") / batch
-        kl = 0.5 * (out.mu ** 2 + out.logvar.exp() - 1 - out.logvar).sum(1).mean()
-        opt.zero_grad()
-        (rec + kl).backward()
-        opt.step()
-        if device is not None and torch.device(device).type == "cuda":
-            torch.cuda.synchronize()
-        if i:
-            times.append(time.perf_counter() - t)
-    return batch / statistics.median(times)
 
 
 def grid_bytes(ds: GroundTruthDataset) -> int:

@@ -17,6 +17,7 @@ import torch
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
+from .._validate import check_int
 from ..discriminator import Discriminator, density_ratio_tc, permute_dims
 
 __all__ = ["DensityRatioResult", "density_ratio_estimate"]
@@ -49,8 +50,8 @@ def density_ratio_estimate(z, *, steps: int = 2000, batch_size: int = 256, train
         raise ValueError("codes contain NaN or infinite values")
     if not 0.0 < train_fraction < 1.0:
         raise ValueError(f"train_fraction must lie in (0, 1), got {train_fraction}")
-    if steps < 1 or batch_size < 2:
-        raise ValueError(f"need steps ≥ 1 and batch_size ≥ 2, got steps={steps}, batch_size={batch_size}")
+    steps, batch_size = check_int(steps, "steps", minimum=1), check_int(batch_size, "batch_size", minimum=2)
+    seed = check_int(seed, "seed", minimum=0)
     n, d = z.shape
     n_train = int(round(train_fraction * n))
     if n_train < 2 * batch_size or n - n_train < 1:
@@ -58,11 +59,15 @@ def density_ratio_estimate(z, *, steps: int = 2000, batch_size: int = 256, train
                          f"{n - n_train} held-out codes; need ≥ 2·batch_size = {2 * batch_size} training codes "
                          "and ≥ 1 held-out")
     gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)  # the discriminator's initial weights
     perm = torch.randperm(n, generator=gen)
     z = z.detach().to(device=device, dtype=torch.float32)
     z_train, z_test = z[perm[:n_train].to(device)], z[perm[n_train:].to(device)]
-    disc = Discriminator(d, hidden=hidden, layers=layers).to(device)
+    # The discriminator's initial weights come from the seeded global generator, inside fork_rng so
+    # that the caller's global torch random state is left as it was.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        disc = Discriminator(d, hidden=hidden, layers=layers)
+    disc = disc.to(device)
     opt = torch.optim.Adam(disc.parameters(), lr=lr, betas=tuple(betas))
     zeros = torch.zeros(batch_size, dtype=torch.long, device=device)
     ones = torch.ones(batch_size, dtype=torch.long, device=device)

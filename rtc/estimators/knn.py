@@ -16,8 +16,11 @@ dependent. These estimators see any dependence:
   estimates H_KL(x) = ψ(N) − ψ(k) + d·log 2 + d·mean_i log ε_i (max norm, unit ball volume 2^d).
   Its biases do not cancel; it is kept for comparison.
 
-Both are invariant to shifting each coordinate and, for KSG, to rescaling all coordinates by
-one factor. Bias: KSG is biased towards 0 when the dependence is strong relative to N (it
+:func:`knn_tc` first centres each coordinate on its mean and divides it by its standard
+deviation (an exactly constant coordinate is set to 0: it adds nothing to TC). A TC is
+invariant under per-coordinate affine maps z_k → a_k z_k + b_k, and so is the estimate then (up
+to round-off): without it KSG's one ε for all coordinates favours the widest one, and a
+coordinate offset by 1e12 left the data a few ulps apart. Bias: KSG is biased towards 0 when the dependence is strong relative to N (it
 under-estimates a large TC; the bias grows with D because kNN balls in D dimensions are large).
 Cost: a k-d tree query, O(N log N) in low D and approaching O(N²) in high D, plus D sorted
 1-D counts (O(D·N log N)). Not differentiable (numpy/scipy, float64): an evaluation tool.
@@ -25,26 +28,27 @@ Cost: a k-d tree query, O(N log N) in low D and approaching O(N²) in high D, pl
 from __future__ import annotations
 
 import numpy as np
+import torch
 from scipy.spatial import cKDTree
 from scipy.special import digamma
+
+from .._validate import is_integer
 
 __all__ = ["knn_tc", "knn_entropy"]
 
 
 def _as_samples(x, k: int) -> np.ndarray:
-    try:
-        import torch
-        if isinstance(x, torch.Tensor):
-            x = x.detach().cpu().numpy()
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
     a = np.asarray(x)
     if a.dtype.kind not in "fiu":
         raise TypeError(f"samples must be numeric, got dtype {a.dtype}")
     a = a.astype(np.float64)
     if a.ndim != 2:
         raise ValueError(f"samples must have shape (N, D), got {a.shape}")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+    if a.shape[1] < 1:
+        raise ValueError(f"samples must have D ≥ 1 columns, got shape {a.shape}")
+    if not is_integer(k) or k < 1:
         raise ValueError(f"k must be a positive int, got {k!r}")
     if a.shape[0] <= k:
         raise ValueError(f"need more samples than neighbours: N={a.shape[0]}, k={k}")
@@ -75,22 +79,34 @@ def _count_within(col: np.ndarray, eps: np.ndarray) -> np.ndarray:
     """For each i, #{j ≠ i : |col_j − col_i| < eps_i} by binary search on the sorted column."""
     s = np.sort(col)
     # The neighbour that defines eps_i lies exactly at distance eps_i in one coordinate and must not be
-    # counted (strict <); after round-off it could land either side, so shrink eps by a few ulps of the data.
+    # counted (strict <); after round-off it could land either side, so shrink eps by a few ulps of the data
+    # (the columns are standardized first, so the ulps are those of numbers of order 1).
     tol = 64 * np.finfo(np.float64).eps * (np.abs(col).max() + eps)
     hi = np.searchsorted(s, col + eps - tol, side="left")    # count of values < col_i + eps_i
     lo = np.searchsorted(s, col - eps + tol, side="right")   # count of values ≤ col_i − eps_i
     return hi - lo - 1                                        # minus the point itself
 
 
+def _standardize(a: np.ndarray) -> np.ndarray:
+    """Columns centred and scaled to unit standard deviation; an exactly constant column (max = min) becomes 0."""
+    out = a - a.mean(axis=0)
+    const = a.max(axis=0) == a.min(axis=0)
+    sd = out.std(axis=0)
+    sd[const] = 1.0
+    out[:, const] = 0.0
+    return out / sd
+
+
 def knn_tc(x, k: int = 3, *, method: str = "ksg") -> float:
     """Total correlation (nats) of samples ``x`` (N, D) by kNN distances; see the module docstring.
 
-    ``x``: array or tensor (N, D) with N > k, finite, no duplicate rows. Returns a float; it may
-    be slightly negative when the true TC is near 0.
+    ``x``: array or tensor (N, D) with D ≥ 1, N > k, finite, no duplicate rows; each column is
+    standardized first (per-coordinate affine invariance). Returns a float; it may be slightly
+    negative when the true TC is near 0; 0.0 for D = 1.
     """
     if method not in ("ksg", "kl"):
         raise ValueError(f"method must be 'ksg' or 'kl', got {method!r}")
-    a = _as_samples(x, k)
+    a = _standardize(_as_samples(x, k))
     n, d = a.shape
     if d < 2:
         return 0.0  # one variable has no total correlation

@@ -34,10 +34,12 @@ from typing import NamedTuple
 import torch
 from torch.utils.checkpoint import checkpoint
 
+from .._validate import check_int, is_integer
+from ..gaussian import gaussian_log_density_elementwise
+
 __all__ = ["TCEstimate", "log_qz_given_x", "mss_log_weights", "estimator_log_weights", "minibatch_tc", "mws",
            "mss", "estimate_all", "MWS_VARIANTS", "MSS_VARIANTS", "ESTIMATORS"]
 
-LOG_2PI = math.log(2 * math.pi)
 MSS_VARIANTS = ("mss0", "mss1")
 MWS_VARIANTS = {"mws": True, "mws_noconst": False}  # name → constants flag
 ESTIMATORS = ("mws", "mws_noconst", "mss0", "mss1")
@@ -58,7 +60,13 @@ class TCEstimate(NamedTuple):
     tc: torch.Tensor
 
 
-def _check_batch(z, mu, logvar, dataset_size=None) -> None:
+def _check_batch(z, mu, logvar, dataset_size=None, *, finite: bool = True) -> None:
+    """Shapes, dtypes, devices and N ≥ B always; with ``finite``, that z, mu and logvar hold no NaN/±inf.
+
+    The finiteness check (one reduction per tensor and a host sync) is what ``check=False`` skips: the
+    training loop's own guard already catches a non-finite loss (bench/bench_estimators.py measures the
+    check against a training step).
+    """
     for name, t in (("z", z), ("mu", mu), ("logvar", logvar)):
         if not isinstance(t, torch.Tensor):
             raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
@@ -76,8 +84,14 @@ def _check_batch(z, mu, logvar, dataset_size=None) -> None:
     b, d = z.shape
     if b < 2 or d < 1:
         raise ValueError(f"need a batch of B ≥ 2 codes with D ≥ 1 dimensions, got shape {(b, d)}")
+    if finite:
+        for name, t in (("z", z), ("mu", mu), ("logvar", logvar)):
+            if not bool(torch.isfinite(t).all()):
+                i, k = torch.nonzero(~torch.isfinite(t))[0].tolist()
+                raise ValueError(f"{name} has a non-finite value {float(t[i, k])} at row {i}, column {k} "
+                                 "(a log-variance of −inf is a zero variance, which has no density)")
     if dataset_size is not None:
-        if isinstance(dataset_size, bool) or not isinstance(dataset_size, int):
+        if not is_integer(dataset_size):
             raise TypeError(f"dataset_size must be an int, got {type(dataset_size).__name__}")
         if dataset_size < b:
             raise ValueError(f"dataset_size N={dataset_size} is smaller than the batch size B={b}: "
@@ -86,25 +100,27 @@ def _check_batch(z, mu, logvar, dataset_size=None) -> None:
 
 def _log_density_block(z_rows: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """(c, D) codes against (B, D) posteriors → (c, B, D) log N(z_ik; µ_jk, e^{logvar_jk})."""
-    diff = z_rows.unsqueeze(1) - mu.unsqueeze(0)
-    return -0.5 * (diff * diff * torch.exp(-logvar).unsqueeze(0) + logvar.unsqueeze(0) + LOG_2PI)
+    return gaussian_log_density_elementwise(z_rows.unsqueeze(1), mu.unsqueeze(0), logvar=logvar.unsqueeze(0))
 
 
 def _check_chunk(chunk, b: int) -> int:
     if chunk is None:
         return b
-    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+    if not is_integer(chunk) or chunk < 1:
         raise ValueError(f"chunk must be a positive int or None, got {chunk!r}")
-    return min(chunk, b)
+    return min(int(chunk), b)
 
 
-def log_qz_given_x(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
+def log_qz_given_x(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, chunk: int | None = None, *,
+                   check: bool = True) -> torch.Tensor:
     """The (B, B, D) tensor L[i, j, k] = log q(z_ik | x_j) for diagonal Gaussian posteriors.
 
     ``chunk`` computes it in blocks of rows (bounding the temporaries to chunk·B·D); the result
     itself is always B²·D numbers — use :func:`minibatch_tc` with ``chunk`` to avoid holding it.
+    ``check=False`` skips the finiteness check of z, mu, logvar (ValueError naming the argument
+    otherwise) — for a hot loop that guards its loss itself.
     """
-    _check_batch(z, mu, logvar)
+    _check_batch(z, mu, logvar, finite=check)
     c = _check_chunk(chunk, z.shape[0])
     if c >= z.shape[0]:
         return _log_density_block(z, mu, logvar)
@@ -121,9 +137,8 @@ def mss_log_weights(batch_size: int, dataset_size: int, variant: str = "mss1", *
     """
     if variant not in MSS_VARIANTS:
         raise ValueError(f"variant must be one of {MSS_VARIANTS}, got {variant!r}")
-    for name, v in (("batch_size", batch_size), ("dataset_size", dataset_size)):
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise TypeError(f"{name} must be an int, got {type(v).__name__}")
+    batch_size = check_int(batch_size, "batch_size")
+    dataset_size = check_int(dataset_size, "dataset_size")
     if batch_size < 2:
         raise ValueError(f"MSS needs batch_size ≥ 2 (M = B − 1 ≥ 1), got {batch_size}")
     if dataset_size < batch_size:
@@ -153,6 +168,8 @@ def estimator_log_weights(name: str, batch_size: int, dataset_size: int, *, dtyp
         return mss_log_weights(batch_size, dataset_size, name, dtype=dtype, device=device)
     if name not in MWS_VARIANTS:
         raise ValueError(f"estimator must be one of {ESTIMATORS}, got {name!r}")
+    batch_size = check_int(batch_size, "batch_size")
+    dataset_size = check_int(dataset_size, "dataset_size")
     if batch_size < 2 or dataset_size < batch_size:
         raise ValueError(f"need 2 ≤ batch_size ≤ dataset_size, got B={batch_size}, N={dataset_size}")
     value = -math.log(batch_size * dataset_size) if MWS_VARIANTS[name] else 0.0
@@ -172,17 +189,22 @@ def _reduce_block(z_rows, mu, logvar, log_w_rows):
 
 
 def minibatch_tc(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, log_w: torch.Tensor | float,
-                 *, chunk: int | None = None) -> TCEstimate:
+                 *, chunk: int | None = None, check: bool = True) -> TCEstimate:
     """Generic weighted minibatch estimator: ``log_w`` a (B, B) log weight matrix or one scalar log weight.
 
     ``chunk``: rows per block (memory ∝ chunk·B·D); under autograd each block is checkpointed.
+    ``check`` (default True): raise ValueError naming the argument when z, mu or logvar holds NaN
+    or ±inf, or log_w holds NaN or +inf (−inf is a zero weight); ``check=False`` skips these
+    scans (shapes are always checked) for a training loop that guards its loss itself.
     """
-    _check_batch(z, mu, logvar)
+    _check_batch(z, mu, logvar, finite=check)
     b = z.shape[0]
     c = _check_chunk(chunk, b)
     log_w = torch.as_tensor(log_w, dtype=z.dtype, device=z.device)
     if log_w.ndim not in (0, 2) or (log_w.ndim == 2 and tuple(log_w.shape) != (b, b)):
         raise ValueError(f"log_w must be a scalar or shape ({b}, {b}), got {tuple(log_w.shape)}")
+    if check and bool((torch.isnan(log_w) | (log_w == math.inf)).any()):
+        raise ValueError("log_w holds NaN or +inf (a log weight must be finite, or −inf for a zero weight)")
     if c >= b:
         log_qz, log_qzk = _reduce_block(z, mu, logvar, log_w)
     else:
@@ -201,27 +223,29 @@ def minibatch_tc(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, log_w:
 
 
 def mws(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, dataset_size: int, *, constants: bool = True,
-        chunk: int | None = None) -> TCEstimate:
+        chunk: int | None = None, check: bool = True) -> TCEstimate:
     """Minibatch weighted sampling (paper eq. 8). Shapes: z, mu, logvar (B, D).
 
     ``constants=True`` (Chen et al.'s code, the paper's eq. 8) includes −log(B·N) in every
     log-density; ``constants=False`` (disentanglement_lib) drops it, so its ``tc`` is lower by
     exactly (D − 1)·log(B·N) and its ``log_qz``/``log_qzk`` are not normalised densities.
+    ``dataset_size``: a Python or numpy integer. ``check``: see :func:`minibatch_tc`.
     """
-    _check_batch(z, mu, logvar, dataset_size)
-    shift = -math.log(z.shape[0] * dataset_size) if constants else 0.0
-    return minibatch_tc(z, mu, logvar, shift, chunk=chunk)
+    _check_batch(z, mu, logvar, dataset_size, finite=check)
+    shift = -math.log(z.shape[0] * int(dataset_size)) if constants else 0.0
+    return minibatch_tc(z, mu, logvar, shift, chunk=chunk, check=False)
 
 
 def mss(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, dataset_size: int, *, weights: str = "mss1",
-        chunk: int | None = None) -> TCEstimate:
+        chunk: int | None = None, check: bool = True) -> TCEstimate:
     """Minibatch stratified sampling (paper eqs. 9–11) with ``weights`` "mss1" (fix) or "mss0" (reference code).
 
-    Shapes: z, mu, logvar (B, D); requires dataset_size N ≥ B.
+    Shapes: z, mu, logvar (B, D); requires dataset_size N ≥ B (a Python or numpy integer).
+    ``check``: see :func:`minibatch_tc`.
     """
-    _check_batch(z, mu, logvar, dataset_size)
-    log_w = mss_log_weights(z.shape[0], dataset_size, weights, dtype=z.dtype, device=z.device)
-    return minibatch_tc(z, mu, logvar, log_w, chunk=chunk)
+    _check_batch(z, mu, logvar, dataset_size, finite=check)
+    log_w = mss_log_weights(z.shape[0], int(dataset_size), weights, dtype=z.dtype, device=z.device)
+    return minibatch_tc(z, mu, logvar, log_w, chunk=chunk, check=False)
 
 
 def estimate_all(sample, dataset_size: int, *, chunk: int | None = None) -> dict:

@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import torch
 
+from .._validate import is_integer, is_real
 from ..gaussian import gaussian_tc, random_correlation
 
 __all__ = ["LatentSample", "figure2_latents", "shutdown_latents"]
@@ -32,13 +33,15 @@ class LatentSample(NamedTuple):
     tc_true: float
 
 
-def _check(dim, n, sigma):
-    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+def _check(dim, n, sigma) -> tuple[int, int]:
+    """(dim, n) as Python ints (numpy integers accepted); ValueError naming the argument otherwise."""
+    if not is_integer(dim) or dim < 1:
         raise ValueError(f"dim must be a positive int, got {dim!r}")
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+    if not is_integer(n) or n < 1:
         raise ValueError(f"n must be a positive int, got {n!r}")
-    if not sigma > 0:
-        raise ValueError(f"sigma must be > 0, got {sigma!r}")
+    if not is_real(sigma) or not sigma > 0:
+        raise ValueError(f"sigma must be a real number > 0, got {sigma!r}")
+    return int(dim), int(n)
 
 
 def _sample(cov_mu, posterior_std, n, generator, dtype):
@@ -55,7 +58,7 @@ def _sample(cov_mu, posterior_std, n, generator, dtype):
 def figure2_latents(dim: int, det: float, n: int, *, sigma: float = 0.1, generator: torch.Generator | None = None,
                     dtype=torch.float64) -> LatentSample:
     """n draws of the Figure 2 distribution with |Σ| = ``det`` ∈ (0, 1] (a fresh random Σ per call)."""
-    _check(dim, n, sigma)
+    dim, n = _check(dim, n, sigma)
     if not 0.0 < det <= 1.0:
         raise ValueError(f"det must lie in (0, 1] (determinant of a correlation matrix), got {det!r}")
     if dim == 1 and det != 1.0:
@@ -72,7 +75,7 @@ def shutdown_latents(dim: int, n: int, *, n_shutdown: int = 1, sigma: float = 0.
     ``shutdown_posterior_sigma``: posterior std of the shut-down dimensions (default ``sigma``, the
     paper's setting; a VAE's shut-down dimension has ≈ 1, its posterior equal to the prior).
     """
-    _check(dim, n, sigma)
+    dim, n = _check(dim, n, sigma)
     if not 0 <= n_shutdown <= dim:
         raise ValueError(f"n_shutdown must lie in [0, dim={dim}], got {n_shutdown}")
     if not sigma0 > 0:

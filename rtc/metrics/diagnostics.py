@@ -4,14 +4,14 @@
 TC_sample as Proposition 1 applied to the sample covariance of encoded means µ and samples z
 (:func:`rtc.gaussian.gaussian_tc_from_samples`). A Gaussian TC is blind to non-Gaussian dependence
 (0 for any uncorrelated code), so the non-parametric kNN estimate ``rtc.estimators.knn_tc`` is
-reported beside it when that module is importable (``None`` otherwise), on latents standardized
-to unit variance (TC does not change; KSG's one ε for all coordinates works best on equal scales),
-and NaN when it rejects the sample (duplicate rows, e.g. a discrete code: zero kNN distances).
+reported beside it (``None`` when ``knn=False``), on the latents that are not exactly constant
+(``knn_tc`` standardizes each one: TC does not change), and NaN when it rejects the sample
+(duplicate rows, e.g. a discrete code: zero kNN distances).
 A collapsed code makes Prop. 1 explode for no good reason, so the per-latent variance of µ and
 the count of active latents (std ≥ 0.05, the FactorVAE score's pruning threshold) are always
-returned too. A latent of exactly
-zero variance is dropped before Prop. 1: a constant is independent of everything, so it adds 0 to
-TC; a singular covariance among the rest gives TC = +∞ (Prop. 1's limit) — or, when round-off
+returned too. An exactly constant latent (max = min; its computed variance is ~1e-31 rather than 0,
+so the variance is not the test) is dropped before either estimate: a constant is independent of
+everything, so it adds 0 to TC; a singular covariance among the rest gives TC = +∞ (Prop. 1's limit) — or, when round-off
 keeps it barely positive definite, a large finite value (≈ 18 nats for exactly collinear latents).
 
 **Factor disintegration** (:func:`disintegration`; paper §5.3: one factor represented by several
@@ -47,6 +47,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..estimators.knn import knn_tc
+from ..gaussian import sample_tc
 from .mig import normalized_mi_matrix
 from .mutual_info import _mi, histogram_discretize
 from .sampling import MetricInputError, as_codes
@@ -76,24 +78,15 @@ class TCDiagnostics:
         return {k: v for k, v in d.items() if v is not None}
 
 
-def _gaussian_tc(x: np.ndarray) -> float:
-    from rtc.gaussian import sample_tc
-
-    return sample_tc(x, drop_constant=True)
-
-
-def _knn_tc(x: np.ndarray, k: int) -> float | None:
-    try:
-        from rtc.estimators import knn_tc
-    except ImportError:
-        return None
-    keep = x.var(axis=0) > 0
+def _knn_tc(x: np.ndarray, k: int) -> float:
+    keep = x.max(axis=0) > x.min(axis=0)   # exactly constant latents add nothing
     if keep.sum() < 2:
         return 0.0
-    xs = x[:, keep] / x[:, keep].std(axis=0)  # TC is scale-free per latent; KSG's shared ε is not
     try:
-        return float(knn_tc(xs, k=k))
-    except ValueError:  # duplicate rows (a discrete or collapsed code): kNN distances of 0
+        return float(knn_tc(x[:, keep], k=k))
+    except ValueError as exc:  # duplicate rows (a discrete or collapsed code): kNN distances of 0
+        if "duplicate" not in str(exc):
+            raise
         return float("nan")
 
 
@@ -111,7 +104,8 @@ def tc_diagnostics(mean, sample=None, *, knn: bool = True, knn_k: int = 3, knn_m
     rows = np.random.default_rng(seed).permutation(mu.shape[0])[:knn_max_points]
     km = _knn_tc(mu[rows], knn_k) if knn else None
     kz = _knn_tc(z[rows], knn_k) if (knn and z is not None) else None
-    return TCDiagnostics(_gaussian_tc(mu), None if z is None else _gaussian_tc(z), km, kz, mu.var(axis=0, ddof=1),
+    return TCDiagnostics(sample_tc(mu, drop_constant=True), None if z is None else sample_tc(z, drop_constant=True),
+                         km, kz, mu.var(axis=0, ddof=1),
                          None if z is None else z.var(axis=0, ddof=1),
                          int((mu.std(axis=0, ddof=1) >= ACTIVE_STD).sum()))
 

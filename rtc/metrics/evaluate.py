@@ -23,15 +23,17 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+import torch
+from tqdm.auto import tqdm
 
 from . import beta_vae as _beta
 from . import factor_vae as _fvae
 from .dci import dci
 from .diagnostics import disintegration, disintegration_index, tc_diagnostics
-from .mig import mig, mig_chen
+from .mig import mig, mig_chen, normalized_mi_matrix
 from .modularity import modularity_explicitness
 from .sampling import MetricInputError, as_codes, as_rng, check_pair
-from .sap import sap
+from .sap import r2_matrix, sap
 
 __all__ = ["Evaluation", "evaluate", "ALL_METRICS", "ARRAY_METRICS"]
 
@@ -69,16 +71,15 @@ def _to_np(x):
 
 
 def _encode(dataset, encode_fn, factors, batch_size, device):
-    import torch
-
+    """(mean (n, L), logvar (n, L) or None) float64 of the encoded observations; non-finite output raises."""
     means, logvars = [], []
     for s in range(0, len(factors), batch_size):
         with torch.no_grad():
             m, lv = _split_encoding(encode_fn(dataset.observations(factors[s:s + batch_size], device=device)))
         means.append(_to_np(m))
         logvars.append(_to_np(lv))
-    mean = np.concatenate(means).astype(np.float64)
-    logvar = None if logvars[0] is None else np.concatenate(logvars).astype(np.float64)
+    mean = as_codes(np.concatenate(means), "encode_fn output (mean)")
+    logvar = None if logvars[0] is None else as_codes(np.concatenate(logvars), "encode_fn output (logvar)")
     return mean, logvar
 
 
@@ -94,8 +95,6 @@ def evaluate(codes=None, factors=None, *, samples=None, logvar=None, codes_test=
     ``chen_samples`` = 2,000 Monte Carlo queries per entropy for Chen's MIG (Chen et al.: 10,000; a
     CPU takes minutes for that), ``dci_estimator`` "gbt" (reference) or "random_forest" (faster).
     """
-    from tqdm.auto import tqdm
-
     model_mode = dataset is not None or encode_fn is not None
     if model_mode:
         if dataset is None or encode_fn is None:
@@ -188,12 +187,12 @@ def evaluate(codes=None, factors=None, *, samples=None, logvar=None, codes_test=
             mats["dci_importance"] = r.importance
         elif name == "modularity":
             r = modularity_explicitness(codes, factors, num_bins=num_bins, seed=seed, **test)
-            add("modularity", r.modularity, f"{num_bins}-bin histogram MI")
-            add("explicitness_train", r.explicitness_train, "LogisticRegression macro ROC AUC")
-            add("explicitness_test", r.explicitness_test, "LogisticRegression macro ROC AUC")
+            add("modularity", r.modularity, f"{num_bins}-bin histogram MI on all N={len(codes)} codes "
+                "(never a split: equals modularity(codes, factors))")
+            split = "held-out set given" if codes_test is not None else "1/3 of the codes split off as test"
+            add("explicitness_train", r.explicitness_train, f"LogisticRegression macro ROC AUC; {split}")
+            add("explicitness_test", r.explicitness_test, f"LogisticRegression macro ROC AUC; {split}")
         elif name == "disintegration":
-            from .mig import normalized_mi_matrix
-            from .sap import r2_matrix
             for key, mat in (("nmi", mats.get("nmi")), ("r2", mats.get("r2"))):
                 if mat is None:
                     mat = normalized_mi_matrix(codes, factors, num_bins=num_bins) if key == "nmi" \

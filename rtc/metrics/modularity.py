@@ -94,8 +94,15 @@ def explicitness(codes, factors, codes_test, factors_test, *, seed: int = 0) -> 
 
 def modularity_explicitness(codes, factors, *, codes_test=None, factors_test=None, num_bins: int = 20,
                             seed: int = 0) -> ModularityResult:
-    """Modularity (training points) and explicitness (train/test); 1/3 split off when no test set is given."""
+    """Modularity and explicitness (train/test) of codes (N, L) against factors (N, F).
+
+    Convention: modularity is computed on **all** of ``codes`` — the same number as
+    :func:`modularity` on them (the reference library's training points, when a held-out set is
+    given). Only explicitness needs held-out points: ``codes_test``/``factors_test``, or else a
+    random third of ``codes`` is split off for it (the classifier trains on the other two thirds).
+    """
+    mod = modularity(codes, factors, num_bins=num_bins)
     if codes_test is None or factors_test is None:
         codes, factors, codes_test, factors_test = split_train_test(codes, factors, seed=seed)
     e_tr, e_te = explicitness(codes, factors, codes_test, factors_test, seed=seed)
-    return ModularityResult(modularity(codes, factors, num_bins=num_bins), e_tr, e_te)
+    return ModularityResult(mod, e_tr, e_te)

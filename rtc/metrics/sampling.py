@@ -18,6 +18,9 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
+import torch
+
+from ..data.base import as_rng
 
 __all__ = ["MetricInputError", "as_codes", "as_factors", "check_pair", "split_train_test", "as_rng",
            "representations", "sample_codes"]
@@ -126,22 +129,16 @@ def train_test_pair(codes, factors, codes_test=None, factors_test=None, *, seed:
     return c_tr, f_tr, c_te, f_te
 
 
-def as_rng(rng) -> np.random.Generator:
-    """An int seed or a Generator → Generator (a Generator is used as is, so draws continue its stream)."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)):
-        return np.random.default_rng(int(rng))
-    raise MetricInputError(f"rng must be an int seed or numpy Generator, got {type(rng).__name__}")
-
-
 def representations(dataset, representation_fn: Callable, factors: np.ndarray, *, batch_size: int = 256,
                     device=None) -> np.ndarray:
-    """Codes (n, L) float64 of the observations rendered for ``factors`` (n, F), in batches of ``batch_size``."""
+    """Codes (n, L) float64 of the observations rendered for ``factors`` (n, F), in batches of ``batch_size``.
+
+    Every batch is checked as it is built: a non-finite code (NaN/±inf from a diverged encoder) raises
+    :class:`MetricInputError` naming the row and latent, instead of reaching a score that would hide it
+    (FactorVAE's pruning of a NaN latent, scikit-learn's own message in the BetaVAE score).
+    """
     if batch_size < 1:
         raise MetricInputError(f"batch_size must be ≥ 1, got {batch_size}")
-    import torch
-
     out = []
     for s in range(0, len(factors), batch_size):
         obs = dataset.observations(factors[s:s + batch_size], device=device)
@@ -150,7 +147,12 @@ def representations(dataset, representation_fn: Callable, factors: np.ndarray, *
         if r.ndim != 2 or r.shape[0] != len(factors[s:s + batch_size]):
             raise MetricInputError(f"representation_fn must return shape (n, L) for n={len(factors[s:s + batch_size])} "
                                    f"observations, got {r.shape}")
-        out.append(r.astype(np.float64))
+        r = r.astype(np.float64)
+        if not np.isfinite(r).all():
+            i, j = np.argwhere(~np.isfinite(r))[0]
+            raise MetricInputError(f"representation_fn output: non-finite value {r[i, j]} at row {s + i}, latent {j} "
+                                   "(a diverged encoder?)")
+        out.append(r)
     return np.concatenate(out, axis=0)
 
 

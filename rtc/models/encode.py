@@ -6,8 +6,8 @@ factors (n, F) and the per-image reconstruction error (Bernoulli −log p(x | z 
 summed over pixels — the decoder is applied to the mean code, as the paper's reconstruction
 numbers are).
 
-``representation_stats(enc)`` gives what the paper reports and what the design notes require
-beside it:
+``representation_stats(enc)`` gives what the paper reports and what has to be read beside it,
+because a collapsed (near-singular) µ has a large Gaussian TC without any entanglement:
 
 - ``tc_mean`` / ``tc_sample``: Proposition 1 applied to the sample covariance of the µ's /
   z's (``rtc.gaussian.gaussian_tc_from_samples``); ``inf`` when that covariance is singular;

@@ -4,9 +4,9 @@ The paper's rule: start at η = max(10, β); "multiply η by 1.2 if the term is 
 and set η to zero if the term is smaller than 0.01", keeping the term in (0.01, 0.04). It does
 not say how often, whether there is a ceiling, or how η comes back once zeroed. Applied on
 every step it is unstable: the term answers η only after many optimizer steps (Adam moves
-log σ² by ~lr per step), so η grows 1.2^steps meanwhile — a CPU pilot saw η ≈ 7e4 within ~40
-steps, σ² → 0.003 and the spread of µ collapse (design.md). Our completion, all parameters
-of :class:`EtaSchedule`:
+log σ² by ~lr per step), so η grows 1.2^steps meanwhile — a CPU pilot (dSprites, batch 64,
+β = 50) saw η ≈ 7e4 within ~40 steps, σ² → 0.003 and the spread of µ collapse. Our completion,
+all parameters of :class:`EtaSchedule`:
 
 - **cadence** ``every`` (default 50 steps): the term is averaged over a window of ``every``
   steps and the rule is applied once per window to that mean (a per-batch value is noisy);
@@ -18,8 +18,8 @@ of :class:`EtaSchedule`:
   kept;
 - **coming back**: when η = 0 and the windowed mean rises above ``high`` again, η is restored
   to the value it had when it was zeroed (``restore="last"``, default) or to the base value
-  (``restore="base"``, design.md's suggestion, which has to climb 1.2× per window again);
-  within the band a zeroed η stays 0.
+  (``restore="base"``, the plainest reading of the paper's rule, which has to climb 1.2× per
+  window again); within the band a zeroed η stays 0.
 - **start** (default 0): no update before this step (the trainer passes the end of the
   regularization warm-up, during which the term is large only because training just began).
 

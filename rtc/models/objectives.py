@@ -11,11 +11,12 @@ Terms
   grey levels).
 - ``kl_normal(µ, log σ²)`` (B, D): KL(N(µ, σ²) ‖ N(0, 1)) per dimension,
   ½(µ² + σ² − log σ² − 1). No constant dropped.
-- ``log_normal(z, µ, log σ²)``: elementwise log N(z; µ, σ²) including −½ log 2π.
 - ``decompose_kl(...)``: Chen et al.'s split of E[log q(z|x) − log p(z)] into index-code MI
   E[log q(z|x) − log q(z)], total correlation E[log q(z) − Σ_k log q(z_k)] and dimension-wise
-  KL E[Σ_k log q(z_k) − log p(z)], from minibatch estimates of log q(z) and Σ_k log q(z_k)
-  (``rtc.estimators``: MWS with or without its constants, MSS0, MSS1). The three always sum to
+  KL E[Σ_k log q(z_k) − log p(z)]; log q(z|x) and log p(z) by
+  :func:`rtc.gaussian.gaussian_log_density_elementwise` (−½ log 2π included), log q(z) and
+  Σ_k log q(z_k) from a minibatch estimator of ``rtc.estimators`` (MWS with or without its
+  constants, MSS0, MSS1). The three always sum to
   the single-sample Monte Carlo KL, whatever the estimator (only the split depends on it).
 - ``dip_covariance`` / ``dip_penalty``: DIP-VAE-I uses Cov_batch[µ]; DIP-VAE-II uses
   Cov_batch[µ] + diag(mean_n σ²(n)) (the covariance of z under q(z) by the law of total
@@ -28,16 +29,7 @@ Terms
 
 Named models (``Objective(model, strength, ...)``; s = ``strength``)
 -------------------------------------------------------------------
-====================  ===========================================================
-beta_vae              recon + s·KL                                     (s = β)
-beta_tcvae            recon + MI + s·TC + DWKL, TC from MWS/MSS0/MSS1  (s = β)
-factor_vae            recon + KL + s·TC                                (s = γ)
-dip_vae_i             recon + KL + DIP-I penalty, λ_d = 10·λ_od         (s = λ_od)
-dip_vae_ii            recon + KL + DIP-II penalty, λ_d = λ_od           (s = λ_od)
-rtc_vae               factor_vae with γ = β, + η·Σ_k mean σ_k²          (s = β)
-revised_factor_vae    the same objective as rtc_vae (the name used in the paper's Figs 3–4)
-revised_beta_vae      beta_vae + η·Σ_k mean σ_k²                        (s = β)
-====================  ===========================================================
+{models}
 
 The TC of factor_vae / rtc_vae / revised_factor_vae is the density-ratio estimate
 E[logit₀ − logit₁] of a discriminator (the paper's main method, section 4) unless
@@ -54,25 +46,24 @@ w = min(1, (step + 1) / warmup_steps).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 
 import torch
 import torch.nn.functional as F
 
+from rtc import estimators
+from rtc._validate import is_integer, is_real
+from rtc.discriminator import density_ratio_tc
+from rtc.gaussian import gaussian_log_density_elementwise
+
 from .networks import VAEOutput
 
 __all__ = [
-    "MODELS", "TC_ESTIMATORS", "reconstruction", "kl_normal", "log_normal", "decompose_kl",
-    "minibatch_tc", "dip_covariance", "dip_penalty", "posterior_variance", "discriminator_loss",
-    "Objective", "ObjectiveError",
+    "MODELS", "ModelSpec", "TC_ESTIMATORS", "reconstruction", "kl_normal", "decompose_kl", "dip_covariance",
+    "dip_penalty", "posterior_variance", "discriminator_loss", "Objective", "ObjectiveError",
 ]
-
-MODELS = ("beta_vae", "beta_tcvae", "factor_vae", "dip_vae_i", "dip_vae_ii", "rtc_vae",
-          "revised_beta_vae", "revised_factor_vae")
-# "mws" keeps Chen et al.'s −log(B·N) constants; "mws_noconst" drops them (reference library).
-TC_ESTIMATORS = ("density_ratio", "mws", "mws_noconst", "mss0", "mss1")
-_FACTOR_FAMILY = ("factor_vae", "rtc_vae", "revised_factor_vae")
-_USES_ETA = ("rtc_vae", "revised_factor_vae", "revised_beta_vae")
-_LOG_2PI = math.log(2 * math.pi)
 
 
 class ObjectiveError(ValueError):
@@ -91,11 +82,6 @@ def kl_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1.0)
 
 
-def log_normal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """Elementwise log N(z; µ, exp(logvar)), broadcasting; includes −½ log 2π."""
-    return -0.5 * ((z - mu).pow(2) * torch.exp(-logvar) + logvar + _LOG_2PI)
-
-
 def decompose_kl(z, mu, logvar, log_qz, log_prod_qzk) -> dict[str, torch.Tensor]:
     """Split E[log q(z|x) − log p(z)] into index-code MI, TC and dimension-wise KL (batch means).
 
@@ -103,23 +89,10 @@ def decompose_kl(z, mu, logvar, log_qz, log_prod_qzk) -> dict[str, torch.Tensor]
     log q(z_i) and Σ_k log q(z_ik). Returns scalars ``mi``, ``tc``, ``dwkl`` with
     mi + tc + dwkl = mean_i [log q(z_i|x_i) − log p(z_i)] exactly.
     """
-    log_qzx = log_normal(z, mu, logvar).sum(1)
-    log_pz = log_normal(z, torch.zeros_like(z), torch.zeros_like(z)).sum(1)
+    log_qzx = gaussian_log_density_elementwise(z, mu, logvar=logvar).sum(1)                       # (B,)
+    log_pz = gaussian_log_density_elementwise(z, torch.zeros_like(z), logvar=torch.zeros_like(z)).sum(1)  # (B,)
     return {"mi": (log_qzx - log_qz).mean(), "tc": (log_qz - log_prod_qzk).mean(),
             "dwkl": (log_prod_qzk - log_pz).mean()}
-
-
-def minibatch_tc(z, mu, logvar, dataset_size: int, estimator: str = "mss1"):
-    """Run a minibatch estimator from ``rtc.estimators``; returns its result (fields log_qz, log_prod_qzk, tc)."""
-    from rtc import estimators  # lazy: the estimators module is its own issue (3)
-
-    if estimator == "mws":
-        return estimators.mws(z, mu, logvar, dataset_size, constants=True)
-    if estimator == "mws_noconst":
-        return estimators.mws(z, mu, logvar, dataset_size, constants=False)
-    if estimator in ("mss0", "mss1"):
-        return estimators.mss(z, mu, logvar, dataset_size, weights=estimator)
-    raise ObjectiveError(f"unknown minibatch TC estimator {estimator!r}; choose mws, mws_noconst, mss0 or mss1")
 
 
 def dip_covariance(mu: torch.Tensor, logvar: torch.Tensor | None = None) -> torch.Tensor:
@@ -154,6 +127,95 @@ def discriminator_loss(logits_q: torch.Tensor, logits_perm: torch.Tensor) -> tup
     return loss, acc
 
 
+# The minibatch TC estimators by name ("mws" keeps Chen et al.'s −log(B·N) constants, "mws_noconst" drops them
+# as disentanglement_lib does), each (z, µ, log σ², N) → rtc.estimators.TCEstimate. check=False: no finiteness
+# check of the codes on the training hot path (a host sync per tensor); a NaN there makes the loss NaN, which the
+# training loop's guard catches.
+_MINIBATCH = {"mws": partial(estimators.mws, constants=True, check=False),
+              "mws_noconst": partial(estimators.mws, constants=False, check=False),
+              "mss0": partial(estimators.mss, weights="mss0", check=False),
+              "mss1": partial(estimators.mss, weights="mss1", check=False)}
+TC_ESTIMATORS = ("density_ratio", *_MINIBATCH)
+
+
+# ---- the losses: (objective, forward pass, recon, KL, effective strength s, warm-up weight w, N, discriminator)
+#      → (loss before the variance penalty, the terms they add to the log). Each sums from recon left to right, the
+#      order the project's results were produced with (a reordered float32 sum changes the last bits) ----
+
+def _kl(obj, out, recon, kl, s, w, n, disc):  # β-VAE: recon + s·KL
+    return recon + s * kl, {}
+
+
+def _tc_split(obj, out, recon, kl, s, w, n, disc):  # β-TCVAE: the KL split into MI + TC + DWKL, TC weighted
+    est = obj.minibatch_estimate(out, n)
+    parts = decompose_kl(out.z, out.mu, out.logvar, est.log_qz, est.log_prod_qzk)
+    return recon + parts["mi"] + s * parts["tc"] + parts["dwkl"], parts
+
+
+def _tc_added(obj, out, recon, kl, s, w, n, disc):  # FactorVAE family: recon + the full KL + s·TC
+    if obj.tc_estimator == "density_ratio":
+        if disc is None:
+            raise ObjectiveError(f"{obj.model} with the density-ratio TC needs a discriminator")
+        tc = density_ratio_tc(disc(out.z))
+    else:
+        tc = obj.minibatch_estimate(out, n).tc
+    return recon + kl + s * tc, {"tc": tc}
+
+
+def _dip(obj, out, recon, kl, s, w, n, disc, *, with_sigma: bool):  # DIP-VAE-I (Cov µ) / -II (+ diag E σ²)
+    cov = dip_covariance(out.mu, out.logvar if with_sigma else None)
+    pen = dip_penalty(cov, s, obj.lambda_d * w)
+    return recon + kl + pen, {"dip": pen}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One named model: its loss (text, for the docs), what ``strength`` is, and ``loss_fn`` that builds it.
+
+    ``plain``: the strength of the plain VAE the warm-up starts from (β = 1; γ = λ_od = 0).
+    ``variance_penalty``: adds η·Σ_k mean_n σ_k²(n) (RTC-VAE's term; η from :mod:`rtc.models.eta`).
+    ``tc_estimator``: the default TC estimator, None for a model without a TC term.
+    ``lambda_d_ratio``: DIP-VAE's default λ_d / λ_od (None: the model takes no ``lambda_d``).
+    """
+    loss: str
+    strength: str
+    loss_fn: Callable
+    plain: float
+    variance_penalty: bool = False
+    tc_estimator: str | None = None
+    lambda_d_ratio: float | None = None
+    note: str = ""
+
+
+_RTC = ModelSpec("recon + KL + s·TC + η·Σ_k mean σ_k²", "β", _tc_added, 0.0, True, "density_ratio",
+                 note="factor_vae with γ = β, plus the variance penalty")
+MODELS: dict[str, ModelSpec] = {
+    "beta_vae": ModelSpec("recon + s·KL", "β", _kl, 1.0),
+    "beta_tcvae": ModelSpec("recon + MI + s·TC + DWKL", "β", _tc_split, 1.0, tc_estimator="mss1"),
+    "factor_vae": ModelSpec("recon + KL + s·TC", "γ", _tc_added, 0.0, tc_estimator="density_ratio"),
+    "dip_vae_i": ModelSpec("recon + KL + DIP-I penalty", "λ_od", partial(_dip, with_sigma=False), 0.0,
+                           lambda_d_ratio=10.0, note="λ_d = 10·λ_od by default"),
+    "dip_vae_ii": ModelSpec("recon + KL + DIP-II penalty", "λ_od", partial(_dip, with_sigma=True), 0.0,
+                            lambda_d_ratio=1.0, note="λ_d = λ_od by default"),
+    "rtc_vae": _RTC,
+    "revised_factor_vae": _RTC,  # the same objective, under the name the paper's Figs 3–4 use
+    "revised_beta_vae": ModelSpec("recon + s·KL + η·Σ_k mean σ_k²", "β", _kl, 1.0, True,
+                                  note="beta_vae plus the variance penalty"),
+}
+
+
+def _models_doc() -> str:
+    rows = [(name, spec.loss, f"s = {spec.strength}" + (f"; {spec.note}" if spec.note else ""))
+            for name, spec in MODELS.items()]
+    w = [max(len(r[i]) for r in rows) for i in range(3)]
+    rule = "  ".join("=" * n for n in w)
+    return "\n".join([rule, *("  ".join(c.ljust(n) for c, n in zip(r, w, strict=True)).rstrip() for r in rows), rule])
+
+
+if __doc__ is not None:  # the docs' table of models is this table (python -OO strips docstrings)
+    __doc__ = __doc__.replace("{models}", _models_doc())
+
+
 class Objective:
     """A named model's loss. ``obj(out, x, step=, eta=, dataset_size=, discriminator=)`` → (loss, terms).
 
@@ -165,31 +227,37 @@ class Objective:
                  tc_estimator: str | None = None, warmup_steps: int = 0):
         if model not in MODELS:
             raise ObjectiveError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
-        if not (isinstance(strength, (int, float)) and math.isfinite(strength) and strength >= 0):
+        spec = MODELS[model]
+        if not (is_real(strength) and math.isfinite(strength) and strength >= 0):
             raise ObjectiveError(f"strength must be a finite number ≥ 0, got {strength!r}")
-        if warmup_steps < 0:
-            raise ObjectiveError(f"warmup_steps must be ≥ 0, got {warmup_steps}")
+        if not (is_integer(warmup_steps) and warmup_steps >= 0):
+            raise ObjectiveError(f"warmup_steps must be an integer ≥ 0, got {warmup_steps!r}")
         if tc_estimator is None:
-            tc_estimator = "mss1" if model == "beta_tcvae" else "density_ratio"
-        if tc_estimator not in TC_ESTIMATORS:
+            tc_estimator = spec.tc_estimator
+        elif spec.tc_estimator is None:
+            raise ObjectiveError(f"{model} has no TC term, so tc_estimator must be None, got {tc_estimator!r}")
+        elif tc_estimator not in TC_ESTIMATORS:
             raise ObjectiveError(f"unknown tc_estimator {tc_estimator!r}; choose one of {', '.join(TC_ESTIMATORS)}")
-        if model == "beta_tcvae" and tc_estimator == "density_ratio":
-            raise ObjectiveError("beta_tcvae needs a minibatch TC estimator (mws, mws_noconst, mss0, mss1)")
-        if model.startswith("dip_vae"):
-            if lambda_d is None:
-                lambda_d = 10.0 * strength if model == "dip_vae_i" else float(strength)
-        elif lambda_d is not None:
-            raise ObjectiveError(f"lambda_d applies only to dip_vae_i/dip_vae_ii, not {model}")
-        self.model, self.strength, self.lambda_d = model, float(strength), lambda_d
+        elif spec.loss_fn is _tc_split and tc_estimator == "density_ratio":
+            raise ObjectiveError(f"{model} needs a minibatch TC estimator ({', '.join(_MINIBATCH)})")
+        if spec.lambda_d_ratio is None:
+            if lambda_d is not None:
+                raise ObjectiveError(f"lambda_d applies only to the DIP-VAE models, not {model}")
+        elif lambda_d is None:
+            lambda_d = spec.lambda_d_ratio * float(strength)
+        elif not (is_real(lambda_d) and math.isfinite(lambda_d) and lambda_d >= 0):
+            raise ObjectiveError(f"lambda_d must be a finite number ≥ 0, got {lambda_d!r}")
+        self.model, self.spec, self.strength = model, spec, float(strength)
+        self.lambda_d = None if lambda_d is None else float(lambda_d)
         self.tc_estimator, self.warmup_steps = tc_estimator, int(warmup_steps)
 
     @property
     def uses_discriminator(self) -> bool:
-        return self.model in _FACTOR_FAMILY and self.tc_estimator == "density_ratio"
+        return self.tc_estimator == "density_ratio"
 
     @property
     def uses_eta(self) -> bool:
-        return self.model in _USES_ETA
+        return self.spec.variance_penalty
 
     @property
     def base_eta(self) -> float:
@@ -199,50 +267,27 @@ class Objective:
     def warmup(self, step: int) -> float:
         return 1.0 if self.warmup_steps == 0 else min(1.0, (step + 1) / self.warmup_steps)
 
+    def minibatch_estimate(self, out: VAEOutput, dataset_size) -> estimators.TCEstimate:
+        """The TC estimate of ``self.tc_estimator`` (a minibatch estimator) on the batch's codes."""
+        if dataset_size is None or not is_integer(dataset_size) or dataset_size < 1:
+            raise ObjectiveError(f"{self.model} with {self.tc_estimator} needs dataset_size ≥ 1, got {dataset_size}")
+        return _MINIBATCH[self.tc_estimator](out.z, out.mu, out.logvar, int(dataset_size))
+
     def __call__(self, out: VAEOutput, x: torch.Tensor, *, step: int = 0, eta: float = 0.0,
                  dataset_size: int | None = None, discriminator=None) -> tuple[torch.Tensor, dict]:
         w = self.warmup(step)
-        plain = 1.0 if self.model in ("beta_vae", "revised_beta_vae", "beta_tcvae") else 0.0
-        s = plain + w * (self.strength - plain)
+        s = self.spec.plain + w * (self.strength - self.spec.plain)
         nan = torch.tensor(float("nan"))
         recon = reconstruction(out.logits, x).mean()
         kl = kl_normal(out.mu, out.logvar).sum(1).mean()
         var_sum = posterior_variance(out.logvar)
-        terms = {"recon": recon, "kl": kl, "mi": nan, "tc": nan, "dwkl": nan, "dip": nan}
-        m = self.model
-        if m in ("beta_vae", "revised_beta_vae"):
-            loss = recon + s * kl
-        elif m == "beta_tcvae":
-            est = minibatch_tc(out.z, out.mu, out.logvar, self._n(dataset_size), self.tc_estimator)
-            parts = decompose_kl(out.z, out.mu, out.logvar, est.log_qz, est.log_prod_qzk)
-            terms.update(parts)
-            loss = recon + parts["mi"] + s * parts["tc"] + parts["dwkl"]
-        elif m in _FACTOR_FAMILY:
-            if self.tc_estimator == "density_ratio":
-                if discriminator is None:
-                    raise ObjectiveError(f"{m} with the density-ratio TC needs a discriminator")
-                from rtc.discriminator import density_ratio_tc
-                tc = density_ratio_tc(discriminator(out.z))
-            else:
-                tc = minibatch_tc(out.z, out.mu, out.logvar, self._n(dataset_size), self.tc_estimator).tc
-            terms["tc"] = tc
-            loss = recon + kl + s * tc
-        else:  # dip_vae_i / dip_vae_ii
-            cov = dip_covariance(out.mu, out.logvar if m == "dip_vae_ii" else None)
-            lam_d = self.lambda_d * (w if self.warmup_steps else 1.0)
-            pen = dip_penalty(cov, s, lam_d)
-            terms["dip"] = pen
-            loss = recon + kl + pen
+        loss, extra = self.spec.loss_fn(self, out, recon, kl, s, w, dataset_size, discriminator)
         eta_eff = w * float(eta) if self.uses_eta else 0.0
         if eta_eff:
             loss = loss + eta_eff * var_sum
-        terms.update(var_sum=var_sum, eta=torch.tensor(eta_eff), strength=torch.tensor(s), loss=loss)
+        terms = {"recon": recon, "kl": kl, "mi": nan, "tc": nan, "dwkl": nan, "dip": nan, **extra,
+                 "var_sum": var_sum, "eta": torch.tensor(eta_eff), "strength": torch.tensor(s), "loss": loss}
         return loss, {k: v.detach() for k, v in terms.items()}
-
-    def _n(self, dataset_size):
-        if dataset_size is None or dataset_size < 1:
-            raise ObjectiveError(f"{self.model} with {self.tc_estimator} needs dataset_size ≥ 1, got {dataset_size}")
-        return int(dataset_size)
 
     def __repr__(self):
         return (f"Objective({self.model!r}, strength={self.strength}, lambda_d={self.lambda_d}, "

@@ -1,58 +1,102 @@
 """Training loop: deterministic minibatches, per-step logged terms, NaN guard, atomic checkpoints,
-exact resume and a results cache keyed on the full configuration.
+exact resume, and a results cache keyed on the configuration, the dataset and the code.
 
-One step (``t`` = 0, 1, …):
+One step ``t`` (= 0, 1, …) of :func:`train`:
 
-1. batch ``k`` of the data stream (``k = t``, or ``k = 2t`` when a discriminator is trained, whose
-   step uses batch ``2t + 1`` — FactorVAE's second batch);
-2. VAE forward, the objective (:class:`rtc.models.objectives.Objective`) with the current η;
-   the discriminator's parameters are frozen for this backward, so its optimizer never sees
-   the VAE's gradients; NaN/inf guard on the loss and the gradient norm; Adam step;
-3. discriminator step (FactorVAE family with the density-ratio TC): codes z of batch k,
-   detached, against ``permute_dims`` of codes of batch k + 1 encoded without gradient (after
-   the VAE step), cross-entropy, its own Adam (lr 1e-4, betas (0.5, 0.9) per Kim & Mnih).
-   The VAE graph is never reused after an optimizer step, so no in-place-modification error;
-4. η update (RTC-VAE family, :class:`rtc.models.eta.EtaSchedule`, held during the warm-up);
-5. the step's terms appended to the log (recon, kl, mi, tc, dwkl, dip, var_sum, eta, strength,
-   loss, grad_norm, disc_loss, disc_acc; NaN where a model has no such term).
+1. data — batch ``k`` of the stream :func:`rtc.data.batches` (``k = t``; ``k = 2t`` when a
+   discriminator is trained, whose step takes batch ``2t + 1`` — FactorVAE's second batch);
+2. :func:`vae_step` — forward, the objective (:class:`rtc.models.objectives.Objective`) with the
+   current η, backward, NaN/inf guard on the loss and the gradient norm, Adam step. The
+   discriminator's parameters are frozen for this backward, so its optimizer never sees the
+   VAE's gradients;
+3. :func:`discriminator_step` (FactorVAE family with the density-ratio TC) — the codes z of
+   batch k, detached, against ``permute_dims`` of codes of batch k + 1 encoded without gradient
+   by the just-updated encoder; cross-entropy, guard, its own Adam (lr 1e-4, betas (0.5, 0.9)
+   per Kim & Mnih). No autograd graph is reused after an optimizer step;
+4. log — the step's terms, by name (:data:`LOG_KEYS`; NaN where a model has no such term);
+5. η update (RTC-VAE family, :class:`rtc.models.eta.EtaSchedule`, held during the warm-up);
+6. snapshot / checkpoint every ``snapshot_every`` / ``checkpoint_every`` steps.
 
 Data: batch k holds the dataset indices at positions k·B … k·B + B − 1 of a stream made of
-independent permutations of the whole dataset, one per epoch, each seeded by (seed, epoch)
-(sampling without replacement, as ``rtc.data.batches(shuffle=True)``). A batch is a function of
-its position only, so resuming needs no replay of the data iterator.
+independent permutations of the whole dataset, one per epoch, each seeded by (seed, epoch):
+sampling without replacement. A batch is a function of its position only, so resuming needs
+no replay of the data iterator.
 
-Determinism: everything random comes from torch's global RNG (init, ε, permutations), seeded
-by ``config.seed``; its state (and CUDA's, NumPy's and Python's, for completeness) goes into
-every checkpoint, with the optimizers', the η schedule's and the log. On CPU a run stopped and
-resumed ends bit-identical to an uninterrupted one (tested). On CUDA, cuDNN kernels are not
+Randomness: the initial weights come from torch's CPU RNG seeded with ``config.seed`` inside
+``torch.random.fork_rng`` (the caller's RNG state is restored afterwards); everything random
+during training (ε of the reparameterisation, the discriminator's permutations) comes from the
+run's own ``torch.Generator`` objects, which continue that seeded stream (and, for ε on a GPU,
+the device's stream seeded with ``config.seed``) — the same draws as a script that calls
+``torch.manual_seed(seed)`` once and then uses the global RNG. :func:`train` never changes the
+global torch, NumPy or Python RNGs of its caller, and two runs in two threads do not share one.
+The generators' states go into every checkpoint, with the optimizers', the η schedule's and the
+log. On CPU a run stopped and resumed
+ends bit-identical to an uninterrupted one (tested). On CUDA, cuDNN kernels are not
 bit-reproducible; resume is then exact in state but not in the float bits that follow.
 
-Cache: ``<cache_dir>/<model>-<hash>/`` where the hash covers every field of
-:class:`TrainConfig` and the dataset's identity. ``final.pt`` there means the run is complete
-and :func:`train` only loads it; ``checkpoint.pt`` means it is resumed.
+Cache: ``<cache_dir>/<model>-<key>/`` where the key hashes every field of :class:`TrainConfig`
+(normalised: ``strength=2`` and ``2.0``, ``(0, 0.9)`` and ``(0.0, 0.9)`` are one run), the
+dataset's identity, and :func:`code_version` — a hash of the source of everything that
+determines the result (networks, objectives, estimators, discriminator, η schedule, this loop,
+the data package and the dataset's own class), comments and docstrings excluded. ``final.pt``
+there means the run is complete: :func:`train` only reads it (so a read-only cache of finished
+runs works), and any ``checkpoint.pt`` beside it is stale and removed when the directory is
+writable. ``checkpoint.pt`` alone means the run is resumed. Files are written to a unique
+temporary name and renamed, so a reader never sees half a file.
+
+Concurrency: a call that has to train holds an exclusive ``fcntl.flock`` on ``<run dir>/lock``
+for the whole call. A second process (or thread) training the same run waits for it, then
+loads the run if the first finished it, or resumes from the first's checkpoint if it stopped
+early (``time_limit``/``max_steps``); two different runs never wait for each other. A holder
+that dies (even by SIGKILL) releases the lock with its process, and the next caller resumes from
+its last checkpoint. Loading a finished run takes no lock. ``flock`` is POSIX; on a network file system it needs working
+locks (NFSv4 has them).
 """
 from __future__ import annotations
 
+import ast
+import contextlib
 import dataclasses
+import errno
+import fcntl
 import hashlib
+import importlib
+import inspect
 import json
+import math
 import os
-import random
+import shutil
+import sys
 import time
+import uuid
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from rtc._validate import is_integer, is_real
+from rtc.data import batches
+from rtc.discriminator import Discriminator, permute_dims
+
 from .eta import EtaSchedule
-from .networks import VAE, reparameterize
-from .objectives import Objective, discriminator_loss
+from .networks import VAE, VAEOutput, reparameterize
+from .objectives import (
+    MODELS,
+    TC_ESTIMATORS,
+    Objective,
+    ObjectiveError,
+    discriminator_loss,
+)
 
-__all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "BatchStream", "train", "run_dir_for",
-           "default_device", "LOG_KEYS", "load_model"]
+__all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "CheckpointError", "Trainer", "build", "vae_step",
+           "discriminator_step", "PreStepCopy", "train", "run_dir_for", "code_version", "default_device", "LOG_KEYS",
+           "load_model"]
 
+# What every step logs, in this order: the objective's terms (rtc.models.objectives.Objective), the VAE's gradient
+# norm, and the discriminator's loss and accuracy.
 LOG_KEYS = ("recon", "kl", "mi", "tc", "dwkl", "dip", "var_sum", "eta", "strength", "loss", "grad_norm",
             "disc_loss", "disc_acc")
 
@@ -61,12 +105,47 @@ class TrainingDiverged(RuntimeError):
     """A loss or gradient became NaN/inf; the message names the step and the last good checkpoint."""
 
 
+class CheckpointError(RuntimeError):
+    """A run's file could not be written (e.g. a full disk) or read (e.g. truncated); the message says what to do."""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Configuration
+# ---------------------------------------------------------------------------------------------------------------
+
+def _int(name: str, v, minimum: int) -> int:
+    if not is_integer(v):
+        raise ValueError(f"TrainConfig.{name} must be an integer, got {v!r}")
+    if v < minimum:
+        raise ValueError(f"TrainConfig.{name} must be ≥ {minimum}, got {v!r}")
+    return int(v)
+
+
+def _real(name: str, v, *, minimum: float = 0.0, positive: bool = False, allow_inf: bool = False) -> float:
+    if not is_real(v) or math.isnan(v) or (math.isinf(v) and not allow_inf):
+        raise ValueError(f"TrainConfig.{name} must be a {'' if allow_inf else 'finite '}number, got {v!r}")
+    if v < minimum or (positive and v <= 0):
+        raise ValueError(f"TrainConfig.{name} must be {'>' if positive else '≥'} {minimum:g}, got {v!r}")
+    return float(v)
+
+
+def _betas(name: str, v) -> tuple[float, float]:
+    if not (isinstance(v, (tuple, list)) and len(v) == 2 and all(is_real(b) and 0 <= b < 1 for b in v)):
+        raise ValueError(f"TrainConfig.{name} must be two numbers in [0, 1) (Adam's β₁, β₂), got {v!r}")
+    return (float(v[0]), float(v[1]))
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that determines a training run (all of it enters the cache key).
 
     ``strength`` is β (beta_vae, beta_tcvae, rtc_vae, revised_beta_vae), γ (factor_vae,
     revised_factor_vae) or λ_od (dip_vae_i/ii). Paper: batch 500, Adam lr 1e-3.
+
+    Every field is checked when the config is built (a ``ValueError`` naming the field) and
+    normalised: numbers become Python ``int``/``float`` (numpy scalars are accepted), pairs become
+    tuples of floats — so configs that mean the same run compare equal and share a cache key.
+    ``eta_cap`` (default 20·base η) may be ``inf`` but not below the base η = max(10, strength).
     """
     model: str = "beta_vae"
     strength: float = 1.0
@@ -91,14 +170,41 @@ class TrainConfig:
     snapshot_every: int = 0  # keep the model's weights every k steps (0: never), for metrics over training
 
     def __post_init__(self):
-        for name in ("latent_dim", "batch_size", "steps", "checkpoint_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"TrainConfig.{name} must be ≥ 1, got {getattr(self, name)}")
-        if self.snapshot_every < 0 or self.warmup_steps < 0:
-            raise ValueError("TrainConfig.snapshot_every and warmup_steps must be ≥ 0")
-        if not (self.lr > 0 and self.disc_lr > 0):
-            raise ValueError(f"learning rates must be > 0, got lr={self.lr}, disc_lr={self.disc_lr}")
-        self.objective()  # validates model / strength / estimator
+        put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731  (frozen dataclass)
+        if not (isinstance(self.model, str) and self.model in MODELS):
+            raise ValueError(f"TrainConfig.model: unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
+        put("strength", _real("strength", self.strength))
+        if self.lambda_d is not None:
+            put("lambda_d", _real("lambda_d", self.lambda_d))
+        if self.tc_estimator is not None and self.tc_estimator not in TC_ESTIMATORS:
+            raise ValueError(f"TrainConfig.tc_estimator: unknown tc_estimator {self.tc_estimator!r}; "
+                             f"choose one of {', '.join(TC_ESTIMATORS)}")
+        # a batch of one has no covariance (DIP), no minibatch TC and nothing to permute (FactorVAE)
+        for name, minimum in (("latent_dim", 1), ("batch_size", 2), ("steps", 1), ("warmup_steps", 0),
+                              ("seed", 0), ("disc_hidden", 1), ("disc_layers", 2), ("eta_every", 1),
+                              ("checkpoint_every", 1), ("snapshot_every", 0)):
+            put(name, _int(name, getattr(self, name), minimum))
+        if self.seed >= 2 ** 63:
+            raise ValueError(f"TrainConfig.seed must be < 2**63, got {self.seed}")
+        put("lr", _real("lr", self.lr, positive=True))
+        put("disc_lr", _real("disc_lr", self.disc_lr, positive=True))
+        put("adam_betas", _betas("adam_betas", self.adam_betas))
+        put("disc_betas", _betas("disc_betas", self.disc_betas))
+        if self.eta_restore not in ("last", "base"):
+            raise ValueError(f"TrainConfig.eta_restore must be 'last' or 'base', got {self.eta_restore!r}")
+        if not isinstance(self.channels_last, (bool, np.bool_)):
+            raise ValueError(f"TrainConfig.channels_last must be True or False, got {self.channels_last!r}")
+        put("channels_last", bool(self.channels_last))
+        try:
+            obj = self.objective()  # the model's own constraints: lambda_d / tc_estimator applicability
+        except ObjectiveError as e:
+            raise ValueError(f"TrainConfig: {e}") from None
+        if self.eta_cap is not None:
+            cap = _real("eta_cap", self.eta_cap, allow_inf=True)
+            if cap < obj.base_eta:
+                raise ValueError(f"TrainConfig.eta_cap {cap:g} is below the base η = max(10, strength) = "
+                                 f"{obj.base_eta:g}")
+            put("eta_cap", cap)
 
     def objective(self) -> Objective:
         return Objective(self.model, self.strength, lambda_d=self.lambda_d, tc_estimator=self.tc_estimator,
@@ -115,57 +221,319 @@ def default_device(device=None) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# The cache key
+# ---------------------------------------------------------------------------------------------------------------
+
 def dataset_identity(ds) -> dict:
     """What distinguishes one dataset from another for the cache (name, grid, channels, source, seed)."""
     return {"name": getattr(ds, "name", type(ds).__name__), "factor_sizes": list(getattr(ds, "factor_sizes", [])),
             "num_channels": int(ds.num_channels), "len": len(ds),
             "source": str(getattr(ds, "source", getattr(ds, "path", None))), "seed": getattr(ds, "seed", None),
-            # a renderer change must not reuse runs trained on the old images
             "render_version": getattr(ds, "render_version", None)}
 
 
-def _canonical_config(config: TrainConfig) -> dict:
-    """The config as a dict with ints in float fields promoted (strength=2 and 2.0 are one run)."""
-    out = config.to_dict()
-    for f in dataclasses.fields(config):
-        v = out[f.name]
-        if "float" in str(f.type) and isinstance(v, int) and not isinstance(v, bool):
-            out[f.name] = float(v)
-    return out
+# The modules (a package: all its files) whose code determines a run's result.
+CODE_MODULES = ("rtc.models.networks", "rtc.models.objectives", "rtc.models.eta", "rtc.models.train",
+                "rtc.discriminator", "rtc.estimators.minibatch", "rtc.gaussian", "rtc._validate", "rtc.data")
+
+
+@cache
+def _code_digest(path: str) -> str:
+    """sha256 of a Python file's code: parsed and unparsed, with docstrings dropped (and so comments and layout)."""
+    tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            is_doc = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+            if is_doc and isinstance(first.value.value, str):
+                node.body = node.body[1:] or [ast.Pass()]
+    return hashlib.sha256(ast.unparse(tree).encode()).hexdigest()
+
+
+def _module_files(name: str) -> list[str]:
+    mod = importlib.import_module(name)
+    if hasattr(mod, "__path__"):  # a package: every .py file in it
+        return sorted(str(p) for d in mod.__path__ for p in Path(d).rglob("*.py"))
+    return [mod.__file__]
+
+
+@cache
+def _library_files() -> frozenset[str]:
+    return frozenset(f for m in CODE_MODULES for f in _module_files(m))
+
+
+def code_version(ds=None) -> str:
+    """Hash of the code that determines a run: :data:`CODE_MODULES` plus the files defining ``type(ds)`` and its bases.
+
+    Comments, docstrings and layout do not count (see :func:`_code_digest`); any change to the code does.
+    """
+    files = set(_library_files())
+    for cls in type(ds).__mro__ if ds is not None else ():
+        try:
+            f = inspect.getsourcefile(cls)
+        except TypeError:  # built-in classes (object) have no source
+            f = None
+        if f is not None and f.endswith(".py"):
+            files.add(f)
+    digests = sorted(_code_digest(f) for f in files)  # sorted: independent of where the files are
+    return hashlib.sha256("".join(digests).encode()).hexdigest()[:16]
 
 
 def run_dir_for(config: TrainConfig, ds, cache_dir: str | Path) -> Path:
-    blob = json.dumps({"config": _canonical_config(config), "data": dataset_identity(ds)}, sort_keys=True, default=str)
+    """``<cache_dir>/<model>-<key>``: the key hashes the (normalised) config, the dataset and :func:`code_version`."""
+    blob = json.dumps({"config": config.to_dict(), "data": dataset_identity(ds), "code": code_version(ds)},
+                      sort_keys=True, default=str)
     key = hashlib.sha256(blob.encode()).hexdigest()[:16]
     return Path(cache_dir) / f"{config.model}-{key}"
 
 
-class BatchStream:
-    """Minibatch k = dataset indices at stream positions [k·B, (k+1)·B), one seeded permutation per epoch."""
+# ---------------------------------------------------------------------------------------------------------------
+# One run's state, and one step
+# ---------------------------------------------------------------------------------------------------------------
 
-    def __init__(self, ds, batch_size: int, seed: int, device=None):
-        self.ds, self.batch_size, self.seed, self.device = ds, batch_size, seed, device
-        self.n = len(ds)
-        if self.n < 1:
-            raise ValueError("dataset is empty")
-        self._perms: dict[int, np.ndarray] = {}
+@dataclass
+class Trainer:
+    """Everything one run updates: the VAE and its Adam, the objective, the FactorVAE family's discriminator and
+    its Adam (else None), RTC-VAE's η schedule (else None), and the run's random generators — ``noise`` for ε
+    (on the model's device), ``perm`` for the discriminator's permutations (CPU; the same generator as ``noise``
+    on a CPU). Built by :func:`build`."""
+    model: VAE
+    opt: torch.optim.Optimizer
+    objective: Objective
+    disc: Discriminator | None
+    dopt: torch.optim.Optimizer | None
+    eta: EtaSchedule | None
+    noise: torch.Generator
+    perm: torch.Generator
 
-    def _perm(self, epoch: int) -> np.ndarray:
-        if epoch not in self._perms:
-            if len(self._perms) > 2:
-                self._perms.pop(min(self._perms))
-            self._perms[epoch] = np.random.default_rng([self.seed, epoch]).permutation(self.n)
-        return self._perms[epoch]
+    def rng_state(self) -> dict:
+        return {"noise": self.noise.get_state(), "perm": self.perm.get_state()}  # (one state twice on a CPU)
 
-    def indices(self, k: int) -> np.ndarray:
-        pos = np.arange(k * self.batch_size, (k + 1) * self.batch_size, dtype=np.int64)
-        epochs, offs = pos // self.n, pos % self.n
-        return np.concatenate([self._perm(int(e))[offs[epochs == e]] for e in np.unique(epochs)])
+    def state_dict(self, rng: dict | None = None) -> dict:
+        """The state to checkpoint (``rng``: generator states taken earlier, e.g. before a failed step)."""
+        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(),
+                "disc": self.disc.state_dict() if self.disc is not None else None,
+                "dopt": self.dopt.state_dict() if self.dopt is not None else None,
+                "eta": self.eta.state_dict() if self.eta is not None else None,
+                "rng": rng if rng is not None else self.rng_state()}
 
-    def batch(self, k: int) -> torch.Tensor:
-        """(B, C, 64, 64) float32 images of batch k on the stream's device."""
-        return self.ds.observations(self.ds.index_to_factors(self.indices(k)), device=self.device)
+    def load_state_dict(self, st: dict) -> None:
+        self.model.load_state_dict(st["model"])
+        self.opt.load_state_dict(st["opt"])
+        if self.disc is not None:
+            self.disc.load_state_dict(st["disc"])
+            self.dopt.load_state_dict(st["dopt"])
+        if self.eta is not None:
+            self.eta.load_state_dict(st["eta"])
+        self.noise.set_state(st["rng"]["noise"])
+        self.perm.set_state(st["rng"]["perm"])
 
+
+def build(config: TrainConfig, num_channels: int, device=None) -> Trainer:
+    """A fresh :class:`Trainer` for ``config``: the initial weights are a function of ``config.seed`` only."""
+    device = default_device(device)
+    obj = config.objective()
+    with torch.random.fork_rng(devices=[]):  # initialise from the seed, then give the caller its RNG state back
+        torch.default_generator.manual_seed(config.seed)  # (torch.manual_seed would reseed the caller's CUDA RNG too)
+        model = VAE(num_channels, config.latent_dim, channels_last=config.channels_last)
+        disc = (Discriminator(config.latent_dim, config.disc_hidden, config.disc_layers)
+                if obj.uses_discriminator else None)
+        after_init = torch.get_rng_state()
+    model = model.to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr, betas=config.adam_betas)
+    dopt = None
+    if disc is not None:
+        disc = disc.to(device)
+        dopt = torch.optim.Adam(disc.parameters(), lr=config.disc_lr, betas=config.disc_betas)
+    eta = None
+    if obj.uses_eta:
+        eta = EtaSchedule(obj.base_eta, every=config.eta_every, cap=config.eta_cap, restore=config.eta_restore,
+                          start=config.warmup_steps)
+    # The training draws continue the seeded stream where the initialisation left it (CPU), and ε on a GPU comes
+    # from that device's stream seeded alike: the draws of a run seeded once with torch.manual_seed(seed).
+    perm = torch.Generator()
+    perm.set_state(after_init)
+    noise = perm if device.type == "cpu" else torch.Generator(device=device).manual_seed(config.seed)
+    return Trainer(model, opt, obj, disc, dopt, eta, noise, perm)
+
+
+def vae_step(tr: Trainer, x: torch.Tensor, *, step: int, dataset_size: int) -> tuple[VAEOutput, dict]:
+    """One Adam step of the VAE on images ``x`` (B, C, 64, 64) at training step ``step`` (for the warm-up).
+
+    Returns the forward pass (its codes feed :func:`discriminator_step`) and the step's terms: the
+    objective's (detached scalars, see :class:`~rtc.models.objectives.Objective`) plus ``grad_norm``.
+    Raises :class:`TrainingDiverged`, with the parameters and Adam state untouched, when the loss
+    or the gradient norm is not finite.
+    """
+    # forward: µ, log σ², z = µ + σ·ε (ε from the run's generator), reconstruction logits
+    out = tr.model(x, generator=tr.noise)
+    # loss, with the discriminator (if any) frozen so that this backward leaves its gradients alone
+    if tr.disc is not None:
+        tr.disc.requires_grad_(False)
+    loss, terms = tr.objective(out, x, step=step, eta=tr.eta.eta if tr.eta is not None else 0.0,
+                               dataset_size=dataset_size, discriminator=tr.disc)
+    if tr.disc is not None:
+        tr.disc.requires_grad_(True)
+    if not torch.isfinite(loss):
+        bad = [n for n in ("recon", "kl", "loss") if not torch.isfinite(terms[n])]
+        raise TrainingDiverged(f"non-finite {', '.join(bad)}")
+    # backward, and the gradient norm (no clipping: the norm is logged and guarded)
+    tr.opt.zero_grad(set_to_none=True)
+    loss.backward()
+    grad_norm = torch.nn.utils.clip_grad_norm_(tr.model.parameters(), float("inf"))
+    if not torch.isfinite(grad_norm):
+        tr.opt.zero_grad(set_to_none=True)
+        raise TrainingDiverged("non-finite gradient")
+    # update
+    tr.opt.step()
+    return out, {**terms, "grad_norm": grad_norm.detach()}
+
+
+def discriminator_step(tr: Trainer, z: torch.Tensor, x2: torch.Tensor) -> dict:
+    """One Adam step of FactorVAE's discriminator: class 0 the codes ``z`` (B, D) of the VAE step (detached),
+    class 1 codes of a second batch ``x2`` encoded (no gradient) and permuted dimension-wise — samples of
+    ∏_k q(z_k). Returns ``disc_loss`` and ``disc_acc``. Raises :class:`TrainingDiverged`, with the
+    discriminator and its Adam state untouched, when the loss or its gradient norm is not finite."""
+    # the permuted codes, from the encoder as the VAE step left it
+    with torch.no_grad():
+        mu2, logvar2 = tr.model.encode(x2)
+        z_perm = permute_dims(reparameterize(mu2, logvar2, tr.noise), tr.perm)
+    # loss: cross-entropy of q(z) (class 0) against ∏_k q(z_k) (class 1)
+    loss, acc = discriminator_loss(tr.disc(z.detach()), tr.disc(z_perm))
+    if not torch.isfinite(loss):
+        raise TrainingDiverged("non-finite discriminator loss")
+    # backward, guard, update
+    tr.dopt.zero_grad(set_to_none=True)
+    loss.backward()
+    if not torch.isfinite(torch.nn.utils.clip_grad_norm_(tr.disc.parameters(), float("inf"))):
+        tr.dopt.zero_grad(set_to_none=True)
+        raise TrainingDiverged("non-finite discriminator gradient")
+    tr.dopt.step()
+    return {"disc_loss": loss.detach(), "disc_acc": acc}
+
+
+class PreStepCopy:
+    """A copy of the VAE's parameters and Adam state from before the current step (FactorVAE family only).
+
+    The discriminator steps after the VAE: when it fails, the VAE has already moved, and this copy puts it back so
+    that the checkpoint holds the state from before the failed step. Costs a copy of ~1.3 M parameters ×3 per step
+    (measured ~1 % of a FactorVAE step on CPU at batch 64: ``bench/bench_train.py``).
+    """
+
+    def __init__(self, model: torch.nn.Module, opt: torch.optim.Optimizer):
+        self.model, self.opt, self.saved, self.had_state = model, opt, None, False
+
+    def _live(self) -> list[torch.Tensor]:
+        params = list(self.model.parameters())
+        state = [v for p in params for v in self.opt.state.get(p, {}).values() if torch.is_tensor(v)]
+        return [p.detach() for p in params] + state
+
+    def remember(self) -> None:
+        live = self._live()
+        self.had_state = len(live) > len(list(self.model.parameters()))
+        if self.saved is None or len(self.saved) != len(live):
+            self.saved = [t.clone() for t in live]
+        else:
+            for s, t in zip(self.saved, live, strict=True):
+                s.copy_(t)
+
+    def restore(self) -> None:
+        if not self.had_state:  # the failed step was the optimizer's first: it had no state before
+            self.opt.state.clear()
+        for t, s in zip(self._live(), self.saved, strict=True):
+            t.copy_(s)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Files: atomic writes, readable errors
+# ---------------------------------------------------------------------------------------------------------------
+
+def _atomic_write(path: Path, write) -> None:
+    """``write(tmp)`` to a unique temporary name beside ``path``, then rename: readers see the old or the new file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException as e:
+        tmp.unlink(missing_ok=True)
+        if not isinstance(e, (OSError, RuntimeError)):
+            raise
+        cause = ("no space left on device" if isinstance(e, OSError) and e.errno == errno.ENOSPC
+                 else f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+        try:
+            free = f"{shutil.disk_usage(path.parent).free / 2**20:.0f} MiB free there"
+        except OSError:
+            free = "free space unknown"
+        raise CheckpointError(
+            f"could not write {path} ({cause}; {free}). Nothing was lost: the previous {path.name}, if any, is "
+            f"intact. Free disk space (or make the directory writable) and call train() again — it continues from "
+            f"the last checkpoint.") from e
+
+
+def _atomic_save(obj, path: Path) -> None:
+    _atomic_write(path, lambda tmp: torch.save(obj, tmp))
+
+
+def _load(path: Path, remedy: str) -> dict:
+    """torch.load, with an error naming the file, the cause and ``remedy`` when the file is unreadable."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:
+        msg = str(e).splitlines()[0] if str(e) else ""
+        raise CheckpointError(f"{path} cannot be read ({type(e).__name__}: {msg}); it is truncated or corrupt (a "
+                              f"copy that did not finish, a crash of an older version while writing it, or a bad "
+                              f"disk). {remedy}") from e
+
+
+def load_model(path, config: TrainConfig, num_channels: int | None = None, device=None) -> VAE:
+    """A VAE with the weights stored at ``path`` (a snapshot or ``final.pt``), in eval mode."""
+    state = _load(Path(path), "Delete it and train the run again.")
+    with torch.random.fork_rng(devices=[]):  # the throw-away initial weights must not consume the caller's RNG
+        model = VAE(num_channels or state["num_channels"], config.latent_dim, channels_last=config.channels_last)
+    model.load_state_dict(state["model"])
+    return model.to(default_device(device)).eval()
+
+
+@contextlib.contextmanager
+def _run_lock(run_dir: Path, progress: bool):
+    """Hold an exclusive flock on ``run_dir/lock`` (waiting for another holder; the lock file is never removed)."""
+    fd = os.open(run_dir / "lock", os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if progress:
+                print(f"waiting for another process training {run_dir} …", file=sys.stderr, flush=True)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _drop_stale_checkpoint(run_dir: Path) -> None:
+    """A ``checkpoint.pt`` beside ``final.pt`` is left by a kill between the two; remove it if we may (no error in a
+    read-only cache, and never while another process holds the run's lock — it may be retraining)."""
+    ckpt = run_dir / "checkpoint.pt"
+    if not ckpt.exists():
+        return
+    try:
+        fd = os.open(run_dir / "lock", os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if (run_dir / "final.pt").exists():
+            ckpt.unlink(missing_ok=True)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The loop
+# ---------------------------------------------------------------------------------------------------------------
 
 @dataclass
 class TrainResult:
@@ -184,48 +552,23 @@ class TrainResult:
         return load_model(self.run_dir / "snapshots" / f"step_{step:07d}.pt", self.config, device=device)
 
 
-def _atomic_save(obj, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+def _as_arrays(log: dict) -> dict:
+    return {k: np.asarray(v, dtype=np.float64) for k, v in log.items()}
 
 
-def _build(config: TrainConfig, num_channels: int, device):
-    model = VAE(num_channels, config.latent_dim, channels_last=config.channels_last).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=config.lr, betas=config.adam_betas)
-    obj = config.objective()
-    disc = dopt = None
-    if obj.uses_discriminator:
-        from rtc.discriminator import Discriminator
-        disc = Discriminator(config.latent_dim, config.disc_hidden, config.disc_layers).to(device)
-        dopt = torch.optim.Adam(disc.parameters(), lr=config.disc_lr, betas=config.disc_betas)
-    eta = None
-    if obj.uses_eta:
-        eta = EtaSchedule(obj.base_eta, every=config.eta_every, cap=config.eta_cap, restore=config.eta_restore,
-                          start=config.warmup_steps)
-    return model, opt, obj, disc, dopt, eta
-
-
-def load_model(path, config: TrainConfig, num_channels: int | None = None, device=None) -> VAE:
-    """A VAE with the weights stored at ``path`` (a snapshot or ``final.pt``), in eval mode."""
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    nc = num_channels or state["num_channels"]
-    model = VAE(nc, config.latent_dim, channels_last=config.channels_last)
+def _load_finished(config: TrainConfig, run_dir: Path, device) -> TrainResult:
+    final = run_dir / "final.pt"
+    state = _load(final, "Delete it (or call train(..., retrain=True)) to train the run again.")
+    with torch.random.fork_rng(devices=[]):  # the throw-away initial weights must not consume the caller's RNG
+        model = VAE(state["num_channels"], config.latent_dim, channels_last=config.channels_last)
+        disc = (Discriminator(config.latent_dim, config.disc_hidden, config.disc_layers)
+                if state.get("disc") is not None else None)
     model.load_state_dict(state["model"])
-    return model.to(default_device(device)).eval()
-
-
-def _rng_state():
-    return {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-            "numpy": np.random.get_state(), "python": random.getstate()}
-
-
-def _set_rng_state(s):
-    torch.set_rng_state(s["torch"])
-    if s["cuda"] is not None and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(s["cuda"])
-    np.random.set_state(s["numpy"])
-    random.setstate(s["python"])
+    if disc is not None:
+        disc.load_state_dict(state["disc"])
+        disc = disc.to(device).eval()
+    return TrainResult(model.to(device).eval(), _as_arrays(state["log"]), config, run_dir, config.steps, True, disc,
+                       seconds=state.get("seconds", 0.0), snapshots=state.get("snapshots", []))
 
 
 def train(config: TrainConfig, dataset, *, device=None, cache_dir: str | Path = "results/runs",
@@ -235,59 +578,64 @@ def train(config: TrainConfig, dataset, *, device=None, cache_dir: str | Path = 
 
     ``time_limit`` (seconds) / ``max_steps`` (steps in this call) stop early at a step boundary
     with a checkpoint, returning ``finished=False``; calling again resumes. ``retrain=True``
-    ignores (and overwrites) what the cache holds. Raises :class:`TrainingDiverged` on a
-    non-finite loss or gradient, after saving the state from before that step.
+    ignores (and overwrites) what the cache holds, even a run finished by a concurrent caller.
+    Concurrent callers of one run are serialised (module docstring): the later one waits, then
+    loads or resumes. Raises :class:`TrainingDiverged` on a non-finite loss or gradient (of the
+    VAE or the discriminator), after saving the state from before that step as the checkpoint,
+    and :class:`CheckpointError` when a run file cannot be written or read.
     """
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+    if time_limit is not None and not (is_real(time_limit) and time_limit >= 0):
+        raise ValueError(f"time_limit must be a number of seconds ≥ 0 or None, got {time_limit!r}")
+    if max_steps is not None and not (is_integer(max_steps) and max_steps >= 0):
+        raise ValueError(f"max_steps must be an integer ≥ 0 or None, got {max_steps!r}")
+    n_data = len(dataset)
+    if config.objective().tc_estimator not in (None, "density_ratio") and n_data < config.batch_size:
+        raise ValueError(f"the minibatch TC estimators need a dataset of at least batch_size={config.batch_size} "
+                         f"images, got {n_data}")
     device = default_device(device)
     run_dir = run_dir_for(config, dataset, cache_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
     final, ckpt = run_dir / "final.pt", run_dir / "checkpoint.pt"
-    (run_dir / "config.json").write_text(json.dumps(
-        {"config": config.to_dict(), "data": dataset_identity(dataset)}, indent=1, default=str))
-    if retrain:  # a retrain that stops early must not leave the old final.pt to pass as finished
-        final.unlink(missing_ok=True)
-    if final.exists() and not retrain:
-        state = torch.load(final, map_location="cpu", weights_only=False)
-        model = load_model(final, config, device=device)
-        disc = None
-        if state.get("disc") is not None:
-            from rtc.discriminator import Discriminator
-            disc = Discriminator(config.latent_dim, config.disc_hidden, config.disc_layers)
-            disc.load_state_dict(state["disc"])
-            disc = disc.to(device).eval()
-        return TrainResult(model, {k: np.asarray(v, dtype=np.float64) for k, v in state["log"].items()}, config,
-                           run_dir, config.steps, True, disc, seconds=state.get("seconds", 0.0),
-                           snapshots=state.get("snapshots", []))
 
-    torch.manual_seed(config.seed)
-    np.random.seed(config.seed % 2**32)
-    random.seed(config.seed)
-    model, opt, obj, disc, dopt, eta = _build(config, dataset.num_channels, device)
+    # A finished run is only read: no lock, no write (final.pt appears by an atomic rename), so a read-only cache works.
+    if final.exists() and not retrain:
+        _drop_stale_checkpoint(run_dir)
+        return _load_finished(config, run_dir, device)
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with _run_lock(run_dir, progress):
+        if retrain:
+            final.unlink(missing_ok=True)
+            ckpt.unlink(missing_ok=True)
+        elif final.exists():  # finished by another process while we waited for the lock
+            ckpt.unlink(missing_ok=True)
+            return _load_finished(config, run_dir, device)
+        _atomic_write(run_dir / "config.json", lambda tmp: tmp.write_text(json.dumps(
+            {"config": config.to_dict(), "data": dataset_identity(dataset), "code": code_version(dataset)},
+            indent=1, default=str)))
+        return _train_locked(config, dataset, device, run_dir, progress, time_limit, max_steps, n_data)
+
+
+def _train_locked(config, dataset, device, run_dir, progress, time_limit, max_steps, n_data) -> TrainResult:
+    final, ckpt = run_dir / "final.pt", run_dir / "checkpoint.pt"
+    tr = build(config, dataset.num_channels, device)
     log = {k: [] for k in LOG_KEYS}
     start, seconds, snapshots = 0, 0.0, []
-    if ckpt.exists() and not retrain:
-        st = torch.load(ckpt, map_location="cpu", weights_only=False)
-        model.load_state_dict(st["model"])
-        opt.load_state_dict(st["opt"])
-        if disc is not None:
-            disc.load_state_dict(st["disc"])
-            dopt.load_state_dict(st["dopt"])
-        if eta is not None:
-            eta.load_state_dict(st["eta"])
+    if ckpt.exists():
+        st = _load(ckpt, "Delete it to train this run from its start.")
+        tr.load_state_dict(st)
         log, start, seconds, snapshots = st["log"], st["step"], st["seconds"], st["snapshots"]
-        _set_rng_state(st["rng"])
 
     def save_checkpoint(step, rng=None):
-        _atomic_save({"step": step, "model": model.state_dict(), "opt": opt.state_dict(),
-                      "disc": disc.state_dict() if disc is not None else None,
-                      "dopt": dopt.state_dict() if dopt is not None else None,
-                      "eta": eta.state_dict() if eta is not None else None, "log": log,
-                      "rng": rng if rng is not None else _rng_state(), "seconds": seconds, "snapshots": snapshots,
+        _atomic_save({"step": step, **tr.state_dict(rng), "log": log, "seconds": seconds, "snapshots": snapshots,
                       "config": config.to_dict()}, ckpt)
 
-    stream = BatchStream(dataset, config.batch_size, config.seed, device)
-    n_data = len(dataset)
-    model.train()
+    per_step = 2 if tr.disc is not None else 1  # batches per step
+    stream = batches(dataset, config.batch_size, seed=config.seed, device=device, start=per_step * start)
+    pre_step = PreStepCopy(tr.model, tr.opt) if tr.disc is not None else None
+    nan = torch.tensor(float("nan"))
+    tr.model.train()
     t0 = t_call = time.perf_counter()
     stop = config.steps if max_steps is None else min(config.steps, start + max_steps)
     bar = tqdm(total=config.steps, initial=start, disable=not progress, desc=config.model, leave=False)
@@ -296,74 +644,54 @@ def train(config: TrainConfig, dataset, *, device=None, cache_dir: str | Path = 
         while step < stop:
             if time_limit is not None and time.perf_counter() - t_call > time_limit:
                 break
-            rng_before = _rng_state()  # the NaN guard saves the state from *before* this step
-            k = 2 * step if disc is not None else step
-            x = stream.batch(k)
-            out = model(x)
-            if disc is not None:
-                disc.requires_grad_(False)
-            loss, terms = obj(out, x, step=step, eta=eta.eta if eta is not None else 0.0,
-                              dataset_size=n_data, discriminator=disc)
-            opt.zero_grad(set_to_none=True)
-            if torch.isfinite(loss):
-                loss.backward()
-                gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), float("inf"))
-            if not torch.isfinite(loss) or not torch.isfinite(gnorm):
-                bad = [n for n, v in terms.items() if not torch.isfinite(v) and n in ("recon", "kl", "loss")]
-                opt.zero_grad(set_to_none=True)
+            rng_before = tr.rng_state()  # a failed step is saved as the state from *before* it
+            if pre_step is not None:
+                pre_step.remember()
+            try:
+                # VAE step on batch k, then the discriminator's on batch k + 1
+                out, terms = vae_step(tr, next(stream), step=step, dataset_size=n_data)
+                if tr.disc is not None:
+                    terms.update(discriminator_step(tr, out.z, next(stream)))
+            except TrainingDiverged as e:
+                if pre_step is not None:
+                    pre_step.restore()
                 save_checkpoint(step, rng=rng_before)
-                what = f"non-finite {', '.join(bad) or 'loss'}" if not torch.isfinite(loss) else "non-finite gradient"
                 raise TrainingDiverged(
-                    f"{config.model} diverged at step {step} ({what}); the state before this step is saved in "
-                    f"{ckpt} — lower the learning rate or the regularization strength")
-            opt.step()
-            d_loss = d_acc = torch.tensor(float("nan"))
-            if disc is not None:
-                disc.requires_grad_(True)
-                from rtc.discriminator import permute_dims
-                with torch.no_grad():
-                    mu2, lv2 = model.encode(stream.batch(k + 1))
-                    z_perm = permute_dims(reparameterize(mu2, lv2))
-                d_loss, d_acc = discriminator_loss(disc(out.z.detach()), disc(z_perm))
-                if not torch.isfinite(d_loss):  # the VAE already stepped: keep the last periodic checkpoint
-                    raise TrainingDiverged(f"{config.model}: the discriminator loss is non-finite at step {step}; "
-                                           f"the last good state is the checkpoint in {ckpt}, if any")
-                dopt.zero_grad(set_to_none=True)
-                d_loss.backward()
-                dopt.step()
-            row = torch.stack([terms[k_].float().cpu() for k_ in LOG_KEYS[:10]]
-                              + [gnorm.detach().float().cpu(), d_loss.detach().float().cpu(),
-                                 d_acc.detach().float().cpu()]).tolist()
-            for name, v in zip(LOG_KEYS, row):
-                log[name].append(v)
-            if eta is not None:
-                eta.update(row[LOG_KEYS.index("var_sum")], step)
+                    f"{config.model} diverged at step {step} ({e}); the state before this step is saved in {ckpt} "
+                    f"— lower the learning rate or the regularization strength") from None
+            # log: one transfer of all the step's scalars (one device sync)
+            values = torch.stack([terms.get(k, nan).float().cpu() for k in LOG_KEYS]).tolist()
+            row = dict(zip(LOG_KEYS, values, strict=True))
+            for k, v in row.items():
+                log[k].append(v)
+            # η: RTC-VAE's controller sees the posterior-variance term
+            if tr.eta is not None:
+                tr.eta.update(row["var_sum"], step)
             step += 1
             bar.update(1)
             if step % 20 == 0:
-                bar.set_postfix(recon=f"{row[0]:.1f}", kl=f"{row[1]:.2f}", tc=f"{row[3]:.2f}",
-                                eta=f"{row[7]:.3g}", refresh=False)
+                bar.set_postfix(recon=f"{row['recon']:.1f}", kl=f"{row['kl']:.2f}", tc=f"{row['tc']:.2f}",
+                                eta=f"{row['eta']:.3g}", refresh=False)
+            # snapshot / checkpoint
             if config.snapshot_every and step % config.snapshot_every == 0:
                 (run_dir / "snapshots").mkdir(exist_ok=True)
-                _atomic_save({"model": model.state_dict(), "num_channels": dataset.num_channels, "step": step},
+                _atomic_save({"model": tr.model.state_dict(), "num_channels": dataset.num_channels, "step": step},
                              run_dir / "snapshots" / f"step_{step:07d}.pt")
                 snapshots.append(step)
             if step % config.checkpoint_every == 0 and step < config.steps:
-                seconds_now = seconds + time.perf_counter() - t0
-                seconds, t0 = seconds_now, time.perf_counter()
+                seconds, t0 = seconds + time.perf_counter() - t0, time.perf_counter()
                 save_checkpoint(step)
     finally:
         bar.close()
     seconds += time.perf_counter() - t0
     finished = step >= config.steps
     if finished:
-        _atomic_save({"model": model.state_dict(), "num_channels": dataset.num_channels, "log": log,
+        _atomic_save({"model": tr.model.state_dict(), "num_channels": dataset.num_channels, "log": log,
                       "seconds": seconds, "snapshots": snapshots, "config": config.to_dict(),
-                      "disc": disc.state_dict() if disc is not None else None}, final)
-        if ckpt.exists():
-            ckpt.unlink()
+                      "disc": tr.disc.state_dict() if tr.disc is not None else None}, final)
+        ckpt.unlink(missing_ok=True)  # a kill before this line leaves a stale checkpoint: dropped on the next load
     elif step % config.checkpoint_every != 0 or step == start:
         save_checkpoint(step)
-    model.eval()
-    return TrainResult(model, {k: np.asarray(v, dtype=np.float64) for k, v in log.items()}, config, run_dir,
-                       step, finished, disc, seconds, list(snapshots))
+    tr.model.eval()
+    return TrainResult(tr.model, _as_arrays(log), config, run_dir, step, finished, tr.disc, seconds,
+                       list(snapshots))
