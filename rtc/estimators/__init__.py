@@ -5,6 +5,7 @@
 - :mod:`.asymptotics` — what they converge to for sparse batches (high D): the isolated-point law.
 - :mod:`.knn` — KSG / Kozachenko–Leonenko total correlation of samples.
 - :mod:`.synthetic` — the paper's Figure 2 and dimension-shutdown latent distributions with exact TC.
+- :mod:`.study` — the estimator chapter's analysis: the paper's observations as tests, the law fits.
 """
 from ..discriminator import density_ratio_tc, permute_dims
 from .density_ratio import DensityRatioResult, density_ratio_estimate
@@ -13,8 +14,11 @@ from .minibatch import (ESTIMATORS, MSS_VARIANTS, MWS_VARIANTS, TCEstimate, esti
                         log_qz_given_x, minibatch_tc, mss, mss_log_weights, mws)
 from .asymptotics import isolated_point_tc, weight_signature
 from .synthetic import LatentSample, figure2_latents, shutdown_latents
+from . import study
+from .study import Thresholds, check_observations, check_paper_laws
 
 __all__ = ["TCEstimate", "log_qz_given_x", "mss_log_weights", "estimator_log_weights", "minibatch_tc", "mws", "mss",
            "estimate_all", "MSS_VARIANTS", "MWS_VARIANTS", "ESTIMATORS", "isolated_point_tc", "weight_signature",
            "density_ratio_tc", "permute_dims", "DensityRatioResult", "density_ratio_estimate", "knn_tc",
-           "knn_entropy", "LatentSample", "figure2_latents", "shutdown_latents"]
+           "knn_entropy", "LatentSample", "figure2_latents", "shutdown_latents",
+           "study", "Thresholds", "check_observations", "check_paper_laws"]
