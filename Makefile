@@ -1,13 +1,18 @@
-# Two entry points, both usable on a fresh machine (they create or reuse .venv and install first):
+# Entry points, usable on a fresh machine (they create or reuse .venv and install first):
 #   make book [PROFILE=default|ci|paper]   execute every chapter and build the HTML book
-#   make test                              run the test suite (the ci profile end to end included)
+#   make test                              run the test suite (every chapter under the ci profile via nbmake included)
+#   make lint                              ruff (pyflakes + bugbear) over the repository; part of make test
+#   make check-html                        open every page of the built book in headless Chromium and check it
+#   make nbmake [NBPROFILE=ci]             only the chapters, through nbmake
+# `jupyter-book build book/` also builds the whole book (default profile), sharing make book's cache.
 PYTHON ?= python3
 VENV ?= .venv
 PROFILE ?= default
+NBPROFILE ?= ci
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.rtc-installed
 
-.PHONY: install book test nbmake clean
+.PHONY: install book test lint nbmake check-html clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,19 +26,25 @@ install: $(STAMP)
 book: $(STAMP)
 	$(PY) -m rtc.book --profile $(PROFILE)
 
-test: $(STAMP)
+test: $(STAMP) lint
 	$(PY) -m pytest
 
-# The chapters as plain notebooks with the ci parameters injected, executed by nbmake
-# (an alternative to the runner's own end-to-end test; nbmake injects no parameters itself).
+# Static checks (ruff: pyflakes + bugbear rules, configured in pyproject.toml).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+# The chapters as plain notebooks with the profile's parameters injected (nbmake injects none), executed by nbmake.
 NBDIR := nbmake-run
 nbmake: $(STAMP)
-	rm -rf $(NBDIR) && mkdir -p $(NBDIR)/src
-	for f in book/chapters/*.py; do n=$$(basename $$f .py); \
-	  $(VENV)/bin/jupytext --quiet --to ipynb -o $(NBDIR)/src/$$n.ipynb $$f && \
-	  $(VENV)/bin/papermill --prepare-only -k python3 -f parameters/ci/$$n.yaml $(NBDIR)/src/$$n.ipynb $(NBDIR)/$$n.ipynb || exit 1; \
-	done
+	rm -rf $(NBDIR)
+	$(PY) -m rtc.book --profile $(NBPROFILE) --prepare $(NBDIR)
 	$(PY) -m pytest --nbmake -p no:cacheprovider $(NBDIR)/*.ipynb
 
+# Headless Chromium (installed with apt-get if missing) on every page of book/_build/html; screenshots
+# go to book/_build/screenshots/.
+check-html: $(STAMP)
+	$(PY) scripts/check_html.py book/_build/html --screenshots book/_build/screenshots
+
 clean:
-	rm -rf book/_build book/chapters/*.ipynb nbmake-run
+	# book/chapters/*.ipynb: executed notebooks an older runner wrote next to the sources.
+	rm -rf book/_build nbmake-run book/chapters/*.ipynb

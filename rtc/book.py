@@ -5,20 +5,30 @@ Usage (from the repository root)::
     python -m rtc.book --profile ci                 # all chapters + jupyter-book build
     python -m rtc.book --profile default --chapter theorem1 --force
     python -m rtc.book --profile paper --no-build
+    python -m rtc.book --profile ci --prepare nbmake-run   # notebooks for pytest --nbmake
+    jupyter-book build book/                        # the same book under the default profile
 
 For each chapter listed in ``book/_toc.yml`` that has a jupytext source ``book/<file>.py``:
 convert it to a notebook, execute it with papermill using ``parameters/<profile>/<name>.yaml``,
-and write the executed notebook atomically to ``book/<file>.ipynb``, where jupyter-book (with
-execution off) reads it. Then ``jupyter-book build book/ --all -W -n --keep-going``, so a
+and write the executed notebook atomically to ``book/_build/executed/<profile>/<file>.ipynb``
+(one folder per profile: a profile's results never stand in for another's). Then
+``jupyter-book build book/ --all -W -n --keep-going`` with ``RTC_BOOK_PROFILE=<profile>``, so a
 warning fails the build too (``--all``: warnings of unchanged pages are not hidden by Sphinx's
 incremental build).
+
+The book's sources stay the ``.py`` chapters: this module is also a Sphinx extension (listed in
+``_config.yml``) whose notebook reader (:func:`read_chapter`, the ``.py`` entry of
+``nb_custom_formats``) hands jupyter-book the executed notebook of the profile named by
+``RTC_BOOK_PROFILE`` (default: ``default``), executing it first when it is missing or stale. So
+a plain ``jupyter-book build book/`` builds the whole ``default`` book, sharing this cache.
 
 A chapter is skipped when its executed notebook carries the same cache key: a hash of its
 source, the parameters it was run with and every file of the ``rtc`` package (``--force``
 reruns). All profiles are validated before any chapter runs. A failing cell stops that
 chapter, names the chapter and the cell, leaves the previous executed notebook in place and
 the failed one in ``book/_build/failed/``, and makes the whole run exit with status 1 without
-building.
+building. In the executed notebook the parameter cells (the chapter's and papermill's injected
+one) are tagged ``remove-cell``: the profile table each chapter prints says what ran.
 """
 from __future__ import annotations
 
@@ -26,8 +36,10 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from dataclasses import dataclass
@@ -37,7 +49,18 @@ import yaml
 
 from .params import ParameterError, chapter_defaults, find_root, load_profile
 
-__all__ = ["Chapter", "chapters", "cache_key", "run_chapter", "build", "main", "ChapterFailed"]
+__all__ = ["Chapter", "chapters", "cache_key", "run_chapter", "plan", "prepare", "run_all", "build", "main", "ChapterFailed",
+           "executed_path", "read_chapter", "ensure_mathjax", "setup", "PROFILE_ENV"]
+
+PROFILE_ENV = "RTC_BOOK_PROFILE"  # the profile a plain `jupyter-book build book/` renders (default: default)
+# Cells that only carry parameters: hidden from the HTML (the chapter's profile table says what ran).
+PARAMETER_TAGS = ("parameters", "injected-parameters")
+
+# MathJax served from the book itself, so equations render offline. The single-file es5 build with
+# SVG output needs no font files and lazy-loads no TeX extension.
+MATHJAX_VERSION = "3.2.2"
+MATHJAX_FILE = "tex-svg-full.js"
+MATHJAX_SHA256 = "a4354ff94fd868aea0cc6eaaa79a57fda0588646fc46ee3700a349ee0a11cbe6"
 
 
 class ChapterFailed(RuntimeError):
@@ -48,7 +71,8 @@ class ChapterFailed(RuntimeError):
 class Chapter:
     name: str      # stem, also the parameter-file name
     source: Path   # jupytext percent-format .py
-    notebook: Path  # executed notebook the book renders
+    docname: str   # path in the table of contents, relative to the book folder, without suffix
+    book: Path     # the book folder
 
 
 def _toc_files(entries) -> list[str]:
@@ -65,15 +89,20 @@ def _toc_files(entries) -> list[str]:
 
 def chapters(root: Path, book_dir: str = "book") -> list[Chapter]:
     """Executable chapters in table-of-contents order (entries with a ``.py`` source)."""
-    book = root / book_dir
+    book = Path(root) / book_dir
     toc = yaml.safe_load((book / "_toc.yml").read_text())
     files = _toc_files(toc.get("chapters")) + _toc_files(toc.get("parts") and [{"parts": toc["parts"]}])
     out = []
     for f in files:
         src = book / f"{f}.py"
         if src.exists():
-            out.append(Chapter(name=Path(f).name, source=src, notebook=book / f"{f}.ipynb"))
+            out.append(Chapter(name=Path(f).name, source=src, docname=f, book=book))
     return out
+
+
+def executed_path(chapter: Chapter, profile: str) -> Path:
+    """Where the runner keeps ``chapter`` executed under ``profile``: ``<book>/_build/executed/<profile>/<file>.ipynb``."""
+    return chapter.book / "_build" / "executed" / profile / f"{chapter.docname}.ipynb"
 
 
 def _package_digest() -> str:
@@ -109,27 +138,57 @@ def _first_line(src: str) -> str:
     return ""
 
 
-def run_chapter(chapter: Chapter, params: dict, *, force: bool = False, progress: bool = False,
+def _kernel_manager_class(socket_dir: Path):
+    """A kernel manager on IPC (Unix socket) transport, its sockets in ``socket_dir``: local only, and
+    the kernel does not warn "running over TCP without encryption" into the runner's output. (Without
+    an explicit ``ip`` the sockets would land in the kernel's working folder, the chapters' sources.)"""
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import CaselessStrEnum, default
+
+    class IPCKernelManager(AsyncKernelManager):
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+        @default("ip")
+        def _ip_default(self):
+            return str(socket_dir / "kernel-ipc")
+
+    return IPCKernelManager
+
+
+def hide_parameter_cells(nb) -> int:
+    """Tag every ``parameters``/``injected-parameters`` cell of ``nb`` with ``remove-cell``; returns how many."""
+    n = 0
+    for cell in nb.cells:
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        if any(t in tags for t in PARAMETER_TAGS):
+            if "remove-cell" not in tags:
+                tags.append("remove-cell")
+            n += 1
+    return n
+
+
+def run_chapter(chapter: Chapter, params: dict, out: Path, *, force: bool = False, progress: bool = False,
                 failed_dir: Path | None = None) -> str:
-    """Execute one chapter; returns ``'cached'`` or ``'ran'``. Raises :class:`ChapterFailed` on a failing cell."""
+    """Execute one chapter into ``out``; returns ``'cached'`` or ``'ran'``. Raises :class:`ChapterFailed` on a failing cell."""
     import jupytext
     import nbformat
     import papermill as pm
 
     key = cache_key(chapter, params)
-    if not force and chapter.notebook.exists() and _stored_key(chapter.notebook) == key:
+    if not force and out.exists() and _stored_key(out) == key:
         return "cached"
     nb = jupytext.read(chapter.source)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata.pop("jupytext", None)
-    out_dir = chapter.notebook.parent
     with tempfile.TemporaryDirectory(prefix=f"rtc-{chapter.name}-") as tmp:
         src_nb = Path(tmp) / f"{chapter.name}.ipynb"
         out_nb = Path(tmp) / f"{chapter.name}.out.ipynb"
         nbformat.write(nb, src_nb)
         try:
+            # cwd: the chapter's own folder, so relative paths in a chapter mean the same in every profile.
             pm.execute_notebook(str(src_nb), str(out_nb), parameters=params, kernel_name="python3",
-                                cwd=str(out_dir), progress_bar=progress, log_output=False)
+                                cwd=str(chapter.source.parent), progress_bar=progress, log_output=False,
+                                kernel_manager_class=_kernel_manager_class(Path(tmp)))
         except pm.PapermillExecutionError as exc:
             executed = nbformat.read(out_nb, as_version=4) if out_nb.exists() else None
             where = f"code cell [{exc.exec_count}]"
@@ -140,25 +199,213 @@ def run_chapter(chapter: Chapter, params: dict, *, force: bool = False, progress
                 where += f" ({_first_line(src_cells[0].source)!r})"
             if failed_dir is not None and out_nb.exists():
                 failed_dir.mkdir(parents=True, exist_ok=True)
-                os.replace(out_nb, failed_dir / f"{chapter.name}.ipynb")
+                shutil.move(str(out_nb), failed_dir / f"{chapter.name}.ipynb")
             raise ChapterFailed(f"chapter {chapter.name!r} failed in {where}: {exc.ename}: {exc.evalue}") from None
         executed = nbformat.read(out_nb, as_version=4)
+        hide_parameter_cells(executed)
         executed.metadata.setdefault("rtc", {})
         executed.metadata["rtc"].update(cache_key=key, parameters=params)
         # Write next to the destination, then rename: a reader never sees a half-written notebook.
-        tmp_final = chapter.notebook.with_suffix(".ipynb.tmp")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp_final = out.with_suffix(".ipynb.tmp")
         nbformat.write(executed, tmp_final)
-        os.replace(tmp_final, chapter.notebook)
+        os.replace(tmp_final, out)
     return "ran"
 
 
-def build(root: Path, book_dir: str = "book") -> int:
-    """``jupyter-book build <book> --all -W -n --keep-going``; returns its exit status."""
+def plan(root: Path, profile: str, selected: list[Chapter]) -> list[tuple[Chapter, dict]]:
+    """Validated parameters of every selected chapter under ``profile`` (raises :class:`ParameterError` first)."""
+    out = []
+    for c in selected:
+        defaults = chapter_defaults(c.source)
+        params = load_profile(profile, c.name, root=root, defaults=defaults)
+        if "profile" in defaults:
+            params.setdefault("profile", profile)
+        out.append((c, params))
+    return out
+
+
+def prepare(todo: list[tuple[Chapter, dict]], out_dir: Path) -> list[Path]:
+    """Write each chapter as ``<out_dir>/<name>.ipynb`` with its parameters injected but not executed.
+
+    For runners that take plain notebooks and inject nothing themselves (``pytest --nbmake``).
+    """
+    import jupytext
+    import nbformat
+    import papermill as pm
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for c, params in todo:
+        nb = jupytext.read(c.source)
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nb.metadata.pop("jupytext", None)
+        src = out_dir / f"{c.name}.src.ipynb"
+        nbformat.write(nb, src)
+        paths.append(out_dir / f"{c.name}.ipynb")
+        pm.execute_notebook(str(src), str(paths[-1]), parameters=params, prepare_only=True, kernel_name="python3",
+                            progress_bar=False)
+        src.unlink()
+    return paths
+
+
+def run_all(root: Path, profile: str, todo: list[tuple[Chapter, dict]], *, force: bool = False,
+            say=print) -> list[str]:
+    """Execute ``todo`` in order, reporting progress through ``say``; returns the failure messages."""
+    failures = []
+    t_all = time.perf_counter()
+    progress = sys.stderr.isatty()
+    for i, (c, params) in enumerate(todo, 1):
+        t0 = time.perf_counter()
+        say(f"[{i}/{len(todo)}] {c.name} ({profile}) ...")
+        try:
+            status = run_chapter(c, params, executed_path(c, profile), force=force, progress=progress,
+                                 failed_dir=c.book / "_build" / "failed")
+        except ChapterFailed as exc:
+            failures.append(str(exc))
+            say(f"[{i}/{len(todo)}] {c.name} FAILED after {time.perf_counter() - t0:.1f} s: {exc}")
+            continue
+        say(f"[{i}/{len(todo)}] {c.name} {status} in {time.perf_counter() - t0:.1f} s")
+    say(f"chapters done in {time.perf_counter() - t_all:.1f} s")
+    return failures
+
+
+# ------------------------------------------------------------------------------ MathJax, offline
+def _mathjax_cache() -> Path:
+    from .data.cache import cache_dir
+
+    return cache_dir() / f"mathjax-{MATHJAX_VERSION}"
+
+
+def ensure_mathjax() -> Path:
+    """A folder holding ``mathjax/tex-svg-full.js`` (MathJax 3, pinned by hash), for ``html_static_path``.
+
+    Fetched once with ``npm pack mathjax@<version>`` (npm's own cache serves later fetches offline)
+    into the rtc cache folder (``$RTC_CACHE_DIR`` or ``<repo>/.cache/rtc``). Raises ``RuntimeError``
+    naming what to do when npm is missing or the file does not match the pinned hash.
+    """
+    folder = _mathjax_cache()
+    target = folder / "mathjax" / MATHJAX_FILE
+    if target.exists() and hashlib.sha256(target.read_bytes()).hexdigest() == MATHJAX_SHA256:
+        return folder
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError(f"the book serves MathJax {MATHJAX_VERSION} itself and needs npm once to fetch it "
+                           f"(apt-get install npm), or put es5/{MATHJAX_FILE} of the mathjax@{MATHJAX_VERSION} "
+                           f"npm package at {target}")
+    with tempfile.TemporaryDirectory(prefix="rtc-mathjax-") as tmp:
+        proc = subprocess.run([npm, "pack", f"mathjax@{MATHJAX_VERSION}", "--prefer-offline", "--silent",
+                               "--pack-destination", tmp], capture_output=True, text=True)
+        tgz = Path(tmp) / f"mathjax-{MATHJAX_VERSION}.tgz"
+        if proc.returncode != 0 or not tgz.exists():
+            raise RuntimeError(f"npm pack mathjax@{MATHJAX_VERSION} failed: {proc.stderr.strip()[-500:]}")
+        with tarfile.open(tgz) as tar:
+            data = tar.extractfile(f"package/es5/{MATHJAX_FILE}").read()
+    if hashlib.sha256(data).hexdigest() != MATHJAX_SHA256:
+        raise RuntimeError(f"mathjax@{MATHJAX_VERSION} es5/{MATHJAX_FILE} does not match the pinned sha256")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp_target = target.with_suffix(".tmp")
+    tmp_target.write_bytes(data)
+    os.replace(tmp_target, target)
+    return folder
+
+
+# ------------------------------------------------------------------------- the Sphinx extension
+# sha256 of a chapter source's text -> its executed notebook, filled when the builder starts; the
+# notebook reader only receives the text of the file it reads.
+_EXECUTED: dict[str, Path] = {}
+# docname -> cache key of the executed notebook this build serves.
+_SERVED: dict[str, str | None] = {}
+
+
+def _text_key(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def read_chapter(text: str, **_) -> "nbformat.NotebookNode":  # noqa: F821
+    """myst-nb reader for ``.py`` chapters: the executed notebook of the current profile."""
+    import nbformat
+
+    path = _EXECUTED.get(_text_key(text))
+    if path is None:
+        raise RuntimeError("rtc.book.read_chapter: this .py chapter was not executed by the rtc.book Sphinx "
+                           "extension (list 'rtc.book' in sphinx.extra_extensions); build with "
+                           "`python -m rtc.book --profile <profile>` or `jupyter-book build book/`")
+    return nbformat.read(path, as_version=4)
+
+
+def _profile() -> str:
+    return os.environ.get(PROFILE_ENV) or "default"
+
+
+def _on_config_inited(app, config) -> None:
+    from sphinx.errors import ExtensionError
+
+    try:
+        config.html_static_path = list(config.html_static_path) + [str(ensure_mathjax())]
+    except RuntimeError as exc:
+        raise ExtensionError(str(exc)) from None
+
+
+def _book_chapters(app) -> tuple[Path, list[Chapter]]:
+    srcdir = Path(app.srcdir).resolve()
+    root = find_root(srcdir)
+    return root, chapters(root, os.path.relpath(srcdir, root))
+
+
+def _on_builder_inited(app) -> None:
+    """Execute (or find cached) every chapter under the profile before Sphinx reads anything."""
+    from sphinx.errors import ExtensionError
+    from sphinx.util import logging
+
+    log = logging.getLogger(__name__)
+    root, chaps = _book_chapters(app)
+    profile = app.config.rtc_profile
+    # A notebook next to a .py chapter would be a second source for the same page (Sphinx picks one).
+    stray = [str(c.source.with_suffix(".ipynb")) for c in chaps if c.source.with_suffix(".ipynb").exists()]
+    if stray:
+        raise ExtensionError("notebooks next to the .py chapters would shadow them; executed notebooks now live "
+                             "in book/_build/executed/<profile>/. Delete: " + " ".join(stray))
+    try:
+        todo = plan(root, profile, chaps)
+    except ParameterError as exc:
+        raise ExtensionError(str(exc)) from None
+    failures = run_all(root, profile, todo, say=lambda m: log.info("rtc.book: " + m))
+    if failures:
+        raise ExtensionError(f"{len(failures)} chapter(s) failed under profile {profile!r}:\n  "
+                             + "\n  ".join(failures) + f"\nfailed notebooks: {root / 'book' / '_build' / 'failed'}")
+    _EXECUTED.clear()
+    _SERVED.clear()
+    for c, _params in todo:
+        out = executed_path(c, profile)
+        _EXECUTED[_text_key(c.source.read_text())] = out
+        _SERVED[c.docname] = _stored_key(out)
+
+
+def _on_env_get_outdated(app, env, added, changed, removed) -> list[str]:
+    """Re-read a chapter whose executed notebook changed (new results, another profile) though its source did not."""
+    served = getattr(env, "rtc_served", {})
+    stale = [d for d, key in _SERVED.items() if served.get(d) != key and d not in added | changed]
+    env.rtc_served = dict(_SERVED)
+    return stale
+
+
+def setup(app):
+    """Sphinx extension: the ``.py`` chapters are read as their executed notebooks (see the module docstring)."""
+    app.add_config_value("rtc_profile", _profile(), "env")
+    app.connect("config-inited", _on_config_inited)
+    app.connect("builder-inited", _on_builder_inited)
+    app.connect("env-get-outdated", _on_env_get_outdated)
+    return {"parallel_read_safe": False, "parallel_write_safe": True}
+
+
+def build(root: Path, profile: str, book_dir: str = "book") -> int:
+    """``jupyter-book build <book> --all -W -n --keep-going`` under ``profile``; returns its exit status."""
     exe = Path(sys.executable).with_name("jupyter-book")
     # --all: rebuild every page, so warnings of unchanged pages are reported again on every run.
     cmd = [str(exe) if exe.exists() else "jupyter-book", "build", book_dir, "--all", "-W", "-n", "--keep-going"]
-    print("building: jupyter-book " + " ".join(cmd[1:]), flush=True)
-    return subprocess.call(cmd, cwd=root)
+    print(f"building: {PROFILE_ENV}={profile} jupyter-book " + " ".join(cmd[1:]), flush=True)
+    return subprocess.call(cmd, cwd=root, env=dict(os.environ, **{PROFILE_ENV: profile}))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,6 +416,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-build", action="store_true", help="execute chapters but do not build the HTML")
     ap.add_argument("--root", default=None, help="repository root (default: found from the current folder)")
     ap.add_argument("--list", action="store_true", help="list the chapters and exit")
+    ap.add_argument("--prepare", metavar="DIR", default=None,
+                    help="only write the chapters with the profile's parameters injected to DIR/<name>.ipynb "
+                         "(unexecuted, for pytest --nbmake) and exit")
     args = ap.parse_args(argv)
 
     root = find_root(args.root)
@@ -183,33 +433,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: unknown chapter {n!r}; chapters: {', '.join(sorted(names))}", file=sys.stderr)
             return 2
     selected = [c for c in chaps if not args.chapter or c.name in args.chapter]
-    # Validate every selected chapter's parameters before running anything.
-    plan = []
+    # Validate every chapter's parameters before running anything (the build needs all of them).
     try:
-        for c in selected:
-            defaults = chapter_defaults(c.source)
-            params = load_profile(args.profile, c.name, root=root, defaults=defaults)
-            if "profile" in defaults:
-                params.setdefault("profile", args.profile)
-            plan.append((c, params))
+        plan(root, args.profile, chaps)
+        todo = plan(root, args.profile, selected)
     except ParameterError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    failures = []
-    t_all = time.perf_counter()
-    progress = sys.stderr.isatty()
-    for i, (c, params) in enumerate(plan, 1):
-        t0 = time.perf_counter()
-        print(f"[{i}/{len(plan)}] {c.name} ({args.profile}) ...", flush=True)
-        try:
-            status = run_chapter(c, params, force=args.force, progress=progress,
-                                 failed_dir=root / "book" / "_build" / "failed")
-        except ChapterFailed as exc:
-            failures.append(str(exc))
-            print(f"[{i}/{len(plan)}] {c.name} FAILED after {time.perf_counter() - t0:.1f} s: {exc}", flush=True)
-            continue
-        print(f"[{i}/{len(plan)}] {c.name} {status} in {time.perf_counter() - t0:.1f} s", flush=True)
-    print(f"chapters done in {time.perf_counter() - t_all:.1f} s", flush=True)
+    if args.prepare:
+        for p in prepare(todo, Path(args.prepare)):
+            print(p)
+        return 0
+    failures = run_all(root, args.profile, todo, force=args.force, say=lambda m: print(m, flush=True))
     if failures:
         print("error: " + str(len(failures)) + " chapter(s) failed:\n  " + "\n  ".join(failures), file=sys.stderr)
         print(f"failed notebooks: {root / 'book' / '_build' / 'failed'}", file=sys.stderr)
@@ -217,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_build:
         return 0
     t0 = time.perf_counter()
-    rc = build(root)
+    rc = build(root, args.profile)
     if rc != 0:
         print(f"error: jupyter-book build failed (exit {rc}); see the warnings above", file=sys.stderr)
         return 1

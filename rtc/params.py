@@ -138,8 +138,19 @@ def load_profile(profile: str, chapter: str, *, root: str | Path | None = None, 
     return validate(defaults, values, source=str(path))
 
 
+def _short(value, keep: int = 6) -> str:
+    """JSON of ``value``; a list longer than ``keep`` items shows its first three and last one and its length."""
+    if isinstance(value, list) and len(value) > keep:
+        head = ", ".join(json.dumps(v) for v in value[:3])
+        return f"[{head}, …, {json.dumps(value[-1])}] ({len(value)} values)"
+    return json.dumps(value)
+
+
 def describe_run(chapter: str, namespace: dict, *, root: str | Path | None = None) -> str:
     """Markdown saying which profile a chapter ran and how its values differ from the ``paper`` profile.
+
+    Only the differing parameters are listed, as a table (the book renders Markdown outputs as MyST,
+    so it is a real table); lists longer than six items are shortened to their ends and length.
 
     ``namespace`` is the chapter's ``globals()`` (or any mapping holding its parameters); only the
     names of the chapter's parameters cell are read. Chapters display this right after their
@@ -166,5 +177,5 @@ def describe_run(chapter: str, namespace: dict, *, root: str | Path | None = Non
         lines.append("| parameter | this run | paper profile |")
         lines.append("|---|---|---|")
         for k, mine, theirs in diffs:
-            lines.append(f"| `{k}` | `{json.dumps(mine)}` | `{json.dumps(theirs)}` |")
+            lines.append(f"| `{k}` | `{_short(mine)}` | `{_short(theirs)}` |")
     return "\n".join(lines)

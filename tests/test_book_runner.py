@@ -1,11 +1,19 @@
-"""The book runner: failing cells and build warnings fail loudly; the cache skips unchanged chapters."""
+"""The book runner: failing cells and build warnings fail loudly; the cache skips unchanged chapters;
+a plain `jupyter-book build book/` builds the default book and never shows another profile's results."""
+import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-
 from rtc.book import main
+
+JB = str(Path(sys.executable).with_name("jupyter-book"))
+
+
+def executed(root: Path, profile: str, name: str) -> Path:
+    return root / "book" / "_build" / "executed" / profile / "chapters" / f"{name}.ipynb"
 
 HEADER = "# ---\n# jupyter:\n#   kernelspec:\n#     display_name: Python 3\n#     language: python\n#     name: python3\n# ---\n\n"
 
@@ -18,7 +26,9 @@ def make_book(root: Path, chapters: dict, repo_root: Path, toc_extra: str = "", 
     (root / "book" / "_config.yml").symlink_to("../_config.yml")
     (root / "book" / "references.bib").write_text((repo_root / "book" / "references.bib").read_text())
     (root / "book" / "intro.md").write_text(intro)
-    toc = "format: jb-book\nroot: intro\nchapters:\n" + "".join(f"  - file: chapters/{n}\n" for n in chapters)
+    # The repository's table of contents up to its chapter list (format, root, numbering), then ours.
+    head = (repo_root / "book" / "_toc.yml").read_text().split("\nchapters:")[0]
+    toc = head + "\nchapters:\n" + "".join(f"  - file: chapters/{n}\n" for n in chapters)
     (root / "book" / "_toc.yml").write_text(toc + toc_extra)
     for name, body in chapters.items():
         (root / "book" / "chapters" / f"{name}.py").write_text(HEADER + body)
@@ -35,8 +45,8 @@ def test_failing_cell_fails_the_run_and_names_chapter_and_cell(tmp_path, repo_ro
     err = capsys.readouterr().err
     assert rc == 1
     assert "chapter 'bad' failed" in err and "raise RuntimeError" in err and "boom in the second code cell" in err
-    assert (tmp_path / "book" / "chapters" / "good.ipynb").exists()  # other chapters still ran
-    assert not (tmp_path / "book" / "chapters" / "bad.ipynb").exists()  # no half-made notebook for the book
+    assert executed(tmp_path, "ci", "good").exists()  # other chapters still ran
+    assert not executed(tmp_path, "ci", "bad").exists()  # no half-made notebook for the book
     assert (tmp_path / "book" / "_build" / "failed" / "bad.ipynb").exists()  # the failed one is kept to inspect
 
 
@@ -49,7 +59,7 @@ def test_cache_skips_unchanged_and_reruns_on_parameter_change(tmp_path, repo_roo
     (tmp_path / "parameters" / "ci" / "good.yaml").write_text("profile: ci\nn: 5\n")
     assert main(["--profile", "ci", "--root", str(tmp_path), "--no-build"]) == 0
     assert "good ran" in capsys.readouterr().out
-    nb = (tmp_path / "book" / "chapters" / "good.ipynb").read_text()
+    nb = executed(tmp_path, "ci", "good").read_text()
     assert '"10' in nb  # n = 5 was injected: the cell printed 10
     assert main(["--profile", "ci", "--root", str(tmp_path), "--no-build", "--force"]) == 0
     assert "good ran" in capsys.readouterr().out
@@ -60,7 +70,7 @@ def test_bad_parameters_fail_before_anything_runs(tmp_path, repo_root, capsys):
     (tmp_path / "parameters" / "ci" / "good.yaml").write_text("profile: ci\nm: 5\n")
     assert main(["--profile", "ci", "--root", str(tmp_path), "--no-build"]) == 2
     assert "unknown parameter 'm'" in capsys.readouterr().err
-    assert not (tmp_path / "book" / "chapters" / "good.ipynb").exists()
+    assert not executed(tmp_path, "ci", "good").exists()
     assert main(["--profile", "ci", "--root", str(tmp_path), "--chapter", "nope", "--no-build"]) == 2
 
 
@@ -70,3 +80,95 @@ def test_build_warning_fails_the_build(tmp_path, repo_root):
                           capture_output=True, text=True)
     assert proc.returncode == 1, proc.stdout[-2000:]
     assert "jupyter-book build failed" in proc.stderr
+
+
+# A chapter as the real ones are written: a parameters cell, a library call whose Markdown output is a
+# table, a plotting cell folded behind the theme's toggle (tags=["hide-input"]), and math.
+SHOWCASE = ('# %% [markdown]\n# # Showcase\n#\n# Math: $a^2 + b^2$.\n\n'
+            '# %% tags=["parameters"]\nprofile = "default"\nn = 3\n\n'
+            '# %%\nfrom IPython.display import Markdown\n'
+            'Markdown(f"| parameter | this run |\\n|---|---|\\n| n | {n} |")\n\n'
+            '# %% tags=["hide-input"]\nprint("folded-plot-output", n * 100)\n')
+
+
+def _chapter_html(root: Path) -> str:
+    return (root / "book" / "_build" / "html" / "chapters" / "showcase.html").read_text()
+
+
+def test_plain_jupyter_book_build_renders_the_default_book_and_runner_profiles_do_not_leak(tmp_path, repo_root):
+    """`jupyter-book build book/` on the .py sources executes them under the default profile (item 0);
+    parameter cells are removed, the Markdown table is a table, hide-input folds the code but keeps the
+    output, MathJax is served locally; a ci build in between never shows up in a later default build."""
+    make_book(tmp_path, {"showcase": SHOWCASE}, repo_root)
+    (tmp_path / "parameters" / "ci" / "showcase.yaml").write_text("profile: ci\nn: 5\n")
+    env = {k: v for k, v in os.environ.items() if k != "RTC_BOOK_PROFILE"}
+    proc = subprocess.run([JB, "build", "book/"], cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "toctree contains reference to nonexisting document" not in proc.stdout + proc.stderr
+    html = _chapter_html(tmp_path)
+    assert "folded-plot-output 300" in html  # default parameters (n = 3) ran
+    assert "n = 3" not in html and "# Parameters" not in html and "tag_parameters" not in html
+    assert re.search(r"<table[^>]*>.*?parameter.*?</table>", html, re.S), "the Markdown output is not a table"
+    # hide-input: the cell is folded behind the toggle (a <details> above its input), its output shown
+    assert re.search(r'class="cell tag_hide-input[^"]*"\s*>\s*<details class="[^"]*hide above-input', html)
+    assert 'src="../_static/mathjax/tex-svg-full.js' in html and "cdn" not in html
+    assert (tmp_path / "book" / "_build" / "html" / "_static" / "mathjax" / "tex-svg-full.js").is_file()
+    assert re.search(r'<span class="section-number">1\. </span>Showcase', html)  # chapters are numbered
+
+    # The runner under ci: its own executed notebook, its values in the HTML.
+    assert main(["--profile", "ci", "--root", str(tmp_path)]) == 0
+    assert "folded-plot-output 500" in _chapter_html(tmp_path)
+    assert executed(tmp_path, "default", "showcase").exists() and executed(tmp_path, "ci", "showcase").exists()
+    assert not list((tmp_path / "book" / "chapters").glob("*.ipynb"))  # nothing written next to the sources
+
+    # A plain build again: the default results, not the ci ones left in the Sphinx environment.
+    proc = subprocess.run([JB, "build", "book/"], cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "folded-plot-output 300" in _chapter_html(tmp_path)
+    assert "showcase cached" in proc.stdout  # the runner's cache is shared, nothing re-executed
+
+
+def test_plain_build_fails_loudly_when_a_chapter_fails(tmp_path, repo_root):
+    make_book(tmp_path, {"bad": BAD}, repo_root)
+    proc = subprocess.run([JB, "build", "book/"], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "chapter 'bad' failed" in proc.stdout + proc.stderr
+
+
+LIST_CWD = ('# %% tags=["parameters"]\nprofile = "default"\n\n'
+            '# %%\nimport os\nprint("files in cwd:", sorted(os.listdir(".")))\n')
+
+
+def test_runner_output_has_no_kernel_warnings(tmp_path, repo_root, capfd):
+    """The kernel runs on IPC transport: no "[IPKernelApp] WARNING | ... TCP without encryption" noise,
+    and its sockets are not created in the chapter's folder (the kernel's working folder)."""
+    make_book(tmp_path, {"cwd": LIST_CWD}, repo_root)
+    assert main(["--profile", "ci", "--root", str(tmp_path), "--no-build"]) == 0
+    out, err = capfd.readouterr()
+    assert "cwd ran" in out
+    assert "IPKernelApp" not in out + err and "without encryption" not in out + err
+    nb = executed(tmp_path, "ci", "cwd").read_text()
+    assert "files in cwd: ['cwd.py']" in nb, nb
+
+
+def test_a_notebook_next_to_a_chapter_source_fails_the_build(tmp_path, repo_root):
+    """An executed notebook left next to the .py (the old runner's layout) would be a second source of
+    the page, which Sphinx may pick silently: the build refuses and names it."""
+    make_book(tmp_path, {"good": GOOD}, repo_root)
+    (tmp_path / "book" / "chapters" / "good.ipynb").write_text("{}")
+    proc = subprocess.run([JB, "build", "book/"], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "good.ipynb" in proc.stdout + proc.stderr and "shadow" in proc.stdout + proc.stderr
+
+
+def test_incremental_build_rereads_a_chapter_whose_results_changed(tmp_path, repo_root):
+    """Sphinx re-reads only changed sources; new results for an unchanged .py (here new parameters; in
+    practice a changed rtc package) must still reach the page."""
+    make_book(tmp_path, {"good": GOOD}, repo_root)
+    page = tmp_path / "book" / "_build" / "html" / "chapters" / "good.html"
+    assert subprocess.run([JB, "build", "book/"], cwd=tmp_path, capture_output=True).returncode == 0
+    assert ">6\n<" in page.read_text()  # print(n * 2) with n = 3
+    (tmp_path / "parameters" / "default" / "good.yaml").write_text("profile: default\nn: 4\n")
+    proc = subprocess.run([JB, "build", "book/"], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0 and "good ran" in proc.stdout
+    assert ">8\n<" in page.read_text()

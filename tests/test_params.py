@@ -1,4 +1,6 @@
 """Parameter profiles: chapter defaults equal the default profile; bad files fail before anything runs."""
+import json
+
 import pytest
 import yaml
 
@@ -82,5 +84,14 @@ def test_describe_run_names_the_profile_and_what_is_reduced(repo_root):
     text = describe_run("theorem1", ns, root=repo_root)
     assert "`ci` profile" in text and "reduced relative to the `paper` profile" in text
     assert "`mc_outer`" in text and "unrelated_global" not in text
+    assert "|---|---|---|" in text  # a Markdown table (rendered as MyST, so a real table in the HTML)
     ns.update(load_profile("paper", "theorem1", root=repo_root))
     assert "full settings" in describe_run("theorem1", ns, root=repo_root)
+
+
+def test_describe_run_shortens_long_lists():
+    from rtc.params import _short
+
+    assert _short([1, 2, 3]) == "[1, 2, 3]"
+    assert _short(list(range(14))) == "[0, 1, 2, …, 13] (14 values)"
+    assert _short([0.5] * 6) == json.dumps([0.5] * 6)
