@@ -13,7 +13,9 @@ Prints one line per check and writes ``gpu_check.json`` to ``--out``:
 2. throughput — training images/s per objective at batch 500 (paper setting), with the device's
    measured fp32 matmul peak in the same run and the ratio of the VAE's achieved FLOP/s to it;
 3. paper-scale — FactorVAE and RTC-VAE at the paper's batch 500, lr 1e-3, for ``--seconds`` each
-   on procedural dSprites, then TC_mean / TC_sample of 5000 encoded images.
+   on procedural dSprites, then TC_mean / TC_sample of 5000 encoded images;
+4. ray_grid — four short FactorVAE runs through ``rtc.sweep.run_grid`` with ``gpus_per_run=0.25``
+   (four runs sharing the GPU on the embedded local Ray); wall time and status of each.
 """
 from __future__ import annotations
 
@@ -135,6 +137,25 @@ def paper_scale(device, seconds: float, n_encode: int) -> dict:
     return res
 
 
+def ray_grid(quick: bool) -> dict:
+    """Four small runs through rtc.sweep on the embedded local Ray, each asking for a quarter of the GPU
+    (``gpus_per_run=0.25``: all four share it at once); the grid's wall time and each run's status."""
+    import rtc.sweep as sweep  # sets Ray's environment (usage stats off, loopback) before ray is imported
+    from rtc.experiments import DatasetSpec, EvalSettings
+
+    ev = EvalSettings.preset("ci", metrics=("sap_r2",))
+    runs = [sweep.RunSpec(TrainConfig(model="factor_vae", strength=10.0, batch_size=64 if quick else 500,
+                                      steps=5 if quick else 200, seed=s), DatasetSpec("dsprites"), ev)
+            for s in range(4)]
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        table = sweep.run_grid(runs, results_dir=tmp, gpus_per_run=0.25 if torch.cuda.is_available() else 0,
+                               progress=False)
+        wall = time.perf_counter() - t
+    return {"runs": len(runs), "wall_s": wall, "gpus_per_run": 0.25 if torch.cuda.is_available() else 0,
+            "status": list(table["status"]), "train_seconds": list(table["train_seconds"])}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -153,6 +174,8 @@ def main():
     report["paper_scale"] = paper_scale(device, 5.0 if args.quick else args.seconds, 600 if args.quick else 5000)
     print("paper_scale", json.dumps({m: {k: v for k, v in d.items() if not isinstance(v, list)}
                                      for m, d in report["paper_scale"].items()}), flush=True)
+    report["ray_grid"] = ray_grid(args.quick)
+    print("ray_grid", json.dumps(report["ray_grid"]), flush=True)
     report["wall_s"] = time.perf_counter() - t
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ def _norm(req: str) -> str:
 def test_environment_mirrors_pyproject(repo_root):
     proj = tomllib.loads((repo_root / "pyproject.toml").read_text())["project"]
     wanted = set(map(_norm, proj["dependencies"]))
-    for extra, reqs in proj["optional-dependencies"].items():
+    for reqs in proj["optional-dependencies"].values():
         wanted |= {_norm(r) for r in reqs if not r.startswith("rtc[")}
     env = yaml.safe_load((repo_root / "environment.yml").read_text())
     pip_list = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))

@@ -1,0 +1,152 @@
+"""rtc.experiments.run: train + evaluate, the evaluation cache (hit, miss, key, concurrency), settings validation."""
+import dataclasses
+import math
+import threading
+
+import numpy as np
+import pytest
+
+from rtc.experiments import EVAL_PRESETS, DatasetSpec, EvalSettings, as_dataset_spec, eval_path, run
+from rtc.models import TrainConfig, encode, load_model, representation_stats, run_dir_for
+
+# Tiny everything: a few steps of the Table 2 model at batch 8, the ci evaluation with two cheap metrics.
+CFG = TrainConfig(model="beta_vae", strength=4.0, steps=4, batch_size=8, checkpoint_every=2)
+EVAL = EvalSettings.preset("ci", metrics=("sap_r2", "mig"))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One run trained and evaluated once for the module: (results_dir, RunResult)."""
+    import torch
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("results")
+    r = run(CFG, "dsprites", evaluation=EVAL, results_dir=root)
+    torch.set_num_threads(n)
+    return root, r
+
+
+def test_first_call_trains_and_row_is_tidy(trained):
+    root, r = trained
+    assert r.status == "trained"
+    row = r.row
+    for key in ("run_key", "model", "dataset", "strength", "seed", "steps", "eval", "dci_estimator", "tc_mean",
+                "tc_sample", "tc_mean_knn", "tc_sample_knn", "tc_mean_dr", "active_dims", "recon", "kl", "var_sum",
+                "sap_r2", "mig_ref"):
+        assert key in row, key
+    assert row["eval"] == "ci" and row["dci_estimator"] == "random_forest" and row["model"] == "beta_vae"
+    assert all(np.isscalar(v) for v in row.values())  # one number (or label) per column
+    L, F = CFG.latent_dim, 5
+    assert r.matrices["r2"].shape == (L, F) and r.matrices["nmi"].shape == (L, F)
+    assert r.matrices["var_mu"].shape == (L,)
+    assert set(r.per_factor["factor"]) == set(r.factor_names)
+    assert r.run_dir.parent == root / "runs" and (r.run_dir / "final.pt").exists()
+
+
+def test_row_matches_the_library_on_the_same_images(trained):
+    """Known answer: TC_mean / TC_sample / recon / KL are those of rtc.models.encode on num_tc seeded images."""
+    root, r = trained
+    ds = DatasetSpec("dsprites").load()
+    model = load_model(r.run_dir / "final.pt", CFG)
+    enc = encode(model, ds, n=EVAL.num_tc, seed=EVAL.seed)
+    s = representation_stats(enc)
+    assert r.row["tc_mean"] == pytest.approx(s["tc_mean"], rel=1e-9)
+    assert r.row["tc_sample"] == pytest.approx(s["tc_sample"], rel=1e-9)
+    assert r.row["recon"] == pytest.approx(s["recon"], rel=1e-9)
+    kl = 0.5 * (enc.mu ** 2 + enc.sigma ** 2 - 1 - 2 * np.log(enc.sigma)).sum(1).mean()
+    assert r.row["kl"] == pytest.approx(kl, rel=1e-9)
+
+
+def test_second_call_is_a_cache_hit(trained):
+    root, r = trained
+    again = run(CFG, "dsprites", evaluation=EVAL, results_dir=root)
+    assert again.status == "cached"
+    assert again.row.keys() == r.row.keys()
+    for k, v in r.row.items():  # NaN-aware equality (lambda_d is NaN for a β-VAE)
+        assert again.row[k] == v or (isinstance(v, float) and math.isnan(v) and math.isnan(again.row[k])), k
+    np.testing.assert_array_equal(again.matrices["r2"], r.matrices["r2"])
+
+
+def test_new_settings_miss_then_evaluate_without_training(trained):
+    root, r = trained
+    other = dataclasses.replace(EVAL, seed=1)
+    assert not eval_path(r.run_dir, other).exists()
+    res = run(CFG, "dsprites", evaluation=other, results_dir=root)
+    assert res.status == "evaluated"  # the run was finished: loaded, not retrained
+    assert eval_path(r.run_dir, other).exists() and eval_path(r.run_dir, EVAL).exists()
+
+
+def test_eval_key_depends_on_run_and_every_setting(tmp_path):
+    a, b = tmp_path / "beta_vae-0000", tmp_path / "beta_vae-0001"
+    p = eval_path(a, EVAL)
+    assert p == eval_path(a, EvalSettings.preset("ci", metrics=("sap_r2", "mig")))  # deterministic
+    assert p.parent == a / "eval" and p.name.startswith("ci-") and p.suffix == ".pkl"
+    assert eval_path(b, EVAL) != p
+    for f in dataclasses.fields(EvalSettings):
+        if f.name in ("name", "metrics", "dci_estimator"):
+            continue
+        changed = dataclasses.replace(EVAL, **{f.name: getattr(EVAL, f.name) + 1})
+        assert eval_path(a, changed) != p, f.name
+    assert eval_path(a, dataclasses.replace(EVAL, dci_estimator="gbt")) != p
+    assert eval_path(a, dataclasses.replace(EVAL, metrics=("sap_r2",))) != p
+
+
+def test_two_concurrent_callers_evaluate_once(tmp_path, one_thread):
+    """Two threads ask for the same finished run: one evaluates, the other waits on the lock and reads it."""
+    cfg = dataclasses.replace(CFG, seed=3)
+    run(cfg, "dsprites", evaluation=dataclasses.replace(EVAL, seed=5), results_dir=tmp_path)  # train first
+    out = []
+    threads = [threading.Thread(target=lambda: out.append(run(cfg, "dsprites", evaluation=EVAL,
+                                                              results_dir=tmp_path))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.status for r in out) == ["cached", "evaluated"]
+    np.testing.assert_array_equal(out[0].matrices["r2"], out[1].matrices["r2"])
+    leftovers = [p.name for p in (out[0].run_dir / "eval").iterdir() if p.suffix == ".tmp"]
+    assert leftovers == []
+
+
+def test_run_dir_is_the_training_cache(trained):
+    root, r = trained
+    assert r.run_dir == run_dir_for(CFG, DatasetSpec("dsprites").load(), root / "runs")
+    assert r.row["run_key"] == r.run_dir.name
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(dci_estimator="svm"), "dci_estimator"),
+    (dict(num_points=0), "num_points"),
+    (dict(num_tc=True), "num_tc"),
+    (dict(num_tc=100, dr_batch=64), "num_tc=100 is too small"),
+    (dict(metrics=("tc",)), "metrics"),
+    (dict(metrics=("sapp",)), "metrics"),
+    (dict(name="a b"), "name"),
+])
+def test_eval_settings_reject_bad_values(kw, match):
+    with pytest.raises(ValueError, match=match):
+        EvalSettings(**kw)
+
+
+def test_presets_are_named_and_fast_forms_are_cheaper():
+    assert {k: v.name for k, v in EVAL_PRESETS.items()} == {k: k for k in EVAL_PRESETS}
+    ref, fast = EVAL_PRESETS["reference"], EVAL_PRESETS["fast"]
+    assert ref.num_tc == 5000 and ref.dci_estimator == "gbt" and (ref.dr_hidden, ref.dr_layers) == (1000, 6)
+    assert fast.dci_estimator == "random_forest" and fast.num_points < ref.num_points
+    with pytest.raises(ValueError, match="unknown evaluation preset"):
+        EvalSettings.preset("quick")
+
+
+def test_dataset_spec_errors():
+    with pytest.raises(ValueError, match="unknown dataset"):
+        DatasetSpec("mnist")
+    with pytest.raises(TypeError, match="pass its name"):
+        as_dataset_spec(DatasetSpec("dsprites").load())
+    assert as_dataset_spec({"name": "cars3d", "seed": 2}) == DatasetSpec("cars3d", 2)
+
+
+def test_run_rejects_wrong_argument_types(tmp_path):
+    with pytest.raises(TypeError, match="config"):
+        run({"model": "beta_vae"}, "dsprites", results_dir=tmp_path)
+    with pytest.raises(TypeError, match="evaluation"):
+        run(CFG, "dsprites", evaluation={"name": "ci"}, results_dir=tmp_path)

@@ -1,0 +1,391 @@
+"""rtc.sweep: grids on a local Ray (loopback only), a loopback `ray start` cluster, failures, killed workers,
+the training.yaml schema and the dry run."""
+import contextlib
+import dataclasses
+import ipaddress
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import rtc.sweep as sweep
+from rtc.experiments import DatasetSpec, EvalSettings, eval_path, run
+from rtc.models import TrainConfig, run_dir_for
+from rtc.sweep import GridError, RunSpec, SweepError, grid_runs, load_grid, run_grid, validate_grid
+
+EVAL = EvalSettings.preset("ci", metrics=("sap_r2",))
+
+
+def tiny(seed=0, steps=3, **kw) -> RunSpec:
+    return RunSpec(TrainConfig(model="beta_vae", steps=steps, batch_size=8, seed=seed, **kw), DatasetSpec("dsprites"),
+                   EVAL)
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+def _descendants(root: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                ppid = int((p / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(p.name))
+    out, todo = set(), [root]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            if c not in out:
+                out.add(c)
+                todo.append(c)
+    return out
+
+
+def _cmdline(pid: int) -> str:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    return ""
+
+
+def _addr(hexaddr: str):
+    ip_hex, port = hexaddr.split(":")
+    raw = bytes.fromhex(ip_hex)
+    raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))  # /proc/net stores 32-bit words host-order
+    return ipaddress.ip_address(raw), int(port, 16)
+
+
+def listening_sockets(pids: set[int]) -> list[tuple[int, str, int]]:
+    """(pid, address, port) of every listening TCP socket and bound UDP socket of ``pids`` (from /proc)."""
+    inode_pid = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    target = os.readlink(fd)
+                    if target.startswith("socket:["):
+                        inode_pid[target[8:-1]] = pid
+    out = []
+    for name, listening in (("tcp", "0A"), ("tcp6", "0A"), ("udp", None), ("udp6", None)):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/net/{name}").read_text().splitlines()[1:]:
+                f = line.split()
+                if (listening is None or f[3] == listening) and f[9] in inode_pid:
+                    ip, port = _addr(f[1])
+                    out.append((inode_pid[f[9]], str(ip), port))
+    return out
+
+
+def _is_loopback(ip: str) -> bool:
+    a = ipaddress.ip_address(ip)
+    return a.is_loopback or (a.version == 6 and a.ipv4_mapped is not None and a.ipv4_mapped.is_loopback)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ------------------------------------------------------------------------------------------------ local Ray
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """One embedded local Ray for the module (its start-up costs seconds); shut down at the end."""
+    started = sweep.init_ray(num_cpus=2)
+    import ray
+    yield ray
+    if started:
+        ray.shutdown()
+
+
+def test_usage_stats_are_disabled_by_the_library():
+    assert os.environ["RAY_USAGE_STATS_ENABLED"] == "0"
+
+
+def test_local_ray_listens_on_loopback_only(local_ray):
+    assert local_ray.util.get_node_ip_address() == "127.0.0.1"
+    socks = listening_sockets(_descendants(os.getpid()) | {os.getpid()})
+    assert socks, "found no socket of the local Ray processes"
+    assert [s for s in socks if not _is_loopback(s[1])] == []
+
+
+def test_two_run_grid_then_all_cached(local_ray, tmp_path):
+    runs = [tiny(0), tiny(1)]
+    t = run_grid(runs, results_dir=tmp_path, progress=False)
+    assert list(t["status"]) == ["trained", "trained"] and list(t["seed"]) == [0, 1]
+    assert t["recon"].notna().all() and (t["eval"] == "ci").all()
+    again = run_grid(runs, results_dir=tmp_path, progress=False)
+    assert list(again["status"]) == ["cached", "cached"]
+    assert list(again["run_key"]) == list(t["run_key"])
+
+
+def test_failing_run_is_reported_and_the_others_finish(local_ray, tmp_path):
+    bad = RunSpec(TrainConfig(model="beta_vae", steps=3, batch_size=8),
+                  DatasetSpec("dsprites", path=str(tmp_path / "missing.npz")), EVAL)
+    good = tiny(2)
+    with pytest.raises(SweepError) as e:
+        run_grid([bad, good], results_dir=tmp_path, progress=False)
+    assert len(e.value.failures) == 1 and e.value.failures[0][0] == bad
+    assert "missing.npz" in e.value.failures[0][1]
+    assert "1 of 2 runs failed" in str(e.value) and bad.label in str(e.value)
+    assert list(e.value.table["seed"]) == [2] and list(e.value.table["status"]) == ["trained"]
+    t = run_grid([bad, good], results_dir=tmp_path, progress=False, raise_on_failure=False)
+    assert list(t["status"]) == ["failed", "cached"] and "missing.npz" in t["error"].iloc[0]
+
+
+def test_gpu_request_without_a_gpu_is_an_error_not_a_hang(local_ray, tmp_path):
+    if local_ray.cluster_resources().get("GPU", 0):
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(RuntimeError, match="no GPU"):
+        run_grid([tiny(9)], results_dir=tmp_path, gpus_per_run=0.25, progress=False)
+
+
+def test_killed_worker_resumes_bit_identical(local_ray, tmp_path):
+    """SIGKILL the worker process while it trains; Ray retries the task, which resumes from the checkpoint and
+    ends with the weights and the evaluation of an uninterrupted run (CPU, one thread each)."""
+    spec = tiny(5, steps=40, checkpoint_every=4)
+    ds = spec.dataset.load()
+    run_dir = run_dir_for(spec.config, ds, tmp_path / "killed" / "runs")
+    out = {}
+    th = threading.Thread(target=lambda: out.setdefault(
+        "t", run_grid([spec], results_dir=tmp_path / "killed", progress=False, max_retries=2)))
+    th.start()
+    killed, deadline = None, time.monotonic() + 240
+    while killed is None and time.monotonic() < deadline and th.is_alive():
+        if (run_dir / "checkpoint.pt").exists() and not (run_dir / "final.pt").exists():
+            workers = [p for p in _descendants(os.getpid()) if _cmdline(p).startswith("ray::_task")]
+            if workers:
+                killed = workers[0]
+                os.kill(killed, signal.SIGKILL)
+                break
+        time.sleep(0.05)
+    th.join(timeout=300)
+    assert killed is not None, "never saw the task mid-training with a checkpoint"
+    assert not th.is_alive() and "t" in out
+    assert list(out["t"]["status"]) == ["trained"]
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        ref = run(spec.config, spec.dataset, evaluation=spec.evaluation, results_dir=tmp_path / "plain")
+    finally:
+        torch.set_num_threads(n)
+    a = torch.load(run_dir / "final.pt", weights_only=False)
+    b = torch.load(ref.run_dir / "final.pt", weights_only=False)
+    assert a["model"].keys() == b["model"].keys()
+    assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
+    assert a["log"].keys() == b["log"].keys()
+    for k in a["log"]:  # every logged term of every step (NaN where a model has no such term)
+        np.testing.assert_array_equal(np.asarray(a["log"][k]), np.asarray(b["log"][k]), err_msg=k)
+    row = out["t"].iloc[0].to_dict()
+    for k, v in ref.row.items():
+        if k in ("train_seconds", "eval_seconds"):
+            continue
+        assert (row[k] == v) or (v != v and row[k] != row[k]), k
+
+
+# ------------------------------------------------------------------------------------------------ a cluster
+
+def test_grid_on_a_loopback_ray_cluster(tmp_path):
+    """`ray start --head` bound to 127.0.0.1 (token authentication on), a driver in a subprocess joins it by
+    address and runs a 2-run grid; the cluster is stopped by signalling its own `ray start --block` process."""
+    base = Path(tempfile.mkdtemp(prefix="rtcray", dir="/tmp"))  # short: Ray's unix socket paths have a length limit
+    token = base / "token"
+    token.write_text(secrets.token_hex(32))
+    port = _free_port()
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+           "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token), "OMP_NUM_THREADS": "1"}
+    ray_bin = Path(sys.executable).with_name("ray")
+    head = subprocess.Popen([str(ray_bin), "start", "--head", "--block", "--node-ip-address=127.0.0.1",
+                             f"--port={port}", "--disable-usage-stats", "--include-dashboard=false", "--num-cpus=2",
+                             f"--temp-dir={base / 'r'}"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    results = tmp_path / "shared"
+    script = (
+        "import json, sys\n"
+        "from rtc.sweep import run_grid, RunSpec\n"
+        "from rtc.experiments import EvalSettings, DatasetSpec\n"
+        "from rtc.models import TrainConfig\n"
+        "ev = EvalSettings.preset('ci', metrics=('sap_r2',))\n"
+        "runs = [RunSpec(TrainConfig(model='beta_vae', steps=3, batch_size=8, seed=s), DatasetSpec('dsprites'), ev)"
+        " for s in (0, 1)]\n"
+        f"t = run_grid(runs, address='127.0.0.1:{port}', results_dir={str(results)!r}, progress=False)\n"
+        "print('TABLE' + t[['status', 'seed', 'recon']].to_json(orient='records'))\n")
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # wait for the GCS port
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert head.poll() is None, "ray start exited"
+            time.sleep(0.5)
+        else:
+            pytest.fail("the head node did not open its port within 120 s")
+        drv = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+        assert drv.returncode == 0, drv.stderr[-3000:]
+        ours = {p for p in _descendants(head.pid)} | {head.pid}
+        socks = listening_sockets(ours)
+        assert socks and [s for s in socks if not _is_loopback(s[1])] == []
+        table = json.loads(drv.stdout.split("TABLE", 1)[1])
+        assert [r["status"] for r in table] == ["trained", "trained"] and [r["seed"] for r in table] == [0, 1]
+        assert len(list((results / "runs").iterdir())) == 2
+    finally:
+        # stop only what this test started: its `ray start --block` shuts its node down on SIGTERM
+        head.send_signal(signal.SIGTERM)
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            head.kill()
+            head.wait()
+        left = [p for p in Path("/proc").iterdir() if p.name.isdigit() and str(base) in _cmdline(int(p.name))]
+        for p in left:  # belt and braces: anything still running with our temp dir in its command line
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(p.name), signal.SIGKILL)
+        assert left == [], f"processes of the test cluster outlived `ray start`: {[p.name for p in left]}"
+
+
+def test_cluster_address_needs_shared_results(monkeypatch):
+    monkeypatch.delenv("RTC_RESULTS_DIR", raising=False)
+    with pytest.raises(ValueError, match="RTC_RESULTS_DIR"):
+        run_grid([tiny()], address="127.0.0.1:1", progress=False)
+
+
+@pytest.mark.parametrize("kw, exc, match", [
+    (dict(cpus_per_run=0), ValueError, "cpus_per_run"),
+    (dict(gpus_per_run=-1), ValueError, "gpus_per_run"),
+    (dict(max_retries=-1), ValueError, "max_retries"),
+])
+def test_run_grid_argument_errors(tmp_path, kw, exc, match):
+    with pytest.raises(exc, match=match):
+        run_grid([tiny()], results_dir=tmp_path, progress=False, **kw)
+
+
+def test_run_grid_needs_runspecs(tmp_path):
+    with pytest.raises(TypeError, match=r"runs\[0\]"):
+        run_grid([TrainConfig()], results_dir=tmp_path)
+
+
+# ------------------------------------------------------------------------------------------------ training.yaml
+
+GOOD = {"defaults": {"batch_size": 16, "steps": 30, "adam_betas": [0.9, 0.99], "eta_cap": None},
+        "eval": {"preset": "ci", "num_tc": 400},
+        "grids": [{"name": "a", "models": ["factor_vae", "rtc_vae"], "strengths": [2, 10.0], "datasets": ["dsprites"],
+                   "seeds": [0, 1]},
+                  {"name": "b", "models": ["rtc_vae"], "strengths": [10], "datasets": ["dsprites"], "seeds": [0],
+                   "overrides": {"steps": 60}}]}
+
+
+def test_valid_grid_expands_to_the_product():
+    g = validate_grid(GOOD)
+    assert g["eval"].name == "ci" and g["eval"].num_tc == 400
+    runs = grid_runs(g)
+    assert len(runs) == 2 * 2 * 1 * 2 + 1
+    assert {(r.config.model, r.config.strength, r.config.seed) for r in runs[:8]} == {
+        (m, s, seed) for m in ("factor_vae", "rtc_vae") for s in (2.0, 10.0) for seed in (0, 1)}
+    assert runs[0].config.adam_betas == (0.9, 0.99) and runs[-1].config.steps == 60
+    assert [r.config.model for r in grid_runs(g, "b")] == ["rtc_vae"]
+
+
+def test_a_run_in_two_grids_appears_once():
+    doc = {**GOOD, "grids": [GOOD["grids"][0], {**GOOD["grids"][0], "name": "again"}]}
+    assert len(grid_runs(validate_grid(doc))) == 8
+
+
+def _with(path, value):
+    doc = json.loads(json.dumps(GOOD))
+    d = doc
+    for k in path[:-1]:
+        d = d[k]
+    d[path[-1]] = value
+    return doc
+
+
+@pytest.mark.parametrize("doc, match", [
+    ({**GOOD, "extra": 1}, "unknown top-level key 'extra'"),
+    (_with(["defaults", "stepz"], 3), "defaults: unknown key 'stepz'"),
+    (_with(["defaults", "steps"], "30"), "'steps' must be int"),
+    (_with(["defaults", "steps"], True), "'steps' must be int"),
+    (_with(["defaults", "adam_betas"], [0.9]), "adam_betas"),
+    (_with(["defaults", "model"], "beta_vae"), "defaults: unknown key 'model'"),
+    (_with(["eval", "preset"], "quick"), "eval.preset"),
+    (_with(["eval", "num_tc"], 1.5), "'num_tc' must be int"),
+    (_with(["eval", "dci_estimator"], "svm"), "dci_estimator"),
+    (_with(["grids", 0, "models"], ["vae"]), "models \\['vae'\\]"),
+    (_with(["grids", 0, "datasets"], ["mnist"]), "datasets"),
+    (_with(["grids", 0, "seeds"], [-1]), "seeds"),
+    (_with(["grids", 0, "strengths"], []), "non-empty"),
+    (_with(["grids", 0, "strengths"], ["2"]), "strengths"),
+    (_with(["grids", 1, "name"], "a"), "duplicate grid name"),
+    (_with(["grids", 1, "overrides"], {"seed": 3}), "overrides: unknown key 'seed'"),
+    (_with(["grids", 0, "shape"], 1), "unknown key 'shape'"),
+    ({k: v for k, v in GOOD.items() if k != "grids"}, "missing 'grids'"),
+])
+def test_schema_errors_name_the_key(doc, match):
+    with pytest.raises(GridError, match=match):
+        validate_grid(doc, "x.yaml")
+
+
+def test_unknown_grid_name():
+    with pytest.raises(GridError, match="unknown grids"):
+        grid_runs(validate_grid(GOOD), ["c"])
+
+
+@pytest.mark.parametrize("profile", ["ci", "default", "paper"])
+def test_profile_files_validate(profile, repo_root):
+    runs = grid_runs(profile, root=repo_root)
+    assert runs
+    if profile == "ci":
+        assert 2 <= len(runs) <= 4 and all(r.config.steps <= 100 for r in runs)
+
+
+def test_paper_profile_is_table_1(repo_root):
+    g = load_grid("paper", root=repo_root)
+    runs = grid_runs(g)
+    assert all(r.config.batch_size == 500 and r.config.lr == 1e-3 for r in runs)
+    assert all((r.config.disc_hidden, r.config.disc_layers) == (1000, 6) for r in runs)
+    assert g["eval"].num_tc == 5000
+    by = lambda m: {r.config.strength for r in runs if r.config.model == m}  # noqa: E731
+    assert by("factor_vae") == by("rtc_vae") == {2.0, 6.0, 10.0, 20.0, 50.0}
+    assert by("dip_vae_i") == by("dip_vae_ii") == {2.0, 5.0, 10.0, 20.0, 50.0}
+    assert {r.dataset.name for r in runs} == {"dsprites", "shapes3d", "cars3d"}
+    assert {"beta_vae", "revised_beta_vae"} <= {r.config.model for r in runs}
+    dip1 = next(r for r in runs if r.config.model == "dip_vae_i" and r.config.strength == 5)
+    assert dip1.config.objective().lambda_d == 50.0  # Table 1: λ_d = 10 λ_od
+
+
+def test_dry_run_lists_runs_cached_and_cost(tmp_path, capsys, repo_root, monkeypatch):
+    monkeypatch.chdir(repo_root)
+    assert sweep.main(["--profile", "ci", "--dry-run", "--results-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "3 runs, 0 cached, 3 to compute" in out and "factor_vae" in out
+    runs = grid_runs("ci", root=repo_root)
+    t = sweep.dry_run(runs, results_dir=tmp_path)
+    assert (t["est_seconds"] > 0).all() and not t["cached"].any()
+    # a run whose evaluation is in the cache is listed as cached, at no cost
+    spec = runs[0]
+    d = run_dir_for(spec.config, spec.dataset.load(), tmp_path / "runs")
+    p = eval_path(d, spec.evaluation)
+    p.parent.mkdir(parents=True)
+    import pickle
+    p.write_bytes(pickle.dumps({"row": {"x": 1}, "matrices": {}, "per_factor": None, "disintegration": {},
+                                "factor_names": ()}))
+    t = sweep.dry_run(runs, results_dir=tmp_path)
+    assert list(t["cached"]) == [True, False, False] and t["est_seconds"].iloc[0] == 0
+
+
+def test_estimate_scales_with_steps_batch_and_discriminator():
+    a = tiny(steps=1000)
+    b = dataclasses.replace(a, config=dataclasses.replace(a.config, steps=2000))
+    fa = RunSpec(TrainConfig(model="factor_vae", steps=1000, batch_size=8), DatasetSpec("dsprites"), EVAL)
+    e = sweep.EVAL_SECONDS["ci"]
+    assert sweep.estimate_seconds(b) - e == pytest.approx(2 * (sweep.estimate_seconds(a) - e))
+    assert sweep.estimate_seconds(fa) > sweep.estimate_seconds(a)
