@@ -47,6 +47,7 @@ from pathlib import Path
 
 import yaml
 
+from ._source import files_digest
 from .params import ParameterError, chapter_defaults, find_root, load_profile
 
 __all__ = ["Chapter", "chapters", "cache_key", "run_chapter", "plan", "prepare", "run_all", "build", "main", "ChapterFailed",
@@ -106,12 +107,7 @@ def executed_path(chapter: Chapter, profile: str) -> Path:
 
 
 def _package_digest() -> str:
-    h = hashlib.sha256()
-    pkg = Path(__file__).resolve().parent
-    for p in sorted(pkg.rglob("*.py")):
-        h.update(str(p.relative_to(pkg)).encode())
-        h.update(p.read_bytes())
-    return h.hexdigest()
+    return files_digest(Path(__file__).resolve().parent.rglob("*.py"))
 
 
 def cache_key(chapter: Chapter, params: dict) -> str:

@@ -17,6 +17,7 @@ import torch
 from train_toys import ToySquares, params_equal, small
 
 from rtc.data import batches
+from rtc._source import code_digest
 from rtc.models.train import (CheckpointError, TrainConfig, TrainingDiverged, build, code_version, discriminator_step,
                               run_dir_for, train, vae_step)
 
@@ -99,7 +100,7 @@ def test_code_digest_ignores_comments_and_docstrings_but_not_code(tmp_path):
     digest = {}
     for name, src in files.items():
         (tmp_path / f"{name}.py").write_text(src)
-        digest[name] = train_mod._code_digest(str(tmp_path / f"{name}.py"))
+        digest[name] = code_digest(str(tmp_path / f"{name}.py"))
     assert digest["a"] == digest["b"] != digest["c"]
 
 

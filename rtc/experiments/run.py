@@ -48,6 +48,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rtc._source import files_digest
+
 __all__ = ["EvalSettings", "EVAL_PRESETS", "DatasetSpec", "as_dataset_spec", "RunResult", "run", "eval_path",
            "default_results_dir", "EVAL_CODE_MODULES"]
 
@@ -198,15 +200,10 @@ def _rtc_root() -> Path:
 
 
 def eval_code_version() -> str:
-    """sha256 (16 hex) of the evaluation code's source files (:data:`EVAL_CODE_MODULES`)."""
-    h = hashlib.sha256()
+    """sha256 (16 hex) of the evaluation code (:data:`EVAL_CODE_MODULES`; docstrings and comments do not count)."""
     root = _rtc_root()
-    for rel in EVAL_CODE_MODULES:
-        p = root / rel
-        for f in sorted(p.rglob("*.py")) if p.is_dir() else [p]:
-            h.update(str(f.relative_to(root)).encode())
-            h.update(f.read_bytes())
-    return h.hexdigest()[:16]
+    files = [f for rel in EVAL_CODE_MODULES for f in ((root / rel).rglob("*.py") if (root / rel).is_dir() else [root / rel])]
+    return files_digest(files)[:16]
 
 
 def eval_path(run_dir: str | Path, settings: EvalSettings) -> Path:

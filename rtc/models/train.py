@@ -54,7 +54,6 @@ locks (NFSv4 has them).
 """
 from __future__ import annotations
 
-import ast
 import contextlib
 import dataclasses
 import errno
@@ -77,6 +76,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from rtc._source import files_digest
 from rtc._validate import is_integer, is_real
 from rtc.data import batches
 from rtc.discriminator import Discriminator, permute_dims
@@ -238,19 +238,6 @@ CODE_MODULES = ("rtc.models.networks", "rtc.models.objectives", "rtc.models.eta"
                 "rtc.discriminator", "rtc.estimators.minibatch", "rtc.gaussian", "rtc._validate", "rtc.data")
 
 
-@cache
-def _code_digest(path: str) -> str:
-    """sha256 of a Python file's code: parsed and unparsed, with docstrings dropped (and so comments and layout)."""
-    tree = ast.parse(Path(path).read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
-            first = node.body[0]
-            is_doc = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
-            if is_doc and isinstance(first.value.value, str):
-                node.body = node.body[1:] or [ast.Pass()]
-    return hashlib.sha256(ast.unparse(tree).encode()).hexdigest()
-
-
 def _module_files(name: str) -> list[str]:
     mod = importlib.import_module(name)
     if hasattr(mod, "__path__"):  # a package: every .py file in it
@@ -276,8 +263,7 @@ def code_version(ds=None) -> str:
             f = None
         if f is not None and f.endswith(".py"):
             files.add(f)
-    digests = sorted(_code_digest(f) for f in files)  # sorted: independent of where the files are
-    return hashlib.sha256("".join(digests).encode()).hexdigest()[:16]
+    return files_digest(files)[:16]
 
 
 def run_dir_for(config: TrainConfig, ds, cache_dir: str | Path) -> Path:
