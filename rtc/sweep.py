@@ -378,7 +378,7 @@ def load_grid(profile: str, *, root: str | Path | None = None) -> dict:
 
         description: str                 # optional
         defaults: {TrainConfig field: value}   # shared by every run; not model/strength/seed
-        eval: {preset: reference|fast|ci, EvalSettings field: value}
+        eval: {preset: reference|fast|lean|ci, EvalSettings field: value}
         grids:                           # each: the product models × strengths × datasets × seeds
           - name: str                    # unique; chapters select grids by name
             models: [model, ...]         # rtc.models.MODELS
@@ -438,10 +438,11 @@ def grid_runs(profile: str | dict, grids=None, *, root: str | Path | None = None
 # slower; a GPU is far faster (bench/gpu_check.py measures it).
 STEP_SECONDS = {"vae_per_image": 1 / 340, "encode_per_image": 1 / 2500,
                 "disc_per_image_per_weight": (0.6 / 500 - 1 / 2500) / (5 * 1000 * 1000)}
-# Evaluation cost per run and preset, seconds on the same CPU: "ci" (≈ 15 s) and "fast" (≈ 225 s) measured once
+# Evaluation cost per run and preset, seconds on the same CPU: "ci" (≈ 15 s), "lean" (≈ 55 s: the default grid
+# on one thread per run) and "fast" (≈ 225 s) measured once
 # on a small model (rtc.experiments.run, 2 threads); "reference" is an estimate from bench/bench_metrics.py (DCI
 # with gradient boosting ≈ 830 s on 10,000 codes, Chen's MIG ≈ 180 s) plus the scores' encoding.
-EVAL_SECONDS = {"ci": 15.0, "fast": 225.0, "reference": 1500.0}
+EVAL_SECONDS = {"ci": 15.0, "lean": 55.0, "fast": 225.0, "reference": 1500.0}
 
 
 def estimate_seconds(spec: RunSpec) -> float:

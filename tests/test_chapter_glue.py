@@ -32,6 +32,11 @@ GENERATED = {
     "estimators": dict(dims=[3, 7], dets=[0.2, 1.0], repeats=1, batch_size=128, knn_samples=400, dr_samples=400,
                        dr_steps=20, dr_hidden=16, dr_layers=2, dr_batch=64, law_dims=[5, 8],
                        law_batch_sizes=[48, 96], law_repeats=1),
+    "comparison": dict(training_grid="ci", baseline_images=150, trace_images=80, pair_images=250,
+                       bootstrap_repeats=50, traversal_points=4),
+    "disintegration": dict(training_grid="ci", ks=[1, 3], noises=[0.0, 0.4], alphas_deg=[0.0, 30.0], other_sizes=[3, 2],
+                           chen_samples=50, score_batch=8, score_train=60, score_eval=30, score_variance=300,
+                           encode_n=300, knn_max_points=300, bootstrap_repeats=50, walk_steps=4),
     "datasets": dict(traversal_steps=3, rate_batch=16, rate_batch_cars3d=4, rate_repeats=1, train_batch=8,
                      train_steps=1, cache_probe_images=10, cache_probe_images_cars3d=2),
 }

@@ -184,6 +184,43 @@ def test_warmup_interpolates_from_plain_vae():
     assert t["eta"].item() == pytest.approx(5.0)
 
 
+@pytest.mark.parametrize("model", ["beta_vae", "revised_beta_vae", "dip_vae_i", "dip_vae_ii", "beta_tcvae"])
+def test_warmup_from_autoencoder_scales_the_whole_regulariser(model):
+    out, x = _fake_output()
+    recon = reconstruction(out.logits, x).mean()
+    full = Objective(model, 6.0, warmup_steps=4)(out, x, step=10, dataset_size=1000)[0]  # past the warm-up
+    ae = Objective(model, 6.0, warmup_steps=4, warmup_start="autoencoder")
+    # step 0: w = 1/4 of everything but the reconstruction, at the full strength (λ_d included)
+    assert ae(out, x, step=0, dataset_size=1000)[0].item() == pytest.approx(
+        (recon + 0.25 * (full - recon)).item(), rel=1e-5)
+    assert ae(out, x, step=10, dataset_size=1000)[0].item() == pytest.approx(full.item(), rel=1e-6)
+    _, t = ae(out, x, step=1, eta=8.0, dataset_size=1000)
+    assert t["strength"].item() == pytest.approx(0.5 * 6.0)
+    assert t["eta"].item() == (pytest.approx(4.0) if MODELS[model].variance_penalty else 0.0)
+
+
+def test_warmup_from_autoencoder_with_a_discriminator():
+    torch.manual_seed(0)
+    out, x = _fake_output()
+    disc = Discriminator(out.z.shape[1], 16, 2)
+    recon = reconstruction(out.logits, x).mean()
+    kl = kl_normal(out.mu, out.logvar).sum(1).mean()
+    tc = density_ratio_tc(disc(out.z))
+    loss = Objective("rtc_vae", 10.0, warmup_steps=5, warmup_start="autoencoder")(out, x, step=0, eta=20.0,
+                                                                                  discriminator=disc)[0]
+    var_sum = out.logvar.exp().mean(0).sum()
+    assert loss.item() == pytest.approx((recon + 0.2 * (kl + 10 * tc) + 0.2 * 20 * var_sum).item(), rel=1e-5)
+
+
+def test_warmup_start_is_validated():
+    with pytest.raises(ObjectiveError, match="warmup_start"):
+        Objective("beta_vae", warmup_start="ae")
+    from rtc.models import TrainConfig
+    with pytest.raises(ValueError, match="warmup_start"):
+        TrainConfig(warmup_start="kl")
+    assert TrainConfig(warmup_start="autoencoder").objective().warmup_start == "autoencoder"
+
+
 def test_objective_errors():
     with pytest.raises(ObjectiveError, match="unknown model"):
         Objective("vae")

@@ -344,7 +344,8 @@ def test_profile_files_validate(profile, repo_root):
     runs = grid_runs(profile, root=repo_root)
     assert runs
     if profile == "ci":
-        assert 2 <= len(runs) <= 4 and all(r.config.steps <= 100 for r in runs)
+        # every model family of the training chapters, tiny: ci must stay within minutes
+        assert 2 <= len(runs) <= 6 and all(r.config.steps <= 100 for r in runs)
 
 
 def test_paper_profile_is_table_1(repo_root):
@@ -366,7 +367,7 @@ def test_dry_run_lists_runs_cached_and_cost(tmp_path, capsys, repo_root, monkeyp
     monkeypatch.chdir(repo_root)
     assert sweep.main(["--profile", "ci", "--dry-run", "--results-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "3 runs, 0 cached, 3 to compute" in out and "factor_vae" in out
+    assert "6 runs, 0 cached, 6 to compute" in out and "factor_vae" in out
     runs = grid_runs("ci", root=repo_root)
     t = sweep.dry_run(runs, results_dir=tmp_path)
     assert (t["est_seconds"] > 0).all() and not t["cached"].any()
@@ -379,7 +380,7 @@ def test_dry_run_lists_runs_cached_and_cost(tmp_path, capsys, repo_root, monkeyp
     p.write_bytes(pickle.dumps({"row": {"x": 1}, "matrices": {}, "per_factor": None, "disintegration": {},
                                 "factor_names": ()}))
     t = sweep.dry_run(runs, results_dir=tmp_path)
-    assert list(t["cached"]) == [True, False, False] and t["est_seconds"].iloc[0] == 0
+    assert list(t["cached"]) == [True] + [False] * (len(runs) - 1) and t["est_seconds"].iloc[0] == 0
 
 
 def test_estimate_scales_with_steps_batch_and_discriminator():

@@ -36,7 +36,7 @@ BAD_FIELDS = [
     ("disc_layers", 1), ("eta_every", 0), ("eta_restore", "x"), ("adam_betas", (0.9, 1.0)),
     ("adam_betas", (-0.1, 0.999)), ("adam_betas", (0.9,)), ("adam_betas", 0.9), ("disc_betas", (0.5, float("nan"))),
     ("checkpoint_every", 0), ("snapshot_every", -1), ("channels_last", "yes"), ("tc_estimator", "kde"),
-    ("model", "nope"),
+    ("model", "nope"), ("warmup_start", "ae"), ("warmup_start", ["vae"]),
 ]
 
 

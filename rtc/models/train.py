@@ -157,6 +157,7 @@ class TrainConfig:
     lr: float = 1e-3
     adam_betas: tuple[float, float] = (0.9, 0.999)
     warmup_steps: int = 0
+    warmup_start: str = "vae"  # "vae" or "autoencoder" (KL annealing): rtc.models.objectives
     seed: int = 0
     disc_lr: float = 1e-4
     disc_betas: tuple[float, float] = (0.5, 0.9)
@@ -208,7 +209,7 @@ class TrainConfig:
 
     def objective(self) -> Objective:
         return Objective(self.model, self.strength, lambda_d=self.lambda_d, tc_estimator=self.tc_estimator,
-                         warmup_steps=self.warmup_steps)
+                         warmup_steps=self.warmup_steps, warmup_start=self.warmup_start)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

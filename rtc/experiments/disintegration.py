@@ -1,0 +1,708 @@
+"""Factor disintegration (one factor carried by several independent latents): controlled codes with closed-form
+metric values, and the analyses of trained runs behind the disintegration chapter.
+
+**Controlled codes** (:func:`synthetic_code`). A full factorial grid of factors (every combination exactly once,
+so every empirical distribution below is exact, not a sample) and a code (N, L) built from it:
+
+- ``mode="split"``: factor 0 has n = m^k values t = 0 … n − 1, written in base m with k digits
+  t = Σ_j d_j·m^(k−j) (j = 1 the coarsest digit: *which* of m sub-ranges; finer digits: the position inside it).
+  Latent j − 1 carries digit d_j. With t uniform, the digits are exactly independent and uniform, so the code is
+  factorised and still needs k latents for one factor. k = 1 is the identity code. Every other factor (sizes
+  ``other_sizes``) is carried by one latent of its own.
+- ``mode="dependent"`` (the DIP-VAE pattern): factor 0 has n = m values (m even), u = t/(n − 1) ∈ [0, 1], and two
+  latents carry it: u and |u − ½|. By the symmetry of u about ½ they are exactly uncorrelated, yet the second is
+  a function of the first.
+- ``mode="rotation"`` (entanglement): factor 0 has m values; the latents of factors 0 and 1 are rotated by the
+  angle ``alpha``: (cos α·a − sin α·b, sin α·a + cos α·b).
+
+Every latent is standardised over the grid (mean 0, variance 1, ddof 0); then Gaussian noise of standard
+deviation ``noise`` (in those units) is added, seeded.
+
+**Binning.** The reference MIG (``rtc.metrics.mig``) and the modularity discretise each latent into 20
+equal-width bins. A latent with at most 20 equispaced distinct values loses nothing: consecutive values lie
+20/(v − 1) > 1 bin widths apart for v ≤ 20 values, so each value gets a bin of its own and the plug-in MI equals
+the MI of the latent itself. Hence every factor size and every latent's value count here is limited to
+:data:`MAX_VALUES` = 20 (checked; :func:`synthetic_code` also verifies the bins on the clean code).
+
+**Closed forms** (:func:`closed_forms`; σ = 0 exact on the full grid, up to round-off):
+
+- split, normalised MI: I(d_j; t) = H(d_j) = log m (d_j is a function of t) and H(t) = k·log m, so each digit
+  latent scores 1/k and factor 0's MIG is 1 for k = 1 and 0 for k ≥ 2.
+- split, R²: Var t = (m^2k − 1)/12, Var(m^(k−j)·d_j) = m^2(k−j)·(m² − 1)/12, and by independence
+  Cov(t, d_j) = m^(k−j)·Var d_j, so R²_j = m^2(k−j)·(m² − 1)/(m^2k − 1) (they sum to 1). Factor 0's SAP
+  contribution is R²_1 − R²_2 for k ≥ 2 (1 for k = 1).
+- dependent: the first latent scores NMI 1 and R² 1; |u − ½| merges the value pairs (t, n − 1 − t), so it has
+  n/2 equiprobable values: NMI = log(n/2)/log n, MIG = log 2/log n; it is uncorrelated with t, so SAP = 1.
+- rotation: with independent standardised a, b, corr(z_1, a) = cos α and corr(z_2, a) = sin α, so both rotated
+  factors get R² (cos²α, sin²α) and the SAP gap |cos 2α|. (No closed form for MIG: the rotated grid is binned.)
+- every other factor scores exactly 1 in both (its latent is the identity; any other latent is independent of
+  it on the full grid: covariance and plug-in MI exactly 0). A model-level value is the mean over factors.
+- with noise σ > 0 the R² of a standardised latent shrinks by 1/(1 + σ²) in the population, so SAP's closed form
+  becomes (gap at σ = 0)/(1 + σ²) — a population value, not exact for one noise draw (``exact`` False); the
+  binned MI has no closed form (NaN).
+
+**Trained runs.** :func:`pair_gain_table` separates the score lost to disintegration from the rest (its
+docstring defines it); :func:`spearman_bootstrap` is a rank correlation with a seeded bootstrap interval over
+runs; the ``check_*`` functions turn the chapter's tables into verdicts with the thresholds of
+:class:`ClaimThresholds`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from rtc.estimators.study import Observation
+from rtc.experiments.dependence import pairwise_dependence
+from rtc.metrics import (beta_vae_score, discrete_entropy, discrete_mutual_info, disintegration, evaluate,
+                         factor_vae_score, histogram_discretize, normalized_mi_matrix, r2_matrix)
+
+__all__ = ["MAX_VALUES", "MODES", "FACTORISED_MODELS", "DIP_MODELS", "SyntheticCode", "SyntheticDataset",
+           "synthetic_code", "split_r2", "closed_forms", "evaluate_synthetic", "controlled_experiment",
+           "pair_gain_table", "analyse_codes", "most_split_factor", "reaction_table", "deficit_summary",
+           "top_pair_dependence", "spearman_bootstrap", "correlation_table", "ClaimThresholds", "check_exists", "check_suppression", "check_distinct", "check_tradeoff"]
+
+MAX_VALUES = 20  # the reference MIG's bin count: up to this many equispaced values per latent bin losslessly
+MODES = ("split", "dependent", "rotation")
+FACTORISED_MODELS = ("factor_vae", "rtc_vae", "beta_tcvae")  # models that penalise the total correlation
+DIP_MODELS = ("dip_vae_i", "dip_vae_ii")
+_MAX_GRID = 2_000_000
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Controlled codes
+# ---------------------------------------------------------------------------------------------------------------
+
+def _int_arg(name: str, v, lo: int, hi: int | None = None) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer, got {v!r}")
+    if v < lo or (hi is not None and v > hi):
+        raise ValueError(f"{name} must be in [{lo}, {hi if hi is not None else '∞'}), got {v!r}"
+                         if hi is None else f"{name} must be in [{lo}, {hi}], got {v!r}")
+    return int(v)
+
+
+def _float_arg(name: str, v, *, nonneg: bool = False) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v):
+        raise ValueError(f"{name} must be a finite number, got {v!r}")
+    if nonneg and v < 0:
+        raise ValueError(f"{name} must be ≥ 0, got {v!r}")
+    return float(v)
+
+
+@dataclass(frozen=True)
+class SyntheticCode:
+    """A controlled code on a full factorial grid.
+
+    ``codes`` (N, L) float64 = ``clean`` + noise; ``factors`` (N, F) int64 grid indices, every combination of
+    ``factor_sizes`` once (row-major); ``factor_latents``: per factor, the latents built to carry it (the split
+    factor 0 has k of them); ``mode``, ``k``, ``m``, ``noise``, ``alpha`` as given to :func:`synthetic_code`.
+    """
+    codes: np.ndarray
+    clean: np.ndarray
+    factors: np.ndarray
+    factor_sizes: tuple
+    factor_latents: tuple
+    mode: str
+    k: int
+    m: int
+    noise: float
+    alpha: float
+
+    @property
+    def factor_names(self) -> tuple:
+        return tuple(f"factor {i}" for i in range(len(self.factor_sizes)))
+
+
+def _standardise(x: np.ndarray) -> np.ndarray:
+    return (x - x.mean()) / x.std()
+
+
+def synthetic_code(mode: str = "split", *, k: int = 1, m: int = 4, other_sizes=(5, 4), noise: float = 0.0,
+                   alpha: float = 0.0, seed: int = 0) -> SyntheticCode:
+    """A controlled code (module docstring). ``k`` (split only) ≥ 1 digit latents of ``m`` ∈ [2, 20] values each;
+    ``other_sizes``: sizes (each in [2, 20]) of the factors carried by one latent each (rotation needs ≥ 1);
+    ``noise`` ≥ 0; ``alpha`` (rotation only) in radians. Raises ``ValueError`` naming a bad argument."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    k = _int_arg("k", k, 1)
+    m = _int_arg("m", m, 2, MAX_VALUES)
+    noise = _float_arg("noise", noise, nonneg=True)
+    alpha = _float_arg("alpha", alpha)
+    seed = _int_arg("seed", seed, 0)
+    others = tuple(_int_arg(f"other_sizes[{i}]", s, 2, MAX_VALUES) for i, s in enumerate(other_sizes))
+    if mode != "split" and k != 1:
+        raise ValueError(f"k applies to mode 'split' only; mode {mode!r} needs k=1, got k={k}")
+    if mode != "rotation" and alpha != 0:
+        raise ValueError(f"alpha applies to mode 'rotation' only, got alpha={alpha} with mode {mode!r}")
+    if mode == "dependent" and m % 2:
+        raise ValueError(f"mode 'dependent' needs an even m (|u − ½| then merges value pairs), got m={m}")
+    if mode == "rotation" and not others:
+        raise ValueError("mode 'rotation' needs at least one other factor (other_sizes) to rotate with")
+    n0 = m ** k if mode == "split" else m
+    sizes = (n0, *others)
+    total = math.prod(sizes)
+    if total > _MAX_GRID:
+        raise ValueError(f"the grid {sizes} has {total} points (> {_MAX_GRID}); lower m, k or other_sizes")
+    factors = np.stack(np.unravel_index(np.arange(total), sizes), axis=1).astype(np.int64)
+    t = factors[:, 0]
+    cols, carry = [], []
+    if mode == "split":
+        for j in range(1, k + 1):  # digit d_j of t in base m, coarsest first
+            cols.append((t // m ** (k - j)) % m)
+        carry.append(tuple(range(k)))
+    elif mode == "dependent":
+        u = t / (n0 - 1)
+        cols += [u, np.abs(u - 0.5)]
+        carry.append((0, 1))
+    else:
+        cols.append(t)
+        carry.append((0,))
+    for i in range(len(others)):
+        carry.append((len(cols),))
+        cols.append(factors[:, i + 1])
+    clean = np.stack([_standardise(np.asarray(c, dtype=np.float64)) for c in cols], axis=1)
+    if mode == "rotation":
+        a, b = carry[0][0], carry[1][0]
+        za, zb = clean[:, a].copy(), clean[:, b].copy()
+        clean[:, a] = math.cos(alpha) * za - math.sin(alpha) * zb
+        clean[:, b] = math.sin(alpha) * za + math.cos(alpha) * zb
+    else:  # the lossless-binning premise of the closed forms (module docstring), checked rather than assumed
+        bins = histogram_discretize(clean, MAX_VALUES)
+        for j in range(clean.shape[1]):
+            if len(np.unique(bins[:, j])) != len(np.unique(np.round(clean[:, j], 12))):
+                raise AssertionError(f"latent {j}: its values share a {MAX_VALUES}-bin histogram bin")
+    rng = np.random.default_rng(seed)
+    codes = clean + noise * rng.standard_normal(clean.shape) if noise > 0 else clean.copy()
+    return SyntheticCode(codes, clean, factors, sizes, tuple(carry), mode, k, m, noise, alpha)
+
+
+def split_r2(m: int, k: int) -> np.ndarray:
+    """R² (k,) of digit latent j = 1 … k (coarsest first) with a uniform m^k-valued factor:
+    m^2(k−j)·(m² − 1)/(m^2k − 1) (module docstring). Sums to 1."""
+    m = _int_arg("m", m, 2)
+    k = _int_arg("k", k, 1)
+    j = np.arange(1, k + 1)
+    return (float(m) ** (2 * (k - j))) * (m * m - 1) / (float(m) ** (2 * k) - 1)
+
+
+def closed_forms(mode: str, *, k: int = 1, m: int = 4, num_factors: int = 3, noise: float = 0.0,
+                 alpha: float = 0.0) -> dict:
+    """Closed-form values (module docstring) for a :func:`synthetic_code` with ``num_factors`` factors:
+    ``{"sap_r2": (factor 0's gap, model value), "mig_ref": (...), "exact_sap": bool, "exact_mig": bool}``;
+    NaN where there is none (MIG with noise, MIG under rotation). ``exact_*``: True when the value is exact on
+    the full grid (σ = 0), False when it is the population value (σ > 0)."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    k = _int_arg("k", k, 1)
+    m = _int_arg("m", m, 2, MAX_VALUES)
+    F = _int_arg("num_factors", num_factors, 1 if mode != "rotation" else 2)
+    noise = _float_arg("noise", noise, nonneg=True)
+    alpha = _float_arg("alpha", alpha)
+    shrink = 1.0 / (1.0 + noise ** 2)
+    nan = float("nan")
+    if mode == "split":
+        r2 = split_r2(m, k)
+        sap0 = 1.0 if k == 1 else float(r2[0] - r2[1])
+        mig0 = 1.0 if k == 1 else 0.0
+        sap_model = (sap0 + (F - 1)) / F
+        mig_model = (mig0 + (F - 1)) / F
+    elif mode == "dependent":
+        sap0, mig0 = 1.0, math.log(2) / math.log(m)
+        sap_model, mig_model = (sap0 + F - 1) / F, (mig0 + F - 1) / F
+    else:
+        sap0, mig0 = abs(math.cos(2 * alpha)), nan
+        sap_model, mig_model = (2 * sap0 + F - 2) / F, nan
+    if noise > 0:  # population shrinkage of every R²; the identity latents' gap shrinks the same way
+        sap0, sap_model, mig0, mig_model = sap0 * shrink, sap_model * shrink, nan, nan
+    return {"sap_r2": (sap0, sap_model), "mig_ref": (mig0, mig_model), "exact_sap": noise == 0,
+            "exact_mig": noise == 0 and mode != "rotation"}
+
+
+class SyntheticDataset:
+    """The dataset interface of the BetaVAE and FactorVAE scores over a :class:`SyntheticCode`'s grid.
+
+    ``observations(factors (n, F), device=None)`` returns the factors themselves (torch float32 (n, F)): the
+    "encoder" (:meth:`encode`) looks the clean code up by grid index and adds fresh noise of the code's σ from a
+    seeded generator, so each call sees a new noise draw, like a stochastic encoder on new images.
+    """
+
+    def __init__(self, code: SyntheticCode, seed: int = 0):
+        self.code = code
+        self.factor_sizes = tuple(code.factor_sizes)
+        self.factor_names = code.factor_names
+        self._rng = np.random.default_rng(seed)
+
+    def sample_factors(self, n: int, rng) -> np.ndarray:
+        rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+        return np.stack([rng.integers(s, size=n) for s in self.factor_sizes], axis=1).astype(np.int64)
+
+    def observations(self, factors, device=None):
+        import torch
+        return torch.as_tensor(np.asarray(factors), dtype=torch.float32)
+
+    def encode(self, obs) -> np.ndarray:
+        f = obs.detach().cpu().numpy().round().astype(np.int64) if hasattr(obs, "detach") else np.asarray(obs)
+        z = self.code.clean[np.ravel_multi_index(tuple(f.T), self.factor_sizes)]
+        return z + self.code.noise * self._rng.standard_normal(z.shape) if self.code.noise > 0 else z
+
+
+ARRAY_METRICS = ("sap_r2", "mig", "mig_chen", "dci", "modularity", "disintegration")
+
+
+def evaluate_synthetic(code: SyntheticCode, *, scores: bool = True, score_kwargs: dict | None = None,
+                       posterior_std: float = 0.1, chen_samples: int = 500, dci_estimator: str = "random_forest",
+                       seed: int = 0) -> pd.DataFrame:
+    """Every metric of a controlled code, with its closed form; one row per number.
+
+    Array metrics: ``rtc.metrics.evaluate`` on the full grid (SAP R², both MIGs, DCI, modularity, the
+    disintegration tables). Chen's MIG needs an encoder variance: q(z|x) = N(code, ``posterior_std``²) for every
+    point. With ``scores``, the BetaVAE and FactorVAE scores on :class:`SyntheticDataset` (``score_kwargs``:
+    batch_size, num_train, num_eval, and num_variance_estimate for FactorVAE).
+
+    Columns: mode, k, m, noise, alpha, scope ("factor 0": the split / dependent / rotated factor; "model"),
+    metric, value, closed_form (NaN where none), exact (closed form exact at σ = 0; False: population value).
+    Disintegration rows (scope "factor 0"): ``flag_r2`` / ``flag_nmi`` (1.0 if factor 0 is flagged by
+    ``rtc.metrics.disintegration`` with codes, i.e. including its pair-NMI test), ``split_ratio_*``, ``pair_nmi``.
+    """
+    posterior_std = _float_arg("posterior_std", posterior_std, nonneg=True)
+    if posterior_std == 0:
+        raise ValueError("posterior_std must be > 0 (Chen's MIG needs an encoder variance)")
+    F = len(code.factor_sizes)
+    ev = evaluate(code.codes, code.factors, logvar=np.full(code.codes.shape, 2 * math.log(posterior_std)),
+                  metrics=list(ARRAY_METRICS), dci_estimator=dci_estimator, chen_samples=chen_samples, seed=seed,
+                  factor_names=code.factor_names, progress=False)
+    cf = closed_forms(code.mode, k=code.k, m=code.m, num_factors=F, noise=code.noise, alpha=code.alpha)
+    base = dict(mode=code.mode, k=code.k, m=code.m, noise=code.noise, alpha=code.alpha)
+    rows = []
+
+    def add(scope, metric, value, closed=float("nan"), exact=False):
+        rows.append({**base, "scope": scope, "metric": metric, "value": float(value), "closed_form": float(closed),
+                     "exact": bool(exact and math.isfinite(closed))})
+
+    t = ev.table
+    f0 = code.factor_names[0]
+    for metric in ("sap_r2", "mig_ref", "mig_chen"):
+        c0, cm = cf.get(metric, (float("nan"), float("nan")))
+        ex = cf["exact_sap"] if metric == "sap_r2" else cf["exact_mig"] if metric == "mig_ref" else False
+        add("factor 0", metric, t[(t.metric == metric) & (t.factor == f0)].value.iloc[0], c0, ex)
+        add("model", metric, ev.value(metric), cm, ex)
+    for metric in ("dci_disentanglement", "dci_completeness", "modularity"):
+        add("model", metric, ev.value(metric))
+    for key in ("r2", "nmi"):
+        row = ev.disintegration[key].iloc[0]
+        add("factor 0", f"flag_{key}", float(row["disintegrated"]))
+        add("factor 0", f"split_ratio_{key}", row["split_ratio"])
+        if key == "nmi":
+            add("factor 0", "pair_nmi", row["pair_nmi"])
+    if scores:
+        ds = SyntheticDataset(code, seed=seed)
+        kw = dict(score_kwargs or {})
+        bkw = {k: v for k, v in kw.items() if k in ("batch_size", "num_train", "num_eval")}
+        add("model", "beta_vae_eval", beta_vae_score(ds, ds.encode, seed=seed, **bkw).eval_accuracy)
+        add("model", "factor_vae_eval", factor_vae_score(ds, ds.encode, seed=seed, **kw).eval_accuracy)
+    return pd.DataFrame(rows)
+
+
+def controlled_experiment(*, ks=(1, 2, 3, 4), noises=(0.0,), m: int = 4, dependent_m: int = 8,
+                          alphas=(0.0, math.pi / 8, math.pi / 4), other_sizes=(5, 4), scores: bool = True,
+                          score_kwargs: dict | None = None, chen_samples: int = 500, seed: int = 0,
+                          progress: bool = False) -> pd.DataFrame:
+    """:func:`evaluate_synthetic` over the split codes (every k × noise), the dependent split (every noise, n =
+    ``dependent_m`` values) and the rotation (every α × noise); one tidy table (its columns there)."""
+    from tqdm.auto import tqdm
+
+    cases = [("split", dict(k=k, m=m), s) for k in ks for s in noises]
+    cases += [("dependent", dict(m=dependent_m), s) for s in noises]
+    cases += [("rotation", dict(m=m, alpha=a), s) for a in alphas for s in noises]
+    out = []
+    for mode, kw, s in tqdm(cases, desc="controlled codes", disable=not progress):
+        code = synthetic_code(mode, other_sizes=other_sizes, noise=s, seed=seed, **kw)
+        out.append(evaluate_synthetic(code, scores=scores, score_kwargs=score_kwargs, chen_samples=chen_samples,
+                                      seed=seed))
+    return pd.concat(out, ignore_index=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Trained runs: the score lost to disintegration
+# ---------------------------------------------------------------------------------------------------------------
+
+def _joint_r2(x: np.ndarray, y: np.ndarray) -> float:
+    """R² of the least-squares regression of y (N,) on the columns of x (N, p) with an intercept."""
+    a = np.column_stack([np.ones(len(y)), x])
+    coef, *_ = np.linalg.lstsq(a, y, rcond=None)
+    sst = ((y - y.mean()) ** 2).sum()
+    return float(np.clip(1.0 - ((y - a @ coef) ** 2).sum() / sst, 0.0, 1.0)) if sst > 0 else 0.0
+
+
+def pair_gain_table(codes, factors, *, score: str = "r2", factor_names=None, num_bins: int = 20,
+                    min_score: float = 0.1, seed: int = 0) -> pd.DataFrame:
+    """Per factor: how much of its SAP (``score="r2"``) or MIG (``"nmi"``) deficit the split over its top two
+    latents explains.
+
+    With the factor's single-latent scores sorted s1 ≥ s2 ≥ s3 (latents a, b, … as in
+    ``rtc.metrics.disintegration``; R² or 20-bin normalised MI) and ``joint`` the score of the pair (a, b)
+    together (R² of the linear regression on both; for MI, the plug-in MI of the pair's 20 × 20-bin joint label,
+    normalised by H(v)):
+
+    - ``gap`` = s1 − s2 (the factor's SAP/MIG contribution), ``deficit`` = 1 − gap;
+    - ``gain`` = joint − s1: what b adds to a. For independent a, b it is s2 (R² of uncorrelated predictors add;
+      MI of independent latents that are functions of the factor add), for a redundant copy of a it is 0;
+    - ``dedicated``: both a and b score highest for this factor (``rtc.metrics.disintegration``), so b is not
+      another factor's latent leaking in (entanglement);
+    - ``explained`` = dedicated · clip(2·min(max(gain, 0), s2) − s3, 0, deficit): the gap the factor would gain if
+      a and b were merged into one latent, counting only b's *new* information: the merged latent would score
+      s1 + gain' (gain' = min(max(gain, 0), s2)) against the next competitor s3 instead of s1 against s2,
+      i.e. gap + gain' + s2 − s3, and for a split (gain' = s2) that is gap + 2·s2 − s3. For a clean two-way split
+      explained = deficit; for the identity code, a redundant copy or a non-dedicated (entangled) pair it is 0.
+      Splits over k ≥ 3 latents are only partly explained by the top pair (explained = 2·s2 − s3).
+    - ``unexplained`` = deficit − explained: the rest (entanglement, redundancy, a factor not captured).
+    - ``chance``: the best score of any latent against the factors with their rows shuffled (one seeded
+      permutation): what s1 reaches with no relation at all. The plug-in MI of 20-bin latents is biased upwards by
+      ≈ (20 − 1)(n_v − 1)/(2N) nats (0.5 nats for a 32-valued factor at N = 500), so a raw ``min_score`` would
+      count noise as a captured factor; ``captured`` = s1 ≥ chance + ``min_score``.
+    - ``split_ratio``, ``pair_nmi``, ``disintegrated``: from ``rtc.metrics.disintegration`` with these codes.
+
+    ``codes`` (N, L ≥ 2), ``factors`` (N, F) grid indices. Returns one row per factor with the columns above and
+    factor, top_latent, second_latent, s1, s2, s3, joint.
+    """
+    if score not in ("r2", "nmi"):
+        raise ValueError(f"score must be 'r2' or 'nmi', got {score!r}")
+    mat = r2_matrix(codes, factors) if score == "r2" else normalized_mi_matrix(codes, factors, num_bins=num_bins)
+    c, f = np.asarray(codes, dtype=np.float64), np.asarray(factors, dtype=np.int64)
+    table = disintegration(mat, codes=c, factor_names=factor_names, num_bins=num_bins)
+    shuffled = f[np.random.default_rng(seed).permutation(len(f))]
+    null = r2_matrix(c, shuffled) if score == "r2" else normalized_mi_matrix(c, shuffled, num_bins=num_bins)
+    chance = null.max(axis=0)
+    bins = histogram_discretize(c, num_bins) if score == "nmi" else None
+    rows = []
+    for k, row in table.iterrows():
+        a, b = int(row.top_latent), int(row.second_latent)
+        col = np.sort(mat[:, k])[::-1]
+        s1, s2 = float(col[0]), float(col[1])
+        s3 = float(col[2]) if len(col) > 2 else 0.0
+        if score == "r2":
+            joint = _joint_r2(c[:, [a, b]], f[:, k].astype(np.float64))
+        else:
+            label = (bins[:, a] * num_bins + bins[:, b])[:, None]
+            joint = float(discrete_mutual_info(label, f[:, [k]])[0, 0] / discrete_entropy(f[:, [k]])[0])
+        gain = joint - s1
+        gap = s1 - s2
+        deficit = 1.0 - gap
+        g = min(max(gain, 0.0), s2)
+        explained = float(np.clip(2 * g - s3, 0.0, deficit)) if row.dedicated else 0.0
+        rows.append(dict(factor=row.factor, top_latent=a, second_latent=b, s1=s1, s2=s2, s3=s3, joint=joint,
+                         gain=gain, gap=gap, deficit=deficit, dedicated=bool(row.dedicated), explained=explained,
+                         unexplained=deficit - explained, chance=float(chance[k]),
+                         captured=bool(s1 >= chance[k] + min_score), split_ratio=float(row.split_ratio),
+                         pair_nmi=float(row.pair_nmi), disintegrated=bool(row.disintegrated)))
+    return pd.DataFrame(rows)
+
+
+def analyse_codes(codes, factors, *, factor_names=None, num_bins: int = 20, knn_k: int = 3, max_points: int = 2000,
+                  min_score: float = 0.1, seed: int = 0) -> pd.DataFrame:
+    """:func:`pair_gain_table` under both scores ("r2" → SAP, "nmi" → MIG) with a ``score`` column, plus the
+    dependence of each factor's top pair (:func:`top_pair_dependence`: corr, gaussian_mi, knn_mi, excess_mi).
+    ``codes`` (N, L ≥ 2): encoder means of a trained model; ``factors`` (N, F)."""
+    out, cache = [], {}
+    for score in ("r2", "nmi"):
+        t = pair_gain_table(codes, factors, score=score, factor_names=factor_names, num_bins=num_bins,
+                            min_score=min_score, seed=seed)
+        dep = []
+        for a, b in zip(t.top_latent, t.second_latent, strict=True):
+            key = (min(a, b), max(a, b))
+            if key not in cache:
+                cache[key] = top_pair_dependence(codes, a, b, k=knn_k, max_points=max_points, seed=seed)
+            dep.append(cache[key])
+        out.append(pd.concat([t.assign(score=score), pd.DataFrame(dep)], axis=1))
+    return pd.concat(out, ignore_index=True)
+
+
+def most_split_factor(table: pd.DataFrame) -> int | None:
+    """Row of a :func:`pair_gain_table` (one score) whose factor is the clearest split: among captured factors
+    (column ``captured``) the largest split ratio s2/s1, preferring flagged, then dedicated pairs; None if no
+    factor is captured."""
+    _need(table, ["captured", "split_ratio", "dedicated", "disintegrated"], "table")
+    cap = table[table.captured.astype(bool)]
+    if cap.empty:
+        return None
+    order = cap.assign(_f=cap.disintegrated.astype(int), _d=cap.dedicated.astype(int)).sort_values(
+        ["_f", "_d", "split_ratio"], ascending=False, kind="stable")
+    return int(order.index[0])
+
+
+def reaction_table(controlled: pd.DataFrame, *, noise: float = 0.0) -> pd.DataFrame:
+    """Which metric reacts to which manipulation: from a :func:`controlled_experiment` table, each model-level
+    metric's value for the identity code (split, k = 1) and its change under the largest split (k = max), the
+    dependent split and the largest rotation angle, all at ``noise``. Index: metric; columns identity, split,
+    dependent, rotation (the three changes), k_max, alpha_max."""
+    _need(controlled, ["mode", "k", "noise", "alpha", "scope", "metric", "value"], "controlled")
+    c = controlled[(controlled.scope == "model") & np.isclose(controlled.noise, noise)]
+    if c.empty:
+        raise ValueError(f"no model-level rows at noise {noise}; noises present: {sorted(controlled.noise.unique())}")
+    sp = c[c["mode"] == "split"]
+    if not (sp.k == 1).any():
+        raise ValueError("reaction_table needs the identity code (mode 'split', k = 1)")
+    kmax = int(sp.k.max())
+    rot = c[c["mode"] == "rotation"]
+    amax = float(rot.alpha.max()) if len(rot) else float("nan")
+    pick = {"identity": sp[sp.k == 1], "split": sp[sp.k == kmax], "dependent": c[c["mode"] == "dependent"],
+            "rotation": rot[np.isclose(rot.alpha, amax)] if len(rot) else rot}
+    cols = {name: df.groupby("metric").value.mean() for name, df in pick.items()}
+    out = pd.DataFrame(cols)
+    for name in ("split", "dependent", "rotation"):
+        out[name] = out[name] - out["identity"]
+    return out.assign(k_max=kmax, alpha_max=amax)
+
+
+def deficit_summary(table: pd.DataFrame) -> dict:
+    """Model level of a :func:`pair_gain_table`: ``deficit`` (= 1 − SAP or 1 − MIG of those codes), ``explained``
+    (mean over factors), ``share`` = Σ explained / Σ deficit (NaN when the deficit is 0)."""
+    d, e = float(table["deficit"].mean()), float(table["explained"].mean())
+    return {"deficit": d, "explained": e, "share": e / d if d > 1e-12 else float("nan")}
+
+
+def top_pair_dependence(codes, a: int, b: int, *, k: int = 3, max_points: int = 2000, seed: int = 0) -> dict:
+    """corr, gaussian_mi, knn_mi, excess_mi of latents a and b (``rtc.experiments.dependence.pairwise_dependence``);
+    all NaN when either latent is constant (no dependence is defined). KSG assumes distinct rows (a row repeated
+    more than k times makes a k-th neighbour distance 0, which it rejects; fewer repeats bias it), so repeated
+    rows of the pair are kept once: encoding images of uniformly drawn factors repeats images (2,000 draws from
+    dSprites' 737,280 combinations give ≈ 2.7 repeated pairs on average), and a collapsed encoder maps many images
+    to one mean. A discrete code has few distinct rows and is no input for this (use noisy codes)."""
+    c = np.asarray(codes, dtype=np.float64)
+    if np.ptp(c[:, a]) == 0 or np.ptp(c[:, b]) == 0:
+        return dict(corr=float("nan"), gaussian_mi=float("nan"), knn_mi=float("nan"), excess_mi=float("nan"))
+    pair = np.unique(c[:, [a, b]], axis=0)
+    row = pairwise_dependence(pair, k=k, max_points=max_points, seed=seed).iloc[0]
+    return {key: float(row[key]) for key in ("corr", "gaussian_mi", "knn_mi", "excess_mi")}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rank correlations over runs
+# ---------------------------------------------------------------------------------------------------------------
+
+def spearman_bootstrap(x, y, *, repeats: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
+    """Spearman ρ of paired values with a percentile bootstrap interval over the pairs (runs).
+
+    Pairs with a NaN are dropped. Returns ``{"n", "rho", "lo", "hi", "pvalue"}``: ρ and its p-value from
+    ``scipy.stats.spearmanr``; lo/hi the (1 ± level)/2 quantiles of ρ over ``repeats`` resamples of the pairs
+    with replacement (seeded), resamples where x or y is constant (ρ undefined) left out. With n < 3 pairs, or
+    x or y constant, everything but n is NaN.
+    """
+    from scipy.stats import spearmanr
+
+    repeats = _int_arg("repeats", repeats, 1)
+    level = _float_arg("level", level)
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"x and y must be 1-D of one length, got shapes {x.shape} and {y.shape}")
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    n = len(x)
+    nan = float("nan")
+    if n < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return dict(n=n, rho=nan, lo=nan, hi=nan, pvalue=nan)
+    r = spearmanr(x, y)
+    rng = np.random.default_rng(seed)
+    boot = []
+    for _ in range(repeats):
+        i = rng.integers(n, size=n)
+        if np.ptp(x[i]) > 0 and np.ptp(y[i]) > 0:
+            boot.append(spearmanr(x[i], y[i]).statistic)
+    lo, hi = (np.quantile(boot, [(1 - level) / 2, (1 + level) / 2]) if boot else (nan, nan))
+    return dict(n=n, rho=float(r.statistic), lo=float(lo), hi=float(hi), pvalue=float(r.pvalue))
+
+
+def correlation_table(table: pd.DataFrame, xs, ys, *, repeats: int = 1000, seed: int = 0,
+                      level: float = 0.95) -> pd.DataFrame:
+    """:func:`spearman_bootstrap` for every (x, y) of column names of ``table``; columns x, y, n, rho, lo, hi,
+    pvalue. A missing column is a ``KeyError`` naming it."""
+    missing = [c for c in (*xs, *ys) if c not in table.columns]
+    if missing:
+        raise KeyError(f"table lacks the columns {missing}; it has {list(table.columns)}")
+    return pd.DataFrame([dict(x=x, y=y, **spearman_bootstrap(table[x], table[y], repeats=repeats, seed=seed,
+                                                             level=level)) for x in xs for y in ys])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Verdicts
+# ---------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ClaimThresholds:
+    """The claims' thresholds, fixed before looking at the trained runs.
+
+    min_score: a factor is *captured* when its best latent scores at least this much above chance (the
+        ``captured`` column of :func:`pair_gain_table`; ``rtc.metrics.disintegration``'s default); claims only
+        look at captured factors.
+    exists_share: "disintegration exists" is confirmed when at least this share of the factorised runs has a
+        flagged factor (partly when some but fewer do, refuted when none does).
+    suppression: "it suppresses SAP and MIG" is confirmed when a flagged factor loses on average at least this
+        much of its gap to the split (``explained`` of :func:`pair_gain_table`), for SAP and for MIG.
+    independent_mi: a pair whose kNN mutual information is below this (nats) counts as independent.
+    dependent_excess: a pair whose excess MI (kNN MI − Gaussian MI) is at least this (nats) is dependent beyond
+        its correlation (the DIP-VAE pattern).
+    min_runs: a rank correlation, or the share of claim 1, over fewer runs than this is inconclusive.
+    min_cases: a claim about flagged factors (2) or top pairs (3) with fewer of them than this (per score, per
+        group) is inconclusive: a few 30-step runs must not refute anything.
+    """
+
+    min_score: float = 0.1
+    exists_share: float = 0.25
+    suppression: float = 0.1
+    independent_mi: float = 0.1
+    dependent_excess: float = 0.1
+    min_runs: int = 5
+    min_cases: int = 3
+
+    def __post_init__(self):
+        for name in ("min_score", "exists_share", "suppression", "independent_mi", "dependent_excess"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise ValueError(f"ClaimThresholds.{name} must be a finite number > 0, got {v!r}")
+        if self.exists_share > 1:
+            raise ValueError(f"ClaimThresholds.exists_share must be ≤ 1, got {self.exists_share!r}")
+        if not (isinstance(self.min_runs, int) and self.min_runs >= 3):
+            raise ValueError(f"ClaimThresholds.min_runs must be an integer ≥ 3, got {self.min_runs!r}")
+        if not (isinstance(self.min_cases, int) and self.min_cases >= 1):
+            raise ValueError(f"ClaimThresholds.min_cases must be an integer ≥ 1, got {self.min_cases!r}")
+
+
+def _inconclusive(claim: str, why: str, values=None) -> Observation:
+    return Observation(claim, "inconclusive", f"inconclusive: {why}", "", values or {})
+
+
+_FACTOR_COLUMNS = ["run", "model", "strength", "score", "factor", "captured", "explained", "disintegrated"]
+
+
+def _need(df: pd.DataFrame, cols, name: str):
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"{name} must be a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise ValueError(f"{name} lacks the columns {missing}; it has {list(df.columns)}")
+
+
+def check_exists(factors: pd.DataFrame, th: ClaimThresholds = ClaimThresholds()) -> Observation:
+    """Claim: factor disintegration exists in trained factorised models.
+
+    ``factors``: one row per (run, score "r2"/"nmi", factor) with columns run, model, strength, score, factor,
+    captured, explained, disintegrated (:func:`analyse_codes`). A run counts when a captured factor is flagged
+    under either score.
+    """
+    claim = "disintegration exists in trained factorised models"
+    _need(factors, _FACTOR_COLUMNS, "factors")
+    fz = factors[factors.model.isin(FACTORISED_MODELS)]
+    if fz.empty:
+        return _inconclusive(claim, "no factorised-model run in this profile")
+    cap = fz[fz.captured.astype(bool)]
+    if cap.empty:
+        return _inconclusive(claim, f"no factor of a factorised run is captured (best score ≥ chance + "
+                                    f"{th.min_score})", {"runs": fz.run.nunique()})
+    runs = cap.run.nunique()
+    if runs < th.min_runs:
+        return _inconclusive(claim, f"only {runs} factorised runs have a captured factor (need ≥ {th.min_runs})",
+                             {"runs": runs})
+    flagged = cap[cap.disintegrated.astype(bool)]
+    with_flag = flagged.run.nunique()
+    share = with_flag / runs
+    strengths = sorted({float(s) for s in flagged.strength})
+    models = sorted(set(flagged.model))
+    verdict = "confirmed" if share >= th.exists_share else ("partly" if with_flag else "refuted")
+    evidence = (f"{with_flag} of {runs} factorised runs with a captured factor have at least one disintegrated "
+                f"factor ({100 * share:.0f} %; threshold {100 * th.exists_share:.0f} %)"
+                + (f", in {', '.join(models)} at strengths {', '.join(f'{s:g}' for s in strengths)}" if with_flag
+                   else "") + f"; {flagged[['run', 'factor']].drop_duplicates().shape[0]} flagged factors in all.")
+    return Observation(claim, verdict, verdict, evidence, {"runs": runs, "runs_flagged": with_flag,
+                                                           "share": 100 * share})
+
+
+def check_suppression(factors: pd.DataFrame, th: ClaimThresholds = ClaimThresholds()) -> Observation:
+    """Claim: disintegration suppresses SAP and MIG. Over the flagged captured factors, the mean gap lost to the
+    split (``explained``) under R² (SAP) and normalised MI (MIG); confirmed when both are ≥ ``suppression``,
+    partly when one is, refuted when neither; inconclusive without a flagged factor."""
+    claim = "disintegration suppresses SAP and MIG"
+    _need(factors, _FACTOR_COLUMNS, "factors")
+    flagged = factors[factors.captured.astype(bool) & factors.disintegrated.astype(bool)]
+    if flagged.empty:
+        return _inconclusive(claim, "no flagged (disintegrated) factor in this profile's runs")
+    loss = {s: flagged[flagged.score == s].explained for s in ("r2", "nmi")}
+    mean = {s: float(v.mean()) if len(v) else float("nan") for s, v in loss.items()}
+    parts = [f"{name}: {len(loss[s])} flagged factors" + (f", losing on average {mean[s]:.2f} of their gap to the "
+                                                          "split" if len(loss[s]) else "")
+             for s, name in (("r2", "SAP"), ("nmi", "MIG"))]
+    evidence = "; ".join(parts) + f" (threshold {th.suppression}; at least {th.min_cases} flagged factors needed)."
+    values = {"sap_loss": mean["r2"], "mig_loss": mean["nmi"], "flagged_sap": len(loss["r2"]),
+              "flagged_mig": len(loss["nmi"])}
+    ok = [mean[s] >= th.suppression for s in ("r2", "nmi") if len(loss[s]) >= th.min_cases]
+    if not ok:
+        return Observation(claim, "inconclusive", f"inconclusive: fewer than {th.min_cases} flagged factors per "
+                           "score", evidence, values)
+    verdict = "confirmed" if all(ok) and len(ok) == 2 else ("partly" if any(ok) else "refuted")
+    return Observation(claim, verdict, verdict, evidence, values)
+
+
+def check_distinct(pairs: pd.DataFrame, th: ClaimThresholds = ClaimThresholds()) -> Observation:
+    """Claim: the disintegration of factorised models is distinct from DIP-VAE's dependence.
+
+    ``pairs``: one row per (run, factor) top pair of a captured factor whose top two latents are dedicated to it
+    (columns model, knn_mi, excess_mi, corr). Confirmed when the factorised models' pairs are independent (median
+    kNN MI < ``independent_mi``) and the DIP-VAE pairs are dependent beyond their correlation (median excess MI ≥
+    ``dependent_excess``); refuted when the factorised pairs' median kNN MI is at least the DIP-VAE pairs';
+    otherwise inconclusive. Needs pairs from both groups.
+    """
+    claim = "factorised disintegration is distinct from DIP-VAE's dependence"
+    _need(pairs, ["model", "knn_mi", "excess_mi", "corr"], "pairs")
+    fz, dip = pairs[pairs.model.isin(FACTORISED_MODELS)], pairs[pairs.model.isin(DIP_MODELS)]
+    fz, dip = fz[np.isfinite(fz.knn_mi)], dip[np.isfinite(dip.knn_mi)]
+    if len(fz) < th.min_cases or len(dip) < th.min_cases:
+        which = "factorised-model" if len(fz) < th.min_cases else "DIP-VAE"
+        return _inconclusive(claim, f"{min(len(fz), len(dip))} {which} pairs of a captured factor with dedicated "
+                                    f"latents in this profile (need ≥ {th.min_cases} per group)")
+    v = {"fz_knn": float(fz.knn_mi.median()), "fz_corr": float(fz["corr"].abs().median()),
+         "dip_knn": float(dip.knn_mi.median()), "dip_excess": float(dip.excess_mi.median()),
+         "dip_corr": float(dip["corr"].abs().median()), "fz_pairs": len(fz), "dip_pairs": len(dip)}
+    evidence = (f"factorised models: {len(fz)} pairs, median kNN MI {v['fz_knn']:.3f} nats, median |corr| "
+                f"{v['fz_corr']:.2f}; DIP-VAE: {len(dip)} pairs, median kNN MI {v['dip_knn']:.3f} nats, median excess "
+                f"MI {v['dip_excess']:.3f} nats, median |corr| {v['dip_corr']:.2f} (thresholds: independent below "
+                f"{th.independent_mi}, dependent beyond correlation from {th.dependent_excess} nats).")
+    if v["fz_knn"] < th.independent_mi and v["dip_excess"] >= th.dependent_excess:
+        verdict = "confirmed"
+    elif v["fz_knn"] >= v["dip_knn"]:
+        verdict = "refuted"
+    else:
+        return Observation(claim, "inconclusive", "inconclusive: the groups differ, but not past the thresholds",
+                           evidence, v)
+    return Observation(claim, verdict, verdict, evidence, v)
+
+
+def check_tradeoff(runs: pd.DataFrame, *, x: str = "tc_mean", y: str = "disintegration_nmi", dataset: str | None = None,
+                   th: ClaimThresholds = ClaimThresholds(), repeats: int = 1000, seed: int = 0,
+                   level: float = 0.95) -> Observation:
+    """Claim: a trade-off — the more factorised a model (lower ``x`` = TC of the means), the more disintegrated
+    (higher ``y``). Spearman ρ over the factorised runs with finite values and its bootstrap interval: confirmed
+    when the interval lies below 0, refuted when above 0, otherwise (or with fewer than ``min_runs`` runs)
+    inconclusive. ``dataset``: only that dataset's runs (TC values of different datasets are not comparable)."""
+    claim = "trade-off: more factorised ↔ more disintegrated"
+    _need(runs, ["model", x, y] + (["dataset"] if dataset is not None else []), "runs")
+    fz = runs[runs.model.isin(FACTORISED_MODELS)]
+    if dataset is not None:
+        fz = fz[fz.dataset == dataset]
+    r = spearman_bootstrap(fz[x], fz[y], repeats=repeats, seed=seed, level=level)
+    if r["n"] < th.min_runs or not math.isfinite(r["rho"]):
+        return _inconclusive(claim, f"{r['n']} factorised runs with finite {x} and {y} (need ≥ {th.min_runs} "
+                                    "with varying values)", {"n": r["n"]})
+    where = f" on {dataset}" if dataset is not None else ""
+    evidence = (f"Spearman ρ({x}, {y}) = {r['rho']:.2f} over {r['n']} factorised runs{where}, "
+                f"{100 * level:.0f} % bootstrap interval [{r['lo']:.2f}, {r['hi']:.2f}].")
+    if r["hi"] < 0:
+        verdict = "confirmed"
+    elif r["lo"] > 0:
+        verdict = "refuted"
+    else:
+        return Observation(claim, "inconclusive", "inconclusive: the interval contains 0", evidence, r)
+    return Observation(claim, verdict, verdict, evidence, r)
