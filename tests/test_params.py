@@ -95,3 +95,20 @@ def test_describe_run_shortens_long_lists():
     assert _short([1, 2, 3]) == "[1, 2, 3]"
     assert _short(list(range(14))) == "[0, 1, 2, …, 13] (14 values)"
     assert _short([0.5] * 6) == json.dumps([0.5] * 6)
+
+
+def test_find_root_from_another_folder_is_the_installed_checkout(tmp_path, monkeypatch):
+    """nbmake executes chapters where the notebooks are (outside the repository): the training grids and the results
+    cache must still be found (before: FileNotFoundError from the chapters' grid_runs)."""
+    from pathlib import Path
+
+    from rtc.params import find_root
+
+    monkeypatch.chdir(tmp_path)
+    root = Path(__file__).resolve().parents[1]
+    assert find_root() == root
+    (tmp_path / "parameters").mkdir()
+    (tmp_path / "book").mkdir()
+    assert find_root() == tmp_path  # the working directory's repository comes first
+    with pytest.raises(FileNotFoundError, match="no repository root"):
+        find_root(tmp_path.parent)
