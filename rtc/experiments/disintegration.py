@@ -54,6 +54,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from rtc._validate import is_integer, is_real
 from rtc.estimators.study import Observation
 from rtc.experiments.dependence import pairwise_dependence
 from rtc.metrics import (beta_vae_score, discrete_entropy, discrete_mutual_info, disintegration, evaluate,
@@ -76,7 +77,7 @@ _MAX_GRID = 2_000_000
 # ---------------------------------------------------------------------------------------------------------------
 
 def _int_arg(name: str, v, lo: int, hi: int | None = None) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+    if not is_integer(v):  # Python or NumPy integers, never bools
         raise ValueError(f"{name} must be an integer, got {v!r}")
     if v < lo or (hi is not None and v > hi):
         raise ValueError(f"{name} must be in [{lo}, {hi if hi is not None else '∞'}), got {v!r}"
@@ -85,7 +86,7 @@ def _int_arg(name: str, v, lo: int, hi: int | None = None) -> int:
 
 
 def _float_arg(name: str, v, *, nonneg: bool = False) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v):
+    if not is_real(v) or not math.isfinite(v):
         raise ValueError(f"{name} must be a finite number, got {v!r}")
     if nonneg and v < 0:
         raise ValueError(f"{name} must be ≥ 0, got {v!r}")
