@@ -434,7 +434,7 @@ def traced_run(model_name, strength=10.0):
     return None
 
 
-traced = {m: traced_run(m) for m in COLOR if traced_run(m) is not None}
+traced = {m: i for m, i in ((m, traced_run(m)) for m in COLOR) if i is not None}
 trained = {m: train(runs[i].config, datasets[runs[i].dataset.name], cache_dir=results_dir / "runs", progress=False)
            for m, i in traced.items()}
 logs = {m: training_log(tr) for m, tr in trained.items()}

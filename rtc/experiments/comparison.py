@@ -348,7 +348,8 @@ def snapshot_trace(train_result, dataset, *, n: int = 1000, seed: int = 0) -> pd
     final weights, each on the same ``n`` images (seeded). One row per step."""
     from rtc.models import encode, representation_stats
 
-    steps = list(train_result.snapshots)
+    # a snapshot at the last step holds the final weights: encode them once
+    steps = [k for k in train_result.snapshots if k != train_result.steps_done]
     rows = []
     for step in steps + [train_result.steps_done]:
         model = train_result.model if step == train_result.steps_done else train_result.load_snapshot(step)
@@ -356,7 +357,7 @@ def snapshot_trace(train_result, dataset, *, n: int = 1000, seed: int = 0) -> pd
         rows.append(dict(step=step, tc_mean=st["tc_mean"], tc_sample=st["tc_sample"],
                          tc_mean_active=st["tc_mean_active"], tc_sample_active=st["tc_sample_active"],
                          active_dims=st["active_dims"], var_sum=st["var_sum"], recon=st["recon"]))
-    return pd.DataFrame(rows).drop_duplicates("step").reset_index(drop=True)
+    return pd.DataFrame(rows)
 
 
 def training_log(train_result) -> pd.DataFrame:
