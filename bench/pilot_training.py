@@ -34,6 +34,7 @@ def worker(args) -> None:
     import torch
 
     torch.set_num_threads(1)
+    from rtc._io import atomic_write_text
     from rtc.data import load_dataset
     from rtc.models import TrainConfig, build, encode, representation_stats, train
 
@@ -67,9 +68,7 @@ def worker(args) -> None:
                "steps_done": res.steps_done, "seconds": res.seconds, "evals": evals,
                "eta_trace": res.log["eta"].tolist(), "var_sum_trace": res.log["var_sum"].tolist(),
                "recon_trace": res.log["recon"].tolist(), "tc_trace": res.log["tc"].tolist()}
-    tmp = out / f"{args.worker}.json.tmp"
-    tmp.write_text(json.dumps(payload, default=lambda v: None if v != v else v))
-    os.replace(tmp, out / f"{args.worker}.json")
+    atomic_write_text(out / f"{args.worker}.json", json.dumps(payload, default=lambda v: None if v != v else v))
 
 
 def fmt(v, p=2):

@@ -10,8 +10,9 @@ Usage (from the repository root)::
 
 For each chapter listed in ``book/_toc.yml`` that has a jupytext source ``book/<file>.py``:
 convert it to a notebook, execute it with papermill using ``parameters/<profile>/<name>.yaml``,
-and write the executed notebook atomically to ``book/_build/executed/<profile>/<file>.ipynb``
-(one folder per profile: a profile's results never stand in for another's). Then
+and write the executed notebook atomically (:func:`rtc._io.atomic_write`: a unique temporary name, then a
+rename) to ``book/_build/executed/<profile>/<file>.ipynb`` (one folder per profile: a profile's results
+never stand in for another's). Then
 ``jupyter-book build book/ --all -W -n --keep-going`` with ``RTC_BOOK_PROFILE=<profile>``, so a
 warning fails the build too (``--all``: warnings of unchanged pages are not hidden by Sphinx's
 incremental build).
@@ -23,16 +24,25 @@ The book's sources stay the ``.py`` chapters: this module is also a Sphinx exten
 a plain ``jupyter-book build book/`` builds the whole ``default`` book, sharing this cache.
 
 A chapter is skipped when its executed notebook carries the same cache key: a hash of its
-source, the parameters it was run with and every file of the ``rtc`` package (``--force``
-reruns). All profiles are validated before any chapter runs. A failing cell stops that
-chapter, names the chapter and the cell, leaves the previous executed notebook in place and
-the failed one in ``book/_build/failed/``, and makes the whole run exit with status 1 without
-building. In the executed notebook the parameter cells (the chapter's and papermill's injected
-one) are tagged ``remove-cell``: the profile table each chapter prints says what ran.
+source, the parameters it was run with, every file of the ``rtc`` package and the profile's
+training grid ``parameters/<profile>/training.yaml`` (``--force`` reruns). All profiles are
+validated before any chapter runs. A failing cell stops that chapter, names the chapter and the
+cell, leaves the previous executed notebook in place and the failed one in
+``book/_build/failed/<profile>/``, and makes the whole run exit with status 1 without building.
+
+Concurrent builders: a per-profile lock (``book/_build/locks/profile-<profile>.lock``) is held while a
+profile's chapters execute and an ``html`` lock while Sphinx writes ``book/_build/html`` (one tree for
+all profiles). A second builder prints one line naming the holder's pid and waits, or with
+``--no-wait`` exits with status 3 at once; a holder that dies releases its locks with its process, and
+the next one removes the temporary files it left.
+
+In the executed notebook the parameter cells (the chapter's and papermill's injected one) are
+tagged ``remove-cell``: the profile table each chapter prints says what ran.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -47,11 +57,13 @@ from pathlib import Path
 
 import yaml
 
+from ._io import LockBusy, atomic_write, atomic_write_bytes, file_lock, remove_orphans
 from ._source import files_digest
 from .params import ParameterError, chapter_defaults, find_root, load_profile
 
 __all__ = ["Chapter", "chapters", "cache_key", "run_chapter", "plan", "prepare", "run_all", "build", "main", "ChapterFailed",
-           "executed_path", "read_chapter", "ensure_mathjax", "setup", "PROFILE_ENV"]
+           "executed_path", "read_chapter", "ensure_mathjax", "setup", "PROFILE_ENV", "BookBusy", "book_lock", "failed_dir",
+           "LOCKS_ENV"]
 
 PROFILE_ENV = "RTC_BOOK_PROFILE"  # the profile a plain `jupyter-book build book/` renders (default: default)
 # Cells that only carry parameters: hidden from the HTML (the chapter's profile table says what ran).
@@ -66,6 +78,54 @@ MATHJAX_SHA256 = "a4354ff94fd868aea0cc6eaaa79a57fda0588646fc46ee3700a349ee0a11cb
 
 class ChapterFailed(RuntimeError):
     """A chapter's cell raised during execution."""
+
+
+class BookBusy(RuntimeError):
+    """Another builder holds the lock this build needs (``--no-wait``); the message names its pid."""
+
+
+# Set by `python -m rtc.book` for its `jupyter-book` child: the parent holds the locks, the child must not wait for
+# them (it would wait for its own parent).
+LOCKS_ENV = "RTC_BOOK_LOCKS_HELD"
+
+
+def failed_dir(book: Path, profile: str) -> Path:
+    """Where a chapter that failed under ``profile`` is kept to inspect: ``<book>/_build/failed/<profile>/``."""
+    return book / "_build" / "failed" / profile
+
+
+@contextlib.contextmanager
+def book_lock(book: Path, name: str, *, wait: bool = True, say=print):
+    """Hold ``<book>/_build/locks/<name>.lock`` for the ``with`` block.
+
+    Two locks serialise builders: ``profile-<profile>`` while a profile's chapters execute (its executed
+    notebooks, its failed notebooks), ``html`` while Sphinx writes ``_build/html`` (one tree for every
+    profile). Held by another process: ``wait=False`` raises :class:`BookBusy`; else one line through ``say``
+    names the holder's pid and the call waits. Taking a profile's lock also removes the temporary files that
+    killed builders left among its executed notebooks.
+    """
+    folder = book / "_build" / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.lock"
+    what = f"the {name.removeprefix('profile-')} chapters" if name.startswith("profile-") else "the HTML"
+
+    def on_wait(holder):
+        say(f"rtc.book: process {holder or '?'} is building {what} ({path}); waiting for it …")
+
+    try:
+        held = file_lock(path, wait=wait, on_wait=on_wait)
+        held.__enter__()
+    except LockBusy as exc:
+        raise BookBusy(f"process {exc.holder or '?'} is building {what} ({path}); wait for it, or run again "
+                       "without --no-wait to queue behind it") from None
+    try:
+        if name.startswith("profile-"):
+            executed = book / "_build" / "executed" / name.removeprefix("profile-")
+            for d in [executed, *(p for p in executed.rglob("*") if p.is_dir())] if executed.is_dir() else []:
+                remove_orphans(d, fixed_names=True)
+        yield
+    finally:
+        held.__exit__(None, None, None)
 
 
 @dataclass(frozen=True)
@@ -110,12 +170,20 @@ def _package_digest() -> str:
     return files_digest(Path(__file__).resolve().parent.rglob("*.py"))
 
 
-def cache_key(chapter: Chapter, params: dict) -> str:
-    """Hash of the chapter source, its parameters and the whole ``rtc`` package."""
+def _grid_file(chapter: Chapter, profile: str) -> Path:
+    return chapter.book.parent / "parameters" / profile / "training.yaml"
+
+
+def cache_key(chapter: Chapter, params: dict, profile: str | None = None) -> str:
+    """Hash of the chapter source, its parameters, the whole ``rtc`` package and, with ``profile``, the profile's
+    training grid (``parameters/<profile>/training.yaml``, which the training chapters read): editing the grid
+    re-executes them."""
     h = hashlib.sha256()
     h.update(chapter.source.read_bytes())
     h.update(json.dumps(params, sort_keys=True).encode())
     h.update(_package_digest().encode())
+    if profile is not None and _grid_file(chapter, profile).exists():
+        h.update(_grid_file(chapter, profile).read_bytes())
     return h.hexdigest()
 
 
@@ -164,13 +232,14 @@ def hide_parameter_cells(nb) -> int:
 
 
 def run_chapter(chapter: Chapter, params: dict, out: Path, *, force: bool = False, progress: bool = False,
-                failed_dir: Path | None = None) -> str:
-    """Execute one chapter into ``out``; returns ``'cached'`` or ``'ran'``. Raises :class:`ChapterFailed` on a failing cell."""
+                failed_dir: Path | None = None, profile: str | None = None) -> str:
+    """Execute one chapter into ``out``; returns ``'cached'`` or ``'ran'``. Raises :class:`ChapterFailed` on a
+    failing cell. ``profile`` enters the cache key through its training grid (:func:`cache_key`)."""
     import jupytext
     import nbformat
     import papermill as pm
 
-    key = cache_key(chapter, params)
+    key = cache_key(chapter, params, profile)
     if not force and out.exists() and _stored_key(out) == key:
         return "cached"
     nb = jupytext.read(chapter.source)
@@ -201,11 +270,9 @@ def run_chapter(chapter: Chapter, params: dict, out: Path, *, force: bool = Fals
         hide_parameter_cells(executed)
         executed.metadata.setdefault("rtc", {})
         executed.metadata["rtc"].update(cache_key=key, parameters=params)
-        # Write next to the destination, then rename: a reader never sees a half-written notebook.
+        # A unique temporary name next to the destination, then rename: a reader never sees a half-written notebook.
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp_final = out.with_suffix(".ipynb.tmp")
-        nbformat.write(executed, tmp_final)
-        os.replace(tmp_final, out)
+        atomic_write(out, lambda tmp: nbformat.write(executed, str(tmp)))
     return "ran"
 
 
@@ -256,7 +323,7 @@ def run_all(root: Path, profile: str, todo: list[tuple[Chapter, dict]], *, force
         say(f"[{i}/{len(todo)}] {c.name} ({profile}) ...")
         try:
             status = run_chapter(c, params, executed_path(c, profile), force=force, progress=progress,
-                                 failed_dir=c.book / "_build" / "failed")
+                                 failed_dir=failed_dir(c.book, profile), profile=profile)
         except ChapterFailed as exc:
             failures.append(str(exc))
             say(f"[{i}/{len(todo)}] {c.name} FAILED after {time.perf_counter() - t0:.1f} s: {exc}")
@@ -300,9 +367,7 @@ def ensure_mathjax() -> Path:
     if hashlib.sha256(data).hexdigest() != MATHJAX_SHA256:
         raise RuntimeError(f"mathjax@{MATHJAX_VERSION} es5/{MATHJAX_FILE} does not match the pinned sha256")
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp_target = target.with_suffix(".tmp")
-    tmp_target.write_bytes(data)
-    os.replace(tmp_target, target)
+    atomic_write_bytes(target, data)
     return folder
 
 
@@ -366,10 +431,14 @@ def _on_builder_inited(app) -> None:
         todo = plan(root, profile, chaps)
     except ParameterError as exc:
         raise ExtensionError(str(exc)) from None
+    if os.environ.get(LOCKS_ENV) != "1":  # a plain `jupyter-book build book/`: hold both locks until build-finished
+        book = Path(app.srcdir).resolve()
+        _HELD.enter_context(book_lock(book, f"profile-{profile}", say=log.warning))
+        _HELD.enter_context(book_lock(book, "html", say=log.warning))
     failures = run_all(root, profile, todo, say=lambda m: log.info("rtc.book: " + m))
     if failures:
         raise ExtensionError(f"{len(failures)} chapter(s) failed under profile {profile!r}:\n  "
-                             + "\n  ".join(failures) + f"\nfailed notebooks: {root / 'book' / '_build' / 'failed'}")
+                             + "\n  ".join(failures) + f"\nfailed notebooks: {failed_dir(root / 'book', profile)}")
     _EXECUTED.clear()
     _SERVED.clear()
     for c, _params in todo:
@@ -386,12 +455,21 @@ def _on_env_get_outdated(app, env, added, changed, removed) -> list[str]:
     return stale
 
 
+# The locks a plain `jupyter-book build book/` takes in builder-inited and gives back when the build finishes.
+_HELD = contextlib.ExitStack()
+
+
+def _on_build_finished(app, exception) -> None:
+    _HELD.close()
+
+
 def setup(app):
     """Sphinx extension: the ``.py`` chapters are read as their executed notebooks (see the module docstring)."""
     app.add_config_value("rtc_profile", _profile(), "env")
     app.connect("config-inited", _on_config_inited)
     app.connect("builder-inited", _on_builder_inited)
     app.connect("env-get-outdated", _on_env_get_outdated)
+    app.connect("build-finished", _on_build_finished)
     return {"parallel_read_safe": False, "parallel_write_safe": True}
 
 
@@ -401,7 +479,8 @@ def build(root: Path, profile: str, book_dir: str = "book") -> int:
     # --all: rebuild every page, so warnings of unchanged pages are reported again on every run.
     cmd = [str(exe) if exe.exists() else "jupyter-book", "build", book_dir, "--all", "-W", "-n", "--keep-going"]
     print(f"building: {PROFILE_ENV}={profile} jupyter-book " + " ".join(cmd[1:]), flush=True)
-    return subprocess.call(cmd, cwd=root, env=dict(os.environ, **{PROFILE_ENV: profile}))
+    # The caller (main) holds the profile's and the HTML lock; the child must not wait for them.
+    return subprocess.call(cmd, cwd=root, env=dict(os.environ, **{PROFILE_ENV: profile, LOCKS_ENV: "1"}))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -412,6 +491,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-build", action="store_true", help="execute chapters but do not build the HTML")
     ap.add_argument("--root", default=None, help="repository root (default: found from the current folder)")
     ap.add_argument("--list", action="store_true", help="list the chapters and exit")
+    ap.add_argument("--no-wait", action="store_true",
+                    help="fail at once (exit 3) when another builder holds this profile or the HTML, instead of "
+                         "waiting for it")
     ap.add_argument("--prepare", metavar="DIR", default=None,
                     help="only write the chapters with the profile's parameters injected to DIR/<name>.ipynb "
                          "(unexecuted, for pytest --nbmake) and exit")
@@ -440,15 +522,24 @@ def main(argv: list[str] | None = None) -> int:
         for p in prepare(todo, Path(args.prepare)):
             print(p)
         return 0
-    failures = run_all(root, args.profile, todo, force=args.force, say=lambda m: print(m, flush=True))
-    if failures:
-        print("error: " + str(len(failures)) + " chapter(s) failed:\n  " + "\n  ".join(failures), file=sys.stderr)
-        print(f"failed notebooks: {root / 'book' / '_build' / 'failed'}", file=sys.stderr)
-        return 1
-    if args.no_build:
-        return 0
-    t0 = time.perf_counter()
-    rc = build(root, args.profile)
+    say = lambda m: print(m, flush=True)  # noqa: E731
+    try:
+        with contextlib.ExitStack() as locks:
+            locks.enter_context(book_lock(root / "book", f"profile-{args.profile}", wait=not args.no_wait, say=say))
+            failures = run_all(root, args.profile, todo, force=args.force, say=say)
+            if failures:
+                print("error: " + str(len(failures)) + " chapter(s) failed:\n  " + "\n  ".join(failures),
+                      file=sys.stderr)
+                print(f"failed notebooks: {failed_dir(root / 'book', args.profile)}", file=sys.stderr)
+                return 1
+            if args.no_build:
+                return 0
+            locks.enter_context(book_lock(root / "book", "html", wait=not args.no_wait, say=say))
+            t0 = time.perf_counter()
+            rc = build(root, args.profile)
+    except BookBusy as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
     if rc != 0:
         print(f"error: jupyter-book build failed (exit {rc}); see the warnings above", file=sys.stderr)
         return 1

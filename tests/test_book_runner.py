@@ -5,6 +5,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from rtc.book import main
@@ -47,7 +48,7 @@ def test_failing_cell_fails_the_run_and_names_chapter_and_cell(tmp_path, repo_ro
     assert "chapter 'bad' failed" in err and "raise RuntimeError" in err and "boom in the second code cell" in err
     assert executed(tmp_path, "ci", "good").exists()  # other chapters still ran
     assert not executed(tmp_path, "ci", "bad").exists()  # no half-made notebook for the book
-    assert (tmp_path / "book" / "_build" / "failed" / "bad.ipynb").exists()  # the failed one is kept to inspect
+    assert (tmp_path / "book" / "_build" / "failed" / "ci" / "bad.ipynb").exists()  # the failed one is kept to inspect
 
 
 def test_cache_skips_unchanged_and_reruns_on_parameter_change(tmp_path, repo_root, capsys):
@@ -172,3 +173,49 @@ def test_incremental_build_rereads_a_chapter_whose_results_changed(tmp_path, rep
     proc = subprocess.run([JB, "build", "book/"], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 0 and "good ran" in proc.stdout
     assert ">8\n<" in page.read_text()
+
+
+def test_editing_the_profiles_training_grid_reexecutes_the_chapters(tmp_path, repo_root, capsys):
+    """The training chapters read parameters/<profile>/training.yaml: an edit there (steps: …) must not be served
+    the old executed notebooks as "cached"."""
+    make_book(tmp_path, {"good": GOOD}, repo_root)
+    grid = tmp_path / "parameters" / "ci" / "training.yaml"
+    grid.write_text("defaults:\n  steps: 10\n")
+    args = ["--profile", "ci", "--root", str(tmp_path), "--no-build"]
+    assert main(args) == 0 and "good ran" in capsys.readouterr().out
+    assert main(args) == 0 and "good cached" in capsys.readouterr().out
+    grid.write_text("defaults:\n  steps: 20\n")
+    assert main(args) == 0 and "good ran" in capsys.readouterr().out
+    (tmp_path / "parameters" / "default" / "training.yaml").write_text("defaults:\n  steps: 30\n")
+    assert main(args) == 0 and "good cached" in capsys.readouterr().out  # another profile's grid: not read here
+
+
+SLOW = ('# %% tags=["parameters"]\nprofile = "default"\n\n'
+        '# %%\nimport time\ntime.sleep(10)\nprint("slept")\n')
+
+
+def test_two_builders_of_one_profile_take_turns(tmp_path, repo_root):
+    """Two real `python -m rtc.book` processes on one profile: a second one with --no-wait fails at once naming the
+    first's pid; a second one without it says whom it waits for, waits, and then finds the chapter cached. Nothing
+    is left behind."""
+    from rtc._io import find_temp_files, lock_holder
+
+    make_book(tmp_path, {"slow": SLOW}, repo_root)
+    cmd = [sys.executable, "-m", "rtc.book", "--profile", "ci", "--root", str(tmp_path), "--no-build"]
+    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lock = tmp_path / "book" / "_build" / "locks" / "profile-ci.lock"
+    for _ in range(600):
+        if lock.exists() and lock_holder(lock) == first.pid:
+            break
+        time.sleep(0.05)
+    busy = subprocess.run(cmd + ["--no-wait"], capture_output=True, text=True)
+    assert busy.returncode == 3, busy.stdout + busy.stderr
+    assert f"process {first.pid} is building the ci chapters" in busy.stderr
+    second = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out1, err1 = first.communicate(timeout=300)
+    out2, err2 = second.communicate(timeout=300)
+    assert first.returncode == 0 and second.returncode == 0, err1 + err2
+    assert "slow ran" in out1
+    assert f"process {first.pid} is building the ci chapters" in out2 and "waiting" in out2
+    assert "slow cached" in out2
+    assert find_temp_files(tmp_path / "book", recursive=True) == []

@@ -1,9 +1,10 @@
 """Caching of rendered datasets: full grids in HDF5 files, small derived arrays in ``.npy`` files.
 
 Files live under :func:`cache_dir` — ``$RTC_CACHE_DIR`` if set, else ``<repo>/.cache/rtc`` (gitignored), or
-``~/.cache/rtc`` when the package is not run from a checkout. Every write goes to a temporary file
-that is renamed into place (``os.replace``) only when complete, so an interrupted render never
-leaves a half-written cache behind; a cache file records the dataset name, factor sizes and the
+``~/.cache/rtc`` when the package is not run from a checkout. Every write goes through
+:func:`rtc._io.atomic_write` (a unique temporary file renamed into place only when complete), so an
+interrupted render never leaves a half-written cache behind, and the next write of the same file
+removes the temporary file of a render that was killed; a cache file records the dataset name, factor sizes and the
 renderer version, and one that does not match is rebuilt, never silently used.
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ import h5py
 import numpy as np
 from tqdm.auto import tqdm
 
+from .._io import atomic_write
 from .base import DatasetFileError, GroundTruthDataset
 
 __all__ = ["cache_dir", "cached_array", "cached", "CachedDataset", "write_grid_h5"]
@@ -50,10 +52,11 @@ def cached_array(filename: str, build: Callable[[], np.ndarray], *, write: bool 
     arr = build()
     if not write:
         return arr
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        np.save(fh, arr, allow_pickle=False)
-    os.replace(tmp, path)
+    def save(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:  # a file object: np.save would append ".npy" to a temporary file's name
+            np.save(fh, arr, allow_pickle=False)
+
+    atomic_write(path, save)
     return arr
 
 
@@ -69,13 +72,14 @@ def default_cache_path(ds: GroundTruthDataset) -> Path:
 
 def write_grid_h5(ds: GroundTruthDataset, path: Path, *, chunk: int = 4096, progress: bool = True) -> Path:
     """Render every image of ``ds`` in grid order into HDF5 ``path`` (dataset ``images`` uint8 (N, 64, 64, C),
-    one gzip-compressed chunk per image so random reads decompress one image), atomically."""
+    one gzip-compressed chunk per image so random reads decompress one image), atomically
+    (:func:`rtc._io.atomic_write`: a killed render leaves a temporary file that the next render removes)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     n = len(ds)
     shape = (n, ds.image_size, ds.image_size, ds.num_channels)
-    try:
+
+    def render(tmp: Path) -> None:
         with h5py.File(tmp, "w") as h:
             dset = h.create_dataset("images", shape=shape, dtype=np.uint8, chunks=(1,) + shape[1:],
                                     compression="gzip", compression_opts=1, shuffle=False)
@@ -87,11 +91,8 @@ def write_grid_h5(ds: GroundTruthDataset, path: Path, *, chunk: int = 4096, prog
                     dset[s:s + len(idx)] = ds.images(ds.index_to_factors(idx))
                     bar.update(len(idx))
             h.attrs["complete"] = True
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+
+    return atomic_write(path, render)
 
 
 class CachedDataset(GroundTruthDataset):

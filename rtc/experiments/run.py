@@ -22,32 +22,32 @@
 3. **cache** the evaluation beside the run: ``<run dir>/eval/<settings name>-<key>.pkl`` where the
    key hashes the run directory's name (itself a hash of the configuration, the dataset and the
    training code), every field of the :class:`EvalSettings` and the source of the evaluation code
-   (this module, ``rtc.metrics``, the kNN and density-ratio estimators, ``rtc.models.encode``;
-   whole files, so a docstring edit there re-evaluates). The file is written to a unique
-   temporary name and renamed; an exclusive ``flock`` on ``<key>.lock`` makes a second concurrent
-   caller wait and then read the first one's result instead of evaluating again.
+   (:data:`EVAL_CODE_MODULES`: this module, ``rtc.metrics`` but its plotting, the kNN and
+   density-ratio estimators, ``rtc.models.encode``; comments and docstrings do not count). The
+   file is written by :func:`rtc._io.atomic_write` (unique temporary name, fsync, rename); an
+   exclusive lock on ``<key>.lock`` makes a second concurrent caller wait and then read the first
+   one's result instead of evaluating again, and its holder removes the temporary files of
+   evaluators that were killed.
 
 The result is one tidy row (:attr:`RunResult.row`: the run's settings, then one number per
 column) plus the matrices (latents × factors), the per-factor table and the disintegration tables.
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import fcntl
 import hashlib
 import json
 import math
 import os
 import pickle
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from rtc._io import atomic_write, file_lock, remove_orphans
 from rtc._source import files_digest
 
 __all__ = ["EvalSettings", "EVAL_PRESETS", "DatasetSpec", "as_dataset_spec", "RunResult", "run", "eval_path",
@@ -56,6 +56,8 @@ __all__ = ["EvalSettings", "EVAL_PRESETS", "DatasetSpec", "as_dataset_spec", "Ru
 # Source files whose change invalidates a cached evaluation (paths relative to the rtc package).
 EVAL_CODE_MODULES = ("experiments/run.py", "metrics", "estimators/knn.py", "estimators/density_ratio.py",
                      "discriminator.py", "models/encode.py", "gaussian.py")
+# Files inside those that draw but compute nothing an evaluation stores.
+EVAL_CODE_EXCLUDED = ("metrics/plots.py",)
 
 
 @dataclass(frozen=True)
@@ -211,7 +213,7 @@ def eval_code_version() -> str:
     """sha256 (16 hex) of the evaluation code (:data:`EVAL_CODE_MODULES`; docstrings and comments do not count)."""
     root = _rtc_root()
     files = [f for rel in EVAL_CODE_MODULES for f in ((root / rel).rglob("*.py") if (root / rel).is_dir() else [root / rel])]
-    return files_digest(files)[:16]
+    return files_digest([f for f in files if f.relative_to(root).as_posix() not in EVAL_CODE_EXCLUDED])[:16]
 
 
 def eval_path(run_dir: str | Path, settings: EvalSettings) -> Path:
@@ -223,25 +225,7 @@ def eval_path(run_dir: str | Path, settings: EvalSettings) -> Path:
 
 
 def _atomic_pickle(obj, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-@contextlib.contextmanager
-def _locked(path: Path):
-    with open(path, "a+b") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)  # released when the file closes, or when the process dies
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    atomic_write(path, lambda tmp: tmp.write_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)))
 
 
 def _read(path: Path, run_dir: Path, status: str) -> RunResult:
@@ -344,7 +328,8 @@ def run(config, dataset, *, evaluation: EvalSettings | None = None, results_dir:
     if not tr.finished:  # train() without a time/step limit always finishes; guard the contract anyway
         raise RuntimeError(f"training of {run_dir} stopped at step {tr.steps_done} of {config.steps}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(path.with_suffix(".lock")):
+    with file_lock(path.with_suffix(".lock")):
+        remove_orphans(path.parent)  # what evaluators of this run killed mid-write left behind
         if path.exists():  # a concurrent caller evaluated it while we waited
             return _read(path, run_dir, "cached")
         out = _evaluate(tr.model, ds, settings, device, progress)

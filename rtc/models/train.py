@@ -41,8 +41,9 @@ determines the result (networks, objectives, estimators, discriminator, η sched
 the data package and the dataset's own class), comments and docstrings excluded. ``final.pt``
 there means the run is complete: :func:`train` only reads it (so a read-only cache of finished
 runs works), and any ``checkpoint.pt`` beside it is stale and removed when the directory is
-writable. ``checkpoint.pt`` alone means the run is resumed. Files are written to a unique
-temporary name and renamed, so a reader never sees half a file.
+writable. ``checkpoint.pt`` alone means the run is resumed. Files are written by
+:func:`rtc._io.atomic_write` (a unique temporary name, fsync, rename), so a reader never sees half a file,
+and the temporary files of writers that were killed are removed when the run's lock is next taken.
 
 Concurrency: a call that has to train holds an exclusive ``fcntl.flock`` on ``<run dir>/lock``
 for the whole call. A second process (or thread) training the same run waits for it, then
@@ -57,17 +58,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
-import fcntl
 import hashlib
 import importlib
 import inspect
 import json
 import math
-import os
 import shutil
 import sys
 import time
-import uuid
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -76,6 +74,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from rtc._io import LockBusy, atomic_write, file_lock, remove_orphans
 from rtc._source import files_digest
 from rtc._validate import is_integer, is_real
 from rtc.data import batches
@@ -437,15 +436,11 @@ class PreStepCopy:
 # ---------------------------------------------------------------------------------------------------------------
 
 def _atomic_write(path: Path, write) -> None:
-    """``write(tmp)`` to a unique temporary name beside ``path``, then rename: readers see the old or the new file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    """:func:`rtc._io.atomic_write` (unique temporary name beside ``path``, fsync, rename; orphans of dead writers
+    removed), with a :class:`CheckpointError` that says what to do when the write fails."""
     try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException as e:
-        tmp.unlink(missing_ok=True)
-        if not isinstance(e, (OSError, RuntimeError)):
-            raise
+        atomic_write(path, write)
+    except (OSError, RuntimeError) as e:
         cause = ("no space left on device" if isinstance(e, OSError) and e.errno == errno.ENOSPC
                  else f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
         try:
@@ -484,18 +479,17 @@ def load_model(path, config: TrainConfig, num_channels: int | None = None, devic
 
 @contextlib.contextmanager
 def _run_lock(run_dir: Path, progress: bool):
-    """Hold an exclusive flock on ``run_dir/lock`` (waiting for another holder; the lock file is never removed)."""
-    fd = os.open(run_dir / "lock", os.O_RDWR | os.O_CREAT, 0o666)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if progress:
-                print(f"waiting for another process training {run_dir} …", file=sys.stderr, flush=True)
-            fcntl.flock(fd, fcntl.LOCK_EX)
+    """Hold the run's lock (``run_dir/lock``, waiting for another holder), and remove what writers of this run that
+    died (SIGKILL, out of memory) left behind: their temporary files in the run folder and its snapshots."""
+    def say(holder):
+        if progress:
+            who = f" (pid {holder})" if holder else ""
+            print(f"waiting for another process{who} training {run_dir} …", file=sys.stderr, flush=True)
+
+    with file_lock(run_dir / "lock", on_wait=say):
+        for folder in (run_dir, run_dir / "snapshots"):
+            remove_orphans(folder)
         yield
-    finally:
-        os.close(fd)  # releases the lock
 
 
 def _drop_stale_checkpoint(run_dir: Path) -> None:
@@ -505,17 +499,11 @@ def _drop_stale_checkpoint(run_dir: Path) -> None:
     if not ckpt.exists():
         return
     try:
-        fd = os.open(run_dir / "lock", os.O_RDWR | os.O_CREAT, 0o666)
-    except OSError:
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        if (run_dir / "final.pt").exists():
-            ckpt.unlink(missing_ok=True)
-    except OSError:
+        with file_lock(run_dir / "lock", wait=False):
+            if (run_dir / "final.pt").exists():
+                ckpt.unlink(missing_ok=True)
+    except (OSError, LockBusy):
         pass
-    finally:
-        os.close(fd)
 
 
 # ---------------------------------------------------------------------------------------------------------------
