@@ -1,4 +1,5 @@
-"""Grids of runs on Ray: :func:`run_grid`, the profile's grid (:func:`load_grid`, :func:`grid_runs`), the CLI.
+"""Grids of runs on Ray: :func:`run_grid` and the CLI (the grid itself — :func:`load_grid`, :func:`grid_runs`, the
+cost model — is :mod:`rtc.experiments.grid`, re-exported here).
 
 A run is :func:`rtc.experiments.run` (train + evaluate, cached). :func:`run_grid` reads the runs
 already evaluated from the cache without starting anything, and sends the others to Ray as
@@ -38,43 +39,23 @@ import sys
 os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
 
 import argparse  # noqa: E402
-import dataclasses  # noqa: E402
 import ipaddress  # noqa: E402
-import itertools  # noqa: E402
 import math  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from rtc.experiments.run import (EVAL_PRESETS, DatasetSpec, EvalSettings, as_dataset_spec,  # noqa: E402
-                                 default_results_dir, eval_path, run, run_settings)
+# The grid (what to run, its cost) lives in rtc.experiments.grid; re-exported here for the CLI and older callers.
+from rtc.experiments.grid import (EVAL_SECONDS, STEP_SECONDS, GridError, RunSpec, cached_row,  # noqa: E402
+                                  dry_run, estimate_seconds, grid_runs, load_grid, validate_grid)
+from rtc.experiments.run import default_results_dir, run, run_settings  # noqa: E402
 
-__all__ = ["RunSpec", "SweepError", "GridError", "run_grid", "init_ray", "load_grid", "grid_runs", "dry_run",
-           "estimate_seconds", "STEP_SECONDS", "EVAL_SECONDS", "main"]
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """One run of a grid: a ``TrainConfig``, a dataset spec and evaluation settings."""
-    config: object
-    dataset: DatasetSpec
-    evaluation: EvalSettings = EvalSettings()
-
-    def __post_init__(self):
-        from rtc.models import TrainConfig
-        if not isinstance(self.config, TrainConfig):
-            raise TypeError(f"RunSpec.config must be a TrainConfig, got {type(self.config).__name__}")
-        object.__setattr__(self, "dataset", as_dataset_spec(self.dataset))
-        if not isinstance(self.evaluation, EvalSettings):
-            raise TypeError(f"RunSpec.evaluation must be an EvalSettings, got {type(self.evaluation).__name__}")
-
-    @property
-    def label(self) -> str:
-        c = self.config
-        return f"{c.model}(strength={c.strength:g}, seed={c.seed}, steps={c.steps}) on {self.dataset.name}"
+__all__ = ["SweepError", "run_grid", "init_ray", "main",
+           # re-exported from rtc.experiments.grid
+           "RunSpec", "GridError", "load_grid", "validate_grid", "grid_runs", "dry_run", "estimate_seconds",
+           "STEP_SECONDS", "EVAL_SECONDS"]
 
 
 class SweepError(RuntimeError):
@@ -86,10 +67,6 @@ class SweepError(RuntimeError):
         lines += [f"  - {spec.label} [{spec.config}]: {err.strip().splitlines()[-1] if err.strip() else err}"
                   for spec, err in failures]
         super().__init__("\n".join(lines))
-
-
-class GridError(ValueError):
-    """A training.yaml that does not fit the grid schema (the message names the file and the key)."""
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -158,21 +135,6 @@ def _task(spec: RunSpec, results_dir: str, threads: int):
     return r.row, r.status
 
 
-def _cached_row(spec: RunSpec, results_dir: Path, datasets: dict):
-    """The cached evaluation's row of ``spec``, or None (reads the cache; trains nothing)."""
-    from rtc.experiments.run import _read
-    from rtc.models import run_dir_for
-
-    try:
-        if spec.dataset not in datasets:
-            datasets[spec.dataset] = spec.dataset.load()
-        run_dir = run_dir_for(spec.config, datasets[spec.dataset], results_dir / "runs")
-        path = eval_path(run_dir, spec.evaluation)
-        return _read(path, run_dir, "cached").row if path.exists() else None
-    except Exception:  # noqa: BLE001 — not readable here: the run's task reports the error with its settings
-        return None
-
-
 def run_grid(runs, *, address: str | None = None, cpus_per_run: int = 1, gpus_per_run: float = 0,
              results_dir: str | Path | None = None, max_retries: int = 3, progress: bool = True,
              num_cpus: int | None = None, raise_on_failure: bool = True) -> pd.DataFrame:
@@ -209,7 +171,7 @@ def run_grid(runs, *, address: str | None = None, cpus_per_run: int = 1, gpus_pe
     datasets: dict = {}
     todo = []
     for i, spec in enumerate(runs):
-        row = _cached_row(spec, results_dir, datasets)
+        row = cached_row(spec, results_dir, datasets)
         if row is not None:
             rows[i] = {"status": "cached", **row}
         else:
@@ -265,207 +227,6 @@ def run_grid(runs, *, address: str | None = None, cpus_per_run: int = 1, gpus_pe
     if failures and raise_on_failure:
         raise SweepError(failures, table[table["status"] != "failed"].reset_index(drop=True))
     return table
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# The profile's grid: parameters/<profile>/training.yaml
-# ---------------------------------------------------------------------------------------------------------------
-
-_GRID_KEYS = {"name": str, "models": list, "strengths": list, "datasets": list, "seeds": list, "overrides": dict}
-_TOP_KEYS = ("description", "defaults", "eval", "grids")
-_FROM_GRID = ("model", "strength", "seed")  # TrainConfig fields a grid sets; not allowed in defaults / overrides
-
-
-def _type_ok(annotation: str, v) -> bool:
-    """Does the YAML value ``v`` fit a TrainConfig / EvalSettings field annotated ``annotation`` (a string)?"""
-    alts = [a.strip() for a in annotation.split("|")]
-    if v is None:
-        return "None" in alts
-    for a in alts:
-        if a == "bool" and isinstance(v, bool):
-            return True
-        if isinstance(v, bool):
-            continue
-        if a == "int" and isinstance(v, int):
-            return True
-        if a == "float" and isinstance(v, (int, float)):
-            return True
-        if a == "str" and isinstance(v, str):
-            return True
-        if a.startswith("tuple") and isinstance(v, list):
-            n = a.count(",") + 1 if "..." not in a else len(v)
-            if "[" not in a:
-                return True
-            inner = a[a.index("[") + 1:a.rindex("]")].split(",")[0].strip()
-            return len(v) == n and all(_type_ok(inner, x) for x in v)
-    return False
-
-
-def _check_fields(values, cls, where: str, exclude=()) -> dict:
-    if not isinstance(values, dict):
-        raise GridError(f"{where}: expected a mapping, got {type(values).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in exclude}
-    out = {}
-    for k, v in values.items():
-        if k not in fields:
-            raise GridError(f"{where}: unknown key {k!r}; allowed: {', '.join(sorted(fields))}")
-        if not _type_ok(str(fields[k].type), v):
-            raise GridError(f"{where}: {k!r} must be {fields[k].type}, got {type(v).__name__} {v!r}")
-        out[k] = tuple(v) if isinstance(v, list) else v
-    return out
-
-
-def validate_grid(doc, source: str = "training.yaml") -> dict:
-    """Check a parsed training.yaml against the schema of :func:`load_grid`; return it normalised."""
-    from rtc.data import DATASETS
-    from rtc.models import MODELS, TrainConfig
-
-    if not isinstance(doc, dict):
-        raise GridError(f"{source}: expected a mapping with keys {_TOP_KEYS}, got {type(doc).__name__}")
-    for k in doc:
-        if k not in _TOP_KEYS:
-            raise GridError(f"{source}: unknown top-level key {k!r}; allowed: {', '.join(_TOP_KEYS)}")
-    if "grids" not in doc:
-        raise GridError(f"{source}: missing 'grids'")
-    defaults = _check_fields(doc.get("defaults") or {}, TrainConfig, f"{source}: defaults", exclude=_FROM_GRID)
-    ev = dict(doc.get("eval") or {})
-    preset = ev.pop("preset", "reference")
-    if preset not in EVAL_PRESETS:
-        raise GridError(f"{source}: eval.preset must be one of {sorted(EVAL_PRESETS)}, got {preset!r}")
-    ev = _check_fields(ev, EvalSettings, f"{source}: eval")
-    try:
-        settings = EvalSettings.preset(preset, **ev)
-    except ValueError as e:
-        raise GridError(f"{source}: eval: {e}") from None
-    grids = doc["grids"]
-    if not isinstance(grids, list) or not grids:
-        raise GridError(f"{source}: 'grids' must be a non-empty list of grids")
-    names, out_grids = set(), []
-    for j, g in enumerate(grids):
-        where = f"{source}: grids[{j}]"
-        if not isinstance(g, dict):
-            raise GridError(f"{where}: expected a mapping, got {type(g).__name__}")
-        for k in g:
-            if k not in _GRID_KEYS:
-                raise GridError(f"{where}: unknown key {k!r}; allowed: {', '.join(_GRID_KEYS)}")
-        for k in ("name", "models", "strengths", "datasets", "seeds"):
-            if k not in g:
-                raise GridError(f"{where}: missing {k!r}")
-            if not isinstance(g[k], _GRID_KEYS[k]) or (isinstance(g[k], list) and not g[k]):
-                raise GridError(f"{where}: {k!r} must be a non-empty {_GRID_KEYS[k].__name__}, got {g[k]!r}")
-        if g["name"] in names:
-            raise GridError(f"{where}: duplicate grid name {g['name']!r}")
-        names.add(g["name"])
-        for k, ok, what in (("models", lambda m: m in MODELS, f"a model of {sorted(MODELS)}"),
-                            ("strengths", lambda s: isinstance(s, (int, float)) and not isinstance(s, bool),
-                             "a number"),
-                            ("datasets", lambda d: d in DATASETS, f"one of {DATASETS}"),
-                            ("seeds", lambda s: isinstance(s, int) and not isinstance(s, bool) and s >= 0,
-                             "an integer ≥ 0")):
-            bad = [x for x in g[k] if not ok(x)]
-            if bad:
-                raise GridError(f"{where} ({g['name']}): {k} {bad} — each must be {what}")
-        overrides = _check_fields(g.get("overrides") or {}, TrainConfig, f"{where} ({g['name']}): overrides",
-                                  exclude=_FROM_GRID)
-        out_grids.append({**g, "overrides": overrides})
-    return {"description": doc.get("description", ""), "defaults": defaults, "eval": settings, "grids": out_grids}
-
-
-def load_grid(profile: str, *, root: str | Path | None = None) -> dict:
-    """Read and validate ``parameters/<profile>/training.yaml``.
-
-    Schema (unknown keys and wrong types are a :class:`GridError` naming the file and the key)::
-
-        description: str                 # optional
-        defaults: {TrainConfig field: value}   # shared by every run; not model/strength/seed
-        eval: {preset: reference|fast|lean|ci, EvalSettings field: value}
-        grids:                           # each: the product models × strengths × datasets × seeds
-          - name: str                    # unique; chapters select grids by name
-            models: [model, ...]         # rtc.models.MODELS
-            strengths: [number, ...]     # β, γ or λ_od (DIP-VAE λ_d follows Table 1 unless overridden)
-            datasets: [dsprites|shapes3d|cars3d, ...]
-            seeds: [int, ...]
-            overrides: {TrainConfig field: value}   # optional, this grid only
-
-    Returns ``{"description", "defaults", "eval" (EvalSettings), "grids" (list of dicts)}``.
-    """
-    import yaml
-
-    from rtc.params import find_root
-
-    path = find_root(root) / "parameters" / profile / "training.yaml"
-    if not path.exists():
-        raise FileNotFoundError(f"no grid file {path} for profile {profile!r}")
-    return validate_grid(yaml.safe_load(path.read_text()), str(path))
-
-
-def grid_runs(profile: str | dict, grids=None, *, root: str | Path | None = None) -> list[RunSpec]:
-    """The runs of ``profile`` (a name or a :func:`load_grid` dict), restricted to the grids named in ``grids``
-    (default: all), in file order, without duplicates (a run in two grids appears once)."""
-    from rtc.models import TrainConfig
-
-    g = load_grid(profile, root=root) if isinstance(profile, str) else profile
-    known = [x["name"] for x in g["grids"]]
-    if grids is not None:
-        grids = [grids] if isinstance(grids, str) else list(grids)
-        unknown = [n for n in grids if n not in known]
-        if unknown:
-            raise GridError(f"unknown grids {unknown}; the profile defines {known}")
-    out, seen = [], set()
-    for grid in g["grids"]:
-        if grids is not None and grid["name"] not in grids:
-            continue
-        for model, strength, dataset, seed in itertools.product(grid["models"], grid["strengths"],
-                                                                grid["datasets"], grid["seeds"]):
-            cfg = TrainConfig(model=model, strength=float(strength), seed=seed,
-                              **{**g["defaults"], **grid["overrides"]})
-            spec = RunSpec(cfg, DatasetSpec(dataset), g["eval"])
-            if spec not in seen:
-                seen.add(spec)
-                out.append(spec)
-    return out
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Cost estimate
-# ---------------------------------------------------------------------------------------------------------------
-
-# Seconds per image of one training step on this project's reference CPU (2 cores, torch 2.13, Table 2 model,
-# channels_last, both cores for one run, quiet machine), measured once: the VAE step ran at ≈ 340 images/s (batch 64
-# and 500 alike; ≈ 1.5 s per step at batch 500); a FactorVAE step with the 6 × 1000 discriminator took ≈ 2.1 s at
-# batch 500, i.e. ≈ 1.2 ms per image more, of which encoding the second batch is ≈ 0.4 ms (≈ 2,500 images/s) and
-# the rest is scaled here by the discriminator's hidden weight count (5 × 1000²). A shared machine can be 3–7×
-# slower; a GPU is far faster (bench/gpu_check.py measures it).
-STEP_SECONDS = {"vae_per_image": 1 / 340, "encode_per_image": 1 / 2500,
-                "disc_per_image_per_weight": (0.6 / 500 - 1 / 2500) / (5 * 1000 * 1000)}
-# Evaluation cost per run and preset, seconds on the same CPU: "ci" (≈ 15 s), "lean" (≈ 55 s: the default grid
-# on one thread per run) and "fast" (≈ 225 s) measured once
-# on a small model (rtc.experiments.run, 2 threads); "reference" is an estimate from bench/bench_metrics.py (DCI
-# with gradient boosting ≈ 830 s on 10,000 codes, Chen's MIG ≈ 180 s) plus the scores' encoding.
-EVAL_SECONDS = {"ci": 15.0, "lean": 55.0, "fast": 225.0, "reference": 1500.0}
-
-
-def estimate_seconds(spec: RunSpec) -> float:
-    """Estimated seconds (training + evaluation) of one run on the reference 2-core CPU, from :data:`STEP_SECONDS` and
-    :data:`EVAL_SECONDS` (a custom preset name is costed as "reference")."""
-    c = spec.config
-    per_image = STEP_SECONDS["vae_per_image"]
-    if c.objective().uses_discriminator:
-        weights = c.disc_hidden * c.disc_hidden * max(c.disc_layers - 1, 1)
-        per_image += STEP_SECONDS["encode_per_image"] + STEP_SECONDS["disc_per_image_per_weight"] * weights
-    return c.steps * c.batch_size * per_image + EVAL_SECONDS.get(spec.evaluation.name, EVAL_SECONDS["reference"])
-
-
-def dry_run(runs, *, results_dir: str | Path | None = None) -> pd.DataFrame:
-    """One row per run: its settings, whether its evaluation is cached, and the estimated CPU seconds."""
-    results_dir = (Path(results_dir) if results_dir is not None else default_results_dir()).resolve()
-    datasets: dict = {}
-    rows = []
-    for spec in runs:
-        cached = _cached_row(spec, results_dir, datasets) is not None
-        rows.append({**run_settings(spec.config, spec.dataset), "eval": spec.evaluation.name, "cached": cached,
-                     "est_seconds": 0.0 if cached else estimate_seconds(spec)})
-    return pd.DataFrame(rows)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Experiments: one run = train + evaluate, cached (:mod:`rtc.experiments.run`).
 
-Grids of runs go through :mod:`rtc.sweep` (Ray), which calls :func:`run` once per run.
+A profile's grid — which runs, their cost, which are cached — is :mod:`rtc.experiments.grid` (no Ray); grids are
+executed by :mod:`rtc.sweep` (Ray), which calls :func:`run` once per run.
 """
 from .run import (EVAL_PRESETS, DatasetSpec, EvalSettings, RunResult, as_dataset_spec, default_results_dir,
                   eval_path, run)

@@ -386,7 +386,7 @@ def describe_grid(profile: str, *, reference: str = "paper", root=None) -> str:
     """Markdown: the training grid of ``profile`` (every grid: models × strengths × datasets × seeds) and the
     training settings in which it differs from the ``reference`` profile's (a table), so a reduced grid never
     passes for the paper's."""
-    from rtc.sweep import grid_runs, load_grid
+    from .grid import grid_runs, load_grid
 
     g, ref = load_grid(profile, root=root), load_grid(reference, root=root)
     n = len(grid_runs(g))
@@ -425,10 +425,10 @@ def markdown_table(df: pd.DataFrame, *, digits: int = 3) -> str:
 def paper_cost(profile: str = "paper", *, gpu_step_seconds: float = 0.02, gpu_eval_seconds: float = 600.0,
                root=None) -> dict:
     """Cost of a profile's grid: runs, images seen, CPU hours from the measured CPU rates
-    (``rtc.sweep.estimate_seconds``) and GPU hours for an *assumed* seconds per training step and per evaluation
+    (:func:`rtc.experiments.grid.estimate_seconds`) and GPU hours for an *assumed* seconds per training step and per evaluation
     (no GPU rate has been measured for this model yet; ``bench/gpu_check.py`` measures one). FactorVAE-family
     steps count double on the GPU (a second batch and the discriminator)."""
-    from rtc.sweep import estimate_seconds, grid_runs
+    from .grid import estimate_seconds, grid_runs
 
     runs = grid_runs(profile, root=root)
     steps = sum(r.config.steps * (2 if r.config.objective().uses_discriminator else 1) for r in runs)

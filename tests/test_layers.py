@@ -1,0 +1,50 @@
+"""Dependencies flow one way: the experiments layer never reaches up into the Ray executor (rtc.sweep), and
+describing or costing a grid imports no Ray and leaves the process environment as it was."""
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def imported_modules(path: Path, pkg: str | None = None) -> set[str]:
+    """Absolute names of everything ``path`` imports (relative imports resolved against its package ``pkg``)."""
+    pkg = pkg or ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = pkg.rsplit(".", node.level - 1)[0] if node.level else ""
+            mod = ".".join(x for x in (base, node.module or "") if x)
+            out.add(mod)
+            out |= {f"{mod}.{a.name}" for a in node.names}
+    return out
+
+
+def test_no_experiments_module_imports_the_sweep():
+    files = sorted((ROOT / "rtc" / "experiments").rglob("*.py"))
+    assert files
+    bad = {f.name: sorted(m for m in imported_modules(f) if m == "rtc.sweep" or m.startswith(("rtc.sweep.", "ray")))
+           for f in files}
+    assert not {k: v for k, v in bad.items() if v}
+
+
+def test_the_checker_sees_a_relative_import_of_the_sweep(tmp_path):
+    """The test above can fail: a relative import two levels up is resolved to rtc.sweep."""
+    f = tmp_path / "probe.py"
+    f.write_text("from ..sweep import run_grid\n")
+    assert "rtc.sweep" in imported_modules(f, "rtc.experiments")
+
+
+def test_describing_a_grid_imports_no_ray_and_changes_no_environment():
+    code = ("import os, sys\nbefore = dict(os.environ)\n"
+            "from rtc.experiments.grid import grid_runs, dry_run, estimate_seconds\n"
+            "import rtc.experiments.comparison, rtc.experiments.disintegration\n"
+            "runs = grid_runs('ci')\nprint(len(runs), sum(estimate_seconds(r) for r in runs) > 0)\n"
+            "assert 'ray' not in sys.modules and 'rtc.sweep' not in sys.modules, 'ray imported'\n"
+            "assert dict(os.environ) == before, 'environment changed'\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.split()[1] == "True" and int(p.stdout.split()[0]) > 0
