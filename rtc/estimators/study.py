@@ -18,16 +18,17 @@ cells it is about), ``refuted`` (in at most ``few``), ``partly`` (in between) an
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from rtc.claims import FEW, MOST, VERDICTS, Observation, fraction_verdict
 
 __all__ = ["VERDICTS", "Thresholds", "Observation", "cell_means", "fraction_verdict", "check_observations",
            "error_table", "estimator_errors", "paper_law_x", "law_fits", "per_dim_slopes", "check_paper_laws",
            "isolated_residuals", "shutdown_drop", "shutdown_drop_theory", "spread_term_per_dim"]
 
-VERDICTS = ("confirmed", "partly", "refuted", "inconclusive")
 MWS_FORMS = ("mws", "mws_noconst")
 MSS_FORMS = ("mss0", "mss1")
 
@@ -48,8 +49,8 @@ class Thresholds:
     low_tc: float = 0.5
     low_d: int = 4
     high_d: int = 5
-    most: float = 0.9
-    few: float = 0.1
+    most: float = MOST
+    few: float = FEW
     law_slope: float = 0.5
 
     def __post_init__(self):
@@ -58,19 +59,6 @@ class Thresholds:
                 raise ValueError(f"Thresholds.{name} must be > 0, got {getattr(self, name)!r}")
         if not 0 <= self.few < self.most <= 1:
             raise ValueError(f"Thresholds need 0 ≤ few < most ≤ 1, got few={self.few!r}, most={self.most!r}")
-
-
-@dataclass
-class Observation:
-    """One checked claim: ``verdict`` a word of :data:`VERDICTS`; ``summary`` the verdict with its
-    qualification (what the book prints); ``evidence`` a sentence with the measured numbers;
-    ``values`` those numbers by name (shares of cells in percent, 0–100; errors in nats)."""
-
-    claim: str
-    verdict: str
-    summary: str
-    evidence: str
-    values: dict = field(default_factory=dict)
 
 
 def _need(df: pd.DataFrame, columns, name: str):
@@ -89,16 +77,6 @@ def cell_means(results: pd.DataFrame) -> pd.DataFrame:
     return r.groupby(["estimator", "D", "det"]).agg(value=("value", "mean"), lo=("value", "min"),
                                                     hi=("value", "max"), truth=("truth", "mean"),
                                                     error=("error", "mean")).reset_index()
-
-
-def fraction_verdict(fraction: float, *, most: float = Thresholds.most, few: float = Thresholds.few) -> str:
-    """``confirmed`` if fraction ≥ most, ``refuted`` if ≤ few, ``partly`` between, ``inconclusive`` for NaN
-    (no cell to judge)."""
-    if fraction is None or (isinstance(fraction, float) and math.isnan(fraction)):
-        return "inconclusive"
-    if not 0 <= fraction <= 1:
-        raise ValueError(f"fraction must be in [0, 1] (or NaN for no cells), got {fraction!r}")
-    return "confirmed" if fraction >= most else ("refuted" if fraction <= few else "partly")
 
 
 def _frac(mask) -> float:

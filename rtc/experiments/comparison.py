@@ -8,7 +8,7 @@ The training chapter trains the profile's grid through :mod:`rtc.sweep` (one row
   continuous Shapes3D pixels); :func:`add_learning` marks a run as *learned* when its reconstruction is at
   most ``Thresholds.learned`` (½) of the baseline, both measured above the floor;
 - :func:`add_disparity` — TC_mean − TC_sample per run and its class ("disparity", "none", "ambiguous");
-- :func:`check_claims` — one :class:`rtc.estimators.study.Observation` per claim of §5.1–5.2 (Fig. 3 left and
+- :func:`check_claims` — one :class:`rtc.claims.Observation` per claim of §5.1–5.2 (Fig. 3 left and
   right, Fig. 4, the appendix's Fig. 9, §5.2's DIP-VAE claim, Theorem 1 on trained encoders), each with its
   verdict computed from the table and :class:`Thresholds` fixed before the run;
 - :func:`snapshot_trace`, :func:`training_log`, :func:`noise_range`, :func:`load_trained` — what training did
@@ -27,8 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rtc.estimators.study import Observation, fraction_verdict
-from rtc.experiments.disintegration import spearman_bootstrap  # the one copy (rank correlation + bootstrap)
+from rtc.claims import Observation, fraction_verdict, spearman_bootstrap
 
 __all__ = ["Thresholds", "PAIRS", "LABELS", "mean_image_baseline", "add_learning", "add_disparity", "check_claims", "noise_range", "snapshot_trace", "training_log", "load_trained",
            "run_table", "TABLE_COLUMNS", "describe_grid", "markdown_table", "paper_cost"]

@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 
 from rtc._validate import is_integer, is_real
-from rtc.estimators.study import Observation
+from rtc.claims import Observation, spearman_bootstrap
 from rtc.experiments.dependence import pairwise_dependence
 from rtc.metrics import (beta_vae_score, discrete_entropy, discrete_mutual_info, disintegration, evaluate,
                          factor_vae_score, histogram_discretize, normalized_mi_matrix, r2_matrix)
@@ -483,40 +483,6 @@ def top_pair_dependence(codes, a: int, b: int, *, k: int = 3, max_points: int = 
 # ---------------------------------------------------------------------------------------------------------------
 # Rank correlations over runs
 # ---------------------------------------------------------------------------------------------------------------
-
-def spearman_bootstrap(x, y, *, repeats: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
-    """Spearman ρ of paired values with a percentile bootstrap interval over the pairs (runs).
-
-    Pairs with a NaN are dropped. Returns ``{"n", "rho", "lo", "hi", "pvalue"}``: ρ and its p-value from
-    ``scipy.stats.spearmanr``; lo/hi the (1 ± level)/2 quantiles of ρ over ``repeats`` resamples of the pairs
-    with replacement (seeded), resamples where x or y is constant (ρ undefined) left out. With n < 3 pairs, or
-    x or y constant, everything but n is NaN.
-    """
-    from scipy.stats import spearmanr
-
-    repeats = _int_arg("repeats", repeats, 1)
-    level = _float_arg("level", level)
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level!r}")
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    if x.shape != y.shape or x.ndim != 1:
-        raise ValueError(f"x and y must be 1-D of one length, got shapes {x.shape} and {y.shape}")
-    ok = np.isfinite(x) & np.isfinite(y)
-    x, y = x[ok], y[ok]
-    n = len(x)
-    nan = float("nan")
-    if n < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
-        return dict(n=n, rho=nan, lo=nan, hi=nan, pvalue=nan)
-    r = spearmanr(x, y)
-    rng = np.random.default_rng(seed)
-    boot = []
-    for _ in range(repeats):
-        i = rng.integers(n, size=n)
-        if np.ptp(x[i]) > 0 and np.ptp(y[i]) > 0:
-            boot.append(spearmanr(x[i], y[i]).statistic)
-    lo, hi = (np.quantile(boot, [(1 - level) / 2, (1 + level) / 2]) if boot else (nan, nan))
-    return dict(n=n, rho=float(r.statistic), lo=float(lo), hi=float(hi), pvalue=float(r.pvalue))
-
 
 def correlation_table(table: pd.DataFrame, xs, ys, *, repeats: int = 1000, seed: int = 0,
                       level: float = 0.95) -> pd.DataFrame:

@@ -1,0 +1,81 @@
+"""Claims and their verdicts: the vocabulary every chapter's checks share.
+
+An :class:`Observation` is one claim of the paper checked against a run: its ``verdict`` is a word of
+:data:`VERDICTS`, computed — never typed — from the measured numbers and thresholds fixed before the run.
+:func:`fraction_verdict` judges a claim that should hold in most of the cells it is about;
+:func:`spearman_bootstrap` is the rank correlation (with a seeded bootstrap interval over runs) that the
+correlation claims use. The estimator study (:mod:`rtc.estimators.study`), the comparison
+(:mod:`rtc.experiments.comparison`) and factor disintegration (:mod:`rtc.experiments.disintegration`) build
+their claims from these.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._validate import is_integer, is_real
+
+__all__ = ["VERDICTS", "MOST", "FEW", "Observation", "fraction_verdict", "spearman_bootstrap"]
+
+VERDICTS = ("confirmed", "partly", "refuted", "inconclusive")
+# A claim that should hold in most cells: confirmed when it holds in at least MOST of them, refuted in at most FEW.
+MOST, FEW = 0.9, 0.1
+
+
+@dataclass
+class Observation:
+    """One checked claim: ``verdict`` a word of :data:`VERDICTS`; ``summary`` the verdict with its
+    qualification (what the book prints); ``evidence`` a sentence with the measured numbers;
+    ``values`` those numbers by name (shares of cells in percent, 0–100; errors in nats)."""
+
+    claim: str
+    verdict: str
+    summary: str
+    evidence: str
+    values: dict = field(default_factory=dict)
+
+
+def fraction_verdict(fraction: float, *, most: float = MOST, few: float = FEW) -> str:
+    """``confirmed`` if fraction ≥ most, ``refuted`` if ≤ few, ``partly`` between, ``inconclusive`` for NaN
+    (no cell to judge)."""
+    if fraction is None or (isinstance(fraction, float) and math.isnan(fraction)):
+        return "inconclusive"
+    if not 0 <= fraction <= 1:
+        raise ValueError(f"fraction must be in [0, 1] (or NaN for no cells), got {fraction!r}")
+    return "confirmed" if fraction >= most else ("refuted" if fraction <= few else "partly")
+
+
+def spearman_bootstrap(x, y, *, repeats: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
+    """Spearman ρ of paired values with a percentile bootstrap interval over the pairs (runs).
+
+    Pairs with a NaN are dropped. Returns ``{"n", "rho", "lo", "hi", "pvalue"}``: ρ and its p-value from
+    ``scipy.stats.spearmanr``; lo/hi the (1 ± level)/2 quantiles of ρ over ``repeats`` resamples of the pairs
+    with replacement (seeded), resamples where x or y is constant (ρ undefined) left out. With n < 3 pairs, or
+    x or y constant, everything but n is NaN.
+    """
+    from scipy.stats import spearmanr
+
+    if not is_integer(repeats) or repeats < 1:
+        raise ValueError(f"repeats must be an integer ≥ 1, got {repeats!r}")
+    if not is_real(level) or not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"x and y must be 1-D of one length, got shapes {x.shape} and {y.shape}")
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    n = len(x)
+    nan = float("nan")
+    if n < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return dict(n=n, rho=nan, lo=nan, hi=nan, pvalue=nan)
+    r = spearmanr(x, y)
+    rng = np.random.default_rng(seed)
+    boot = []
+    for _ in range(repeats):
+        i = rng.integers(n, size=n)
+        if np.ptp(x[i]) > 0 and np.ptp(y[i]) > 0:
+            boot.append(spearmanr(x[i], y[i]).statistic)
+    lo, hi = (np.quantile(boot, [(1 - level) / 2, (1 + level) / 2]) if boot else (nan, nan))
+    return dict(n=n, rho=float(r.statistic), lo=float(lo), hi=float(hi), pvalue=float(r.pvalue))
