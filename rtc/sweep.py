@@ -83,7 +83,11 @@ def _import_ray(local: bool):
                                    "that variable to 0 before importing ray")
         else:
             os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
-    import ray
+    try:
+        import ray
+    except ImportError as e:
+        raise ImportError("rtc.sweep runs grids on Ray, which is an extra: pip install 'rtc[sweep]' (or "
+                          "'.[sweep]' in a checkout; `make install` installs it)") from e
     return ray
 
 

@@ -14,6 +14,8 @@ The DOM fails the check on any of:
 - ``table``: raw Markdown table syntax (``|---|``) in the page text;
 - ``image``: an ``<img>`` whose file is missing, empty or not a decodable image, or that is
   fetched from the network;
+- ``animation``: an ``<img>`` GIF that is not an animated image (a single frame, no looping, or a
+  frame that does not decode) — the model gallery's traversals must play in the browser;
 - ``external``: a script, stylesheet or image loaded from anywhere but the book itself (the book
   must work offline);
 - ``parameters``: a visible papermill parameters cell (the chapter's own or the injected one);
@@ -209,6 +211,48 @@ def check_images(dom: str, fetch) -> list[str]:
     return out
 
 
+def _gif_problem(data: bytes) -> str | None:
+    """None if ``data`` is an animated GIF whose every frame decodes and that loops, else why not."""
+    try:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as im:
+            frames = getattr(im, "n_frames", 1)
+            loop = im.info.get("loop")
+            for k in range(frames):  # decode every frame: a truncated GIF fails here, not in verify()
+                im.seek(k)
+                im.load()
+    except Exception as exc:  # any decoder failure
+        return f"a frame does not decode ({type(exc).__name__})"
+    if frames < 2:
+        return "a single frame: not an animated image"
+    if loop is None:
+        return f"{frames} frames but no looping (plays once)"
+    return None
+
+
+def check_animations(dom: str, fetch) -> list[str]:
+    """Every ``<img>`` GIF is an animated image: several frames that all decode, looping. ``fetch`` as in
+    :func:`check_images` (missing files are reported there)."""
+    out = []
+    for src in parse(dom).images:
+        if not src or _is_external(src):
+            continue
+        data = fetch(src)
+        if not data or not data.startswith((b"GIF87a", b"GIF89a")):
+            continue
+        why = _gif_problem(data)
+        if why:
+            out.append(f"GIF not animated ({why}): {src[:80]}")
+    return out
+
+
+def gif_count(dom: str, fetch) -> int:
+    """How many ``<img>`` of the page are GIFs (the summary line reports it)."""
+    return sum(1 for src in parse(dom).images
+               if src and not _is_external(src) and (fetch(src) or b"").startswith((b"GIF87a", b"GIF89a")))
+
+
 def check_parameters(dom: str) -> list[str]:
     """A papermill parameters cell (tagged ``parameters``/``injected-parameters``) left visible."""
     page = parse(dom)
@@ -258,6 +302,7 @@ def check_page(dom: str, static: str, fetch) -> dict[str, list[str]]:
         "math": check_math(dom, static),
         "table": check_tables(dom),
         "image": check_images(dom, fetch),
+        "animation": check_animations(dom, fetch),
         "external": check_external(dom),
         "parameters": check_parameters(dom),
         "traceback": check_traceback(dom),
@@ -365,7 +410,9 @@ def main(argv: list[str] | None = None) -> int:
                                capture_output=True, timeout=args.timeout)
                 problems = check_page(proc.stdout, page.read_text(errors="replace"), fetch)
                 bad = {k: v for k, v in problems.items() if v}
-                print(f"{'FAIL' if bad else 'ok  '} {rel}" + (f"  ({', '.join(bad)})" if bad else ""), flush=True)
+                gifs = gif_count(proc.stdout, fetch) if "<body" in proc.stdout else 0
+                print(f"{'FAIL' if bad else 'ok  '} {rel}" + (f"  ({', '.join(bad)})" if bad else "")
+                      + (f"  [{gifs} animated GIF(s)]" if gifs and "animation" not in bad else ""), flush=True)
                 for k, v in bad.items():
                     for line in v:
                         print(f"       [{k}] {line}")

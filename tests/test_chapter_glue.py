@@ -37,6 +37,7 @@ GENERATED = {
     "disintegration": dict(training_grid="ci", ks=[1, 3], noises=[0.0, 0.4], alphas_deg=[0.0, 30.0], other_sizes=[3, 2],
                            chen_samples=50, score_batch=8, score_train=60, score_eval=30, score_variance=300,
                            encode_n=300, knn_max_points=300, bootstrap_repeats=50, walk_steps=4),
+    "gallery": dict(training_grid="ci", encode_n=150, traversal_points=4, traced_images=2, recon_images=3),
     "datasets": dict(traversal_steps=3, rate_batch=16, rate_batch_cars3d=4, rate_repeats=1, train_batch=8,
                      train_steps=1, cache_probe_images=10, cache_probe_images_cars3d=2),
 }

@@ -64,6 +64,49 @@ def test_images_flag_missing_empty_corrupt_and_remote():
     assert ch.check_images(page(f'<img src="{data}">'), lambda s: ch._data_uri(s)) == []
 
 
+def _gif(frames: int, loop: bool = True) -> bytes:
+    from PIL import Image
+
+    imgs = [Image.new("RGB", (8, 8), color=(40 * k, 255 - 40 * k, 0)) for k in range(frames)]
+    buf = io.BytesIO()
+    kw = {"loop": 0} if loop else {}
+    imgs[0].save(buf, format="GIF", save_all=frames > 1, append_images=imgs[1:], duration=100, **kw)
+    return buf.getvalue()
+
+
+def test_gifs_must_be_animated_looping_and_decodable():
+    anim = _gif(5)
+    files = {"anim.gif": anim, "still.gif": _gif(1), "once.gif": _gif(3, loop=False),
+             "cut.gif": anim[:len(anim) * 2 // 3], "ok.png": _png()}
+    fetch = files.get
+    assert ch.check_animations(page('<img src="anim.gif"><img src="ok.png"><img src="gone.gif">'), fetch) == []
+    for src, why in [("still.gif", "single frame"), ("once.gif", "no looping"), ("cut.gif", "does not decode")]:
+        problems = ch.check_animations(page(f'<img src="{src}">'), fetch)
+        assert problems and why in problems[0], (src, problems)
+    assert ch.gif_count(page('<img src="anim.gif"><img src="ok.png">'), fetch) == 1
+    assert "animation" in ch.check_page(page('<img src="still.gif">'), "", fetch)
+
+
+def test_gallery_gifs_pass_the_check():
+    """A traversal GIF as rtc.inspect writes it passes (a stand-in decoder: the check is about the file)."""
+    import numpy as np
+    import torch
+
+    from rtc.inspect import traversal_gif
+
+    class Decoder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.ones(1))
+
+        def decode(self, z):
+            return (z[:, :1, None, None] * self.w).expand(-1, 1, 64, 64)
+
+    data = traversal_gif(Decoder(), np.zeros(3), kl=np.array([0.5, 2.0, 0.0]), active=np.array([True, True, False]),
+                         values=np.linspace(-2, 2, 6))
+    assert ch.check_animations(page('<img src="t.gif">'), {"t.gif": data}.get) == []
+
+
 def test_external_resources_flagged_loopback_allowed():
     bad = page('<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js"></script>')
     assert ch.check_external(bad) and "cdn" in ch.check_external(bad)[0]

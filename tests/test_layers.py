@@ -48,3 +48,20 @@ def test_describing_a_grid_imports_no_ray_and_changes_no_environment():
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert p.returncode == 0, p.stderr[-2000:]
     assert p.stdout.split()[1] == "True" and int(p.stdout.split()[0]) > 0
+
+
+def test_the_library_core_needs_neither_ray_nor_seaborn():
+    """Ray (rtc[sweep]) and seaborn (rtc[book]) are extras: the models, estimators, metrics and data import
+    without them (a user who only wants rtc.metrics installs neither)."""
+    code = ("import sys\n"
+            "class Block:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name.split('.')[0] in ('ray', 'seaborn'):\n"
+            "            raise ImportError('blocked: ' + name)\n"
+            "sys.meta_path.insert(0, Block())\n"
+            "import rtc, rtc.models, rtc.metrics, rtc.estimators, rtc.data, rtc.experiments, rtc.experiments.grid\n"
+            "import rtc.sweep\n"
+            "try:\n    rtc.sweep.init_ray()\nexcept ImportError as e:\n    print(e)\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "pip install 'rtc[sweep]'" in p.stdout

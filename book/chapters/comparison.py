@@ -498,39 +498,24 @@ else:
 # the band (0.01, 0.04) on {glue:text}`rtc-band-share:.0f` % of the steps; η ended at
 # {glue:text}`rtc-final-eta:.3g`.
 #
-# Reconstructions (every other column the data, the next its reconstruction from µ) and, for each traced run, a
-# latent traversal: row k decodes µ of one image with latent k set to values from −2 to 2 (prior standard
-# deviations), the other latents fixed.
+# Reconstructions (every other column the data, the next its reconstruction from µ, its error in nats above it)
+# and, for each traced run, a latent traversal: each row decodes µ of one image with one latent set to values from
+# −2 to 2 (prior standard deviations), the other latents fixed; the rows are ordered by each latent's KL to the
+# prior (printed on the row), and latents that are switched off (Var µ_k ≤ 0.01) are greyed. The model gallery
+# (the last chapter) shows every run this way, with animated traversals.
 
 # %% tags=["hide-input"]
-from rtc.metrics.plots import latent_traversal  # noqa: E402  (plotting only)
+from rtc.inspect import ACTIVE_VAR, latent_kl, reconstruction_figure, traversal_figure  # noqa: E402  (plotting)
 
-n_show = 4
-fig, axes = plt.subplots(len(trained), 2 * n_show, figsize=(1.0 * 2 * n_show, 1.05 * len(trained)), squeeze=False)
-for r, (m, tr) in enumerate(trained.items()):
-    ds = datasets[runs[traced[m]].dataset.name]
-    x = ds.observations(ds.sample_factors(n_show, np.random.default_rng(seed)))
-    with torch.no_grad():
-        xr = torch.sigmoid(tr.model.decode(tr.model.encode(x)[0]))
-    for c in range(n_show):
-        for k, img in enumerate((x[c], xr[c])):
-            ax = axes[r, 2 * c + k]
-            ax.imshow(img[0] if img.shape[0] == 1 else img.permute(1, 2, 0), cmap="gray", vmin=0, vmax=1)
-            ax.set_xticks([])
-            ax.set_yticks([])
-    axes[r, 0].set_ylabel(LABELS[m], rotation=0, labelpad=30, fontsize=7)
-fig.tight_layout()
+fig = reconstruction_figure({LABELS[m]: (tr.model, datasets[runs[traced[m]].dataset.name]) for m, tr in trained.items()},
+                            4, seed=seed)
 glue("fig-comparison-recons", fig, display=False)
 plt.close(fig)
 
 for m, tr in trained.items():
-    ds = datasets[runs[traced[m]].dataset.name]
-    x = ds.observations(ds.sample_factors(1, np.random.default_rng(seed)))
-    base = tr.model.encode(x)[0].detach().numpy()[0]
-    fig = latent_traversal(lambda z, tr=tr: torch.sigmoid(tr.model.decode(z)), base,
-                           values=np.linspace(-2, 2, traversal_points), cell=0.7)
-    fig.suptitle(f"latent traversal: {run_label(traced[m])}", fontsize=9)
-    fig.tight_layout()
+    enc = encode(tr.model, datasets[runs[traced[m]].dataset.name], n=trace_images, seed=seed)
+    fig = traversal_figure(tr.model, enc.mu[0], kl=latent_kl(enc.mu, enc.sigma), active=enc.mu.var(0) > ACTIVE_VAR,
+                           values=np.linspace(-2, 2, traversal_points), title=f"latent traversal: {run_label(traced[m])}")
     display(fig)
     plt.close(fig)
 
@@ -538,7 +523,8 @@ for m, tr in trained.items():
 # ```{glue:figure} fig-comparison-recons
 # :name: fig-comparison-recons
 #
-# Data (odd columns) and reconstructions from µ (even columns) by the traced run of each model.
+# Data (odd columns) and reconstructions from µ (even columns, reconstruction error in nats above) by the traced
+# run of each model.
 # ```
 #
 # ## Theorem 1 on trained encoders
