@@ -231,10 +231,50 @@ def hide_parameter_cells(nb) -> int:
     return n
 
 
+@contextlib.contextmanager
+def _progress_channel(path: Path, on_progress):
+    """Point ``$RTC_PROGRESS`` at ``path`` for the ``with`` block and hand every line appended there to
+    ``on_progress`` (from a thread polling twice a second, and once more at the end)."""
+    import threading
+
+    from .progress import ENV
+
+    if on_progress is None:
+        yield
+        return
+    path.touch()
+    old, stop = os.environ.get(ENV), threading.Event()
+    os.environ[ENV] = str(path)
+
+    def pump(fh):
+        for line in fh.readlines():
+            if line.strip():
+                on_progress(line.rstrip("\n"))
+
+    with open(path, encoding="utf-8") as fh:
+        def loop():
+            while not stop.wait(0.5):
+                pump(fh)
+
+        t = threading.Thread(target=loop, daemon=True)
+        t.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            t.join()
+            pump(fh)
+            if old is None:
+                os.environ.pop(ENV, None)
+            else:
+                os.environ[ENV] = old
+
+
 def run_chapter(chapter: Chapter, params: dict, out: Path, *, force: bool = False, progress: bool = False,
-                failed_dir: Path | None = None, profile: str | None = None) -> str:
+                failed_dir: Path | None = None, profile: str | None = None, on_progress=None) -> str:
     """Execute one chapter into ``out``; returns ``'cached'`` or ``'ran'``. Raises :class:`ChapterFailed` on a
-    failing cell. ``profile`` enters the cache key through its training grid (:func:`cache_key`)."""
+    failing cell. ``profile`` enters the cache key through its training grid (:func:`cache_key`);
+    ``on_progress(line)`` receives the lines the chapter's work reports through :mod:`rtc.progress`."""
     import jupytext
     import nbformat
     import papermill as pm
@@ -251,9 +291,11 @@ def run_chapter(chapter: Chapter, params: dict, out: Path, *, force: bool = Fals
         nbformat.write(nb, src_nb)
         try:
             # cwd: the chapter's own folder, so relative paths in a chapter mean the same in every profile.
-            pm.execute_notebook(str(src_nb), str(out_nb), parameters=params, kernel_name="python3",
-                                cwd=str(chapter.source.parent), progress_bar=progress, log_output=False,
-                                kernel_manager_class=_kernel_manager_class(Path(tmp)))
+            # The kernel inherits $RTC_PROGRESS: what the chapter's work reports (rtc.progress) reaches on_progress.
+            with _progress_channel(Path(tmp) / "progress.txt", on_progress):
+                pm.execute_notebook(str(src_nb), str(out_nb), parameters=params, kernel_name="python3",
+                                    cwd=str(chapter.source.parent), progress_bar=progress, log_output=False,
+                                    kernel_manager_class=_kernel_manager_class(Path(tmp)))
         except pm.PapermillExecutionError as exc:
             executed = nbformat.read(out_nb, as_version=4) if out_nb.exists() else None
             where = f"code cell [{exc.exec_count}]"
@@ -323,7 +365,8 @@ def run_all(root: Path, profile: str, todo: list[tuple[Chapter, dict]], *, force
         say(f"[{i}/{len(todo)}] {c.name} ({profile}) ...")
         try:
             status = run_chapter(c, params, executed_path(c, profile), force=force, progress=progress,
-                                 failed_dir=failed_dir(c.book, profile), profile=profile)
+                                 failed_dir=failed_dir(c.book, profile), profile=profile,
+                                 on_progress=lambda line, i=i, c=c: say(f"[{i}/{len(todo)}] {c.name}: {line}"))
         except ChapterFailed as exc:
             failures.append(str(exc))
             say(f"[{i}/{len(todo)}] {c.name} FAILED after {time.perf_counter() - t0:.1f} s: {exc}")

@@ -51,8 +51,9 @@ import pandas as pd  # noqa: E402
 from rtc.experiments.grid import (EVAL_SECONDS, STEP_SECONDS, GridError, RunSpec, cached_row,  # noqa: E402
                                   dry_run, estimate_seconds, grid_runs, load_grid, validate_grid)
 from rtc.experiments.run import default_results_dir, run, run_settings  # noqa: E402
+from rtc.progress import report  # noqa: E402
 
-__all__ = ["SweepError", "run_grid", "init_ray", "main",
+__all__ = ["SweepError", "run_grid", "init_ray", "main", "GridETA", "PROGRESS_EVERY",
            # re-exported from rtc.experiments.grid
            "RunSpec", "GridError", "load_grid", "validate_grid", "grid_runs", "dry_run", "estimate_seconds",
            "STEP_SECONDS", "EVAL_SECONDS"]
@@ -139,6 +140,32 @@ def _task(spec: RunSpec, results_dir: str, threads: int):
     return r.row, r.status
 
 
+# Seconds between two progress lines while no run finishes (rtc.progress: what the book runner prints).
+PROGRESS_EVERY = 120.0
+
+
+class GridETA:
+    """The grid's progress line with an ETA from the cost model (:func:`estimate_seconds`), calibrated on this
+    machine: once runs have finished, the estimate of what is left is scaled by (wall time so far) / (estimated
+    wall time of the finished runs), each estimate divided over the ``slots`` runs that go at once."""
+
+    def __init__(self, slots: int):
+        self.t0, self.slots = time.monotonic(), max(int(slots), 1)
+        self.done_estimate = 0.0
+
+    def finished(self, estimate: float) -> None:
+        self.done_estimate += estimate
+
+    def line(self, total: int, counts: dict, running: list, left_estimates: list) -> str:
+        elapsed = time.monotonic() - self.t0
+        scale = elapsed / (self.done_estimate / self.slots) if self.done_estimate > 0 else 1.0
+        eta = sum(left_estimates) / self.slots * min(max(scale, 0.2), 20.0)
+        finished = counts["done"] + counts["cached"] + counts["failed"]
+        return (f"grid {finished}/{total} runs ({counts['cached']} cached, {counts['failed']} failed); running: "
+                + (", ".join(running) if running else "—") + f"; {elapsed / 60:.1f} min elapsed, ETA ≈ "
+                f"{eta / 60:.0f} min" + ("" if self.done_estimate > 0 else " (cost model, not yet calibrated)"))
+
+
 def run_grid(runs, *, address: str | None = None, cpus_per_run: int = 1, gpus_per_run: float = 0,
              results_dir: str | Path | None = None, max_retries: int = 3, progress: bool = True,
              num_cpus: int | None = None, raise_on_failure: bool = True) -> pd.DataFrame:
@@ -200,15 +227,24 @@ def run_grid(runs, *, address: str | None = None, cpus_per_run: int = 1, gpus_pe
             if gpus_per_run > 0:
                 slots = min(slots, int(res.get("GPU", 0) // gpus_per_run))
 
+            eta = GridETA(slots)
+
             def show():  # running = what fits the cluster's slots (an estimate: Ray does not say which task runs)
                 counts["running"] = min(len(pending), max(slots, 1))
                 counts["queued"] = len(pending) - counts["running"]
                 bar.set_postfix(counts, refresh=True)
+                running = [runs[i].label for i in list(pending.values())[:counts["running"]]]
+                report(eta.line(len(runs), counts, running, [estimate_seconds(runs[i]) for i in pending.values()]))
             show()
+            beat = time.monotonic()
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+                if not ready and time.monotonic() - beat > PROGRESS_EVERY:  # a sign of life between completions
+                    show()
+                    beat = time.monotonic()
                 for ref in ready:
                     i = pending.pop(ref)
+                    eta.finished(estimate_seconds(runs[i]))
                     try:
                         row, status = ray.get(ref)
                         rows[i] = {"status": status, **row}
@@ -222,11 +258,14 @@ def run_grid(runs, *, address: str | None = None, cpus_per_run: int = 1, gpus_pe
                     bar.update(1)
                 if ready:
                     show()
+                    beat = time.monotonic()
     finally:
         bar.close()
         if started:
             import ray
             ray.shutdown()
+    report(f"grid done: {len(runs)} runs ({counts['done']} computed, {counts['cached']} cached, {counts['failed']} "
+           f"failed)")
     table = pd.DataFrame(rows)
     if failures and raise_on_failure:
         raise SweepError(failures, table[table["status"] != "failed"].reset_index(drop=True))

@@ -219,3 +219,33 @@ def test_two_builders_of_one_profile_take_turns(tmp_path, repo_root):
     assert f"process {first.pid} is building the ci chapters" in out2 and "waiting" in out2
     assert "slow cached" in out2
     assert find_temp_files(tmp_path / "book", recursive=True) == []
+
+
+REPORTS = ('# %% tags=["parameters"]\nprofile = "default"\n\n'
+           '# %%\nimport time\nfrom rtc.progress import report\n'
+           'for k in range(3):\n    report(f"step {k + 1}/3 of the long work")\n    time.sleep(0.7)\n'
+           'print("quiet in the notebook")\n')
+
+
+def test_the_runner_prints_what_a_chapter_reports_as_it_happens(tmp_path, repo_root, capsys):
+    """A chapter's long work (the training grid) reports through rtc.progress; the runner prints each line,
+    prefixed with the chapter, while the chapter still runs — and the kernel's own output stays in the notebook."""
+    make_book(tmp_path, {"reports": REPORTS}, repo_root)
+    lines = []
+    from rtc.book import chapters, plan, run_all
+    todo = plan(tmp_path, "ci", chapters(tmp_path))
+    stamps = []
+
+    def say(m):
+        lines.append(m)
+        stamps.append(time.monotonic())
+
+    assert run_all(tmp_path, "ci", todo, say=say) == []
+    got = [m for m in lines if "of the long work" in m]
+    assert got == [f"[1/1] reports: step {k}/3 of the long work" for k in (1, 2, 3)]
+    first, last = (stamps[lines.index(got[0])], stamps[lines.index(got[-1])])
+    assert last - first > 0.5  # printed as they came, not all at the end
+    assert not any("quiet in the notebook" in m for m in lines)
+    assert "RTC_PROGRESS" not in os.environ
+    from rtc.progress import report
+    report("no runner listening: nothing happens")  # outside a runner: a no-op, no error

@@ -118,14 +118,20 @@ def test_local_ray_listens_on_loopback_only(local_ray):
     assert [s for s in socks if not _is_loopback(s[1])] == []
 
 
-def test_two_run_grid_then_all_cached(local_ray, tmp_path):
+def test_two_run_grid_then_all_cached(local_ray, tmp_path, monkeypatch):
+    progress = tmp_path / "progress.txt"  # what the book runner would print (rtc.progress)
+    monkeypatch.setenv("RTC_PROGRESS", str(progress))
     runs = [tiny(0), tiny(1)]
     t = run_grid(runs, results_dir=tmp_path, progress=False)
     assert list(t["status"]) == ["trained", "trained"] and list(t["seed"]) == [0, 1]
     assert t["recon"].notna().all() and (t["eval"] == "ci").all()
+    lines = progress.read_text().splitlines()
+    assert lines[0].startswith("grid 0/2 runs (0 cached, 0 failed); running: beta_vae(") and "ETA" in lines[0]
+    assert lines[-1] == "grid done: 2 runs (2 computed, 0 cached, 0 failed)"
     again = run_grid(runs, results_dir=tmp_path, progress=False)
     assert list(again["status"]) == ["cached", "cached"]
     assert list(again["run_key"]) == list(t["run_key"])
+    assert progress.read_text().splitlines()[-1] == "grid done: 2 runs (0 computed, 2 cached, 0 failed)"
 
 
 def test_failing_run_is_reported_and_the_others_finish(local_ray, tmp_path):
@@ -390,3 +396,18 @@ def test_estimate_scales_with_steps_batch_and_discriminator():
     e = sweep.EVAL_SECONDS["ci"]
     assert sweep.estimate_seconds(b) - e == pytest.approx(2 * (sweep.estimate_seconds(a) - e))
     assert sweep.estimate_seconds(fa) > sweep.estimate_seconds(a)
+
+
+def test_grid_eta_is_calibrated_by_the_runs_that_finished(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(sweep.time, "monotonic", lambda: now[0])
+    eta = sweep.GridETA(slots=2)
+    counts = {"done": 0, "cached": 1, "failed": 0}
+    line = eta.line(5, counts, ["a", "b"], [100.0, 100.0, 100.0, 100.0])
+    assert "grid 1/5 runs" in line and "running: a, b" in line and "ETA ≈ 3 min" in line and "not yet" in line
+    now[0] += 240.0                     # two runs estimated at 100 s each, side by side on 2 slots (100 s of
+    eta.finished(100.0)                 # wall time), took 240 s: this machine is 2.4× slower than the cost model
+    eta.finished(100.0)
+    counts["done"] = 2
+    line = eta.line(5, counts, ["c"], [100.0, 100.0])
+    assert "grid 3/5 runs" in line and "4.0 min elapsed" in line and "ETA ≈ 4 min" in line  # 200 s / 2 × 2.4
