@@ -379,17 +379,23 @@ def _base_code(insp: Inspection, image: int) -> np.ndarray:
     return insp.encoding.mu[int(image)]
 
 
+def _traversal(model, base_code, kl, active, values):
+    """The inputs of both traversal drawings: KL (L,), the active mask (L,), the values (V,), the latents in
+    decreasing-KL order and their decoded images (L, V, H, W, 3)."""
+    kl = np.asarray(kl, dtype=np.float64)
+    active = np.ones(len(kl), bool) if active is None else np.asarray(active, bool)
+    vals = traversal_values() if values is None else np.asarray(values, dtype=np.float64)
+    order = traversal_order(kl)
+    return kl, active, vals, order, traversal_images(model, base_code, vals, order)
+
+
 def traversal_figure(model, base_code, *, kl, active=None, values=None, title: str | None = None,
                      cell: float = 0.55, dpi: int = 72):
     """Latent traversal: rows are the latents ordered by decreasing KL (``kl`` (L,), printed on each row),
     columns the ``values``; inactive latents (``active`` False) are greyed. Returns the Figure."""
     import matplotlib.pyplot as plt
 
-    kl = np.asarray(kl, dtype=np.float64)
-    active = np.ones(len(kl), bool) if active is None else np.asarray(active, bool)
-    vals = traversal_values() if values is None else np.asarray(values, dtype=np.float64)
-    order = traversal_order(kl)
-    imgs = traversal_images(model, base_code, vals, order)
+    kl, active, vals, order, imgs = _traversal(model, base_code, kl, active, values)
     L, V, H, W, _ = imgs.shape
     mosaic = np.ones((L * (H + 2), V * (W + 2), 3))
     for r in range(L):
@@ -422,11 +428,7 @@ def traversal_gif(model, base_code, *, kl, active=None, values=None, columns: in
     through the values at once, and the animation loops."""
     from PIL import Image, ImageDraw, ImageFont
 
-    kl = np.asarray(kl, dtype=np.float64)
-    active = np.ones(len(kl), bool) if active is None else np.asarray(active, bool)
-    vals = traversal_values() if values is None else np.asarray(values, dtype=np.float64)
-    order = traversal_order(kl)
-    imgs = traversal_images(model, base_code, vals, order)
+    kl, active, vals, order, imgs = _traversal(model, base_code, kl, active, values)
     L, V, H, W, _ = imgs.shape
     cols = max(1, min(columns, L))
     rows = math.ceil(L / cols)
