@@ -3,7 +3,10 @@ machine's fp32 matmul peak (measured in the same run), where a step's time goes 
 ``rtc.models.train``'s loop, timed by calling its own ``vae_step`` / ``discriminator_step``), the
 cost of the FactorVAE family's pre-step copy, and channels_last against NCHW.
 
-Usage: ``.venv/bin/python bench/bench_train.py [--steps 3] [--batches 64 500] [--threads 2]``
+Usage: ``.venv/bin/python bench/bench_train.py [--steps 3] [--batches 64 500] [--threads 2]``;
+``--precision-only``: fp32 against bf16 (``TrainConfig.precision``) for 1 and 2 threads at batch 32, 64 and
+500, each against the matching (fp32 or bf16) matmul peak measured in the same run, the discriminator's FLOPs
+counted for the FactorVAE family (:func:`step_flops`).
 
 FLOPs: the Table 2 model's multiply-accumulates per image are counted from its layers (a conv
 costs C_in·k²·C_out·H_out·W_out MACs; a transposed conv the same with its input's H·W);
@@ -89,12 +92,98 @@ def phase_profile(ds, model_name, strength, est, batch, steps, channels_last=Tru
     return {k: statistics.median(v) for k, v in times.items()}
 
 
+def matmul_peak_bf16(n=2048, reps=5) -> float:
+    """GFLOP/s of a bfloat16 matmul (oneDNN: AVX-512 BF16 / AMX where the CPU has them)."""
+    a, b = torch.randn(n, n).bfloat16(), torch.randn(n, n).bfloat16()
+    a @ b
+    best = float("inf")
+    for _ in range(reps):
+        t = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t)
+    return 2 * n ** 3 / best / 1e9
+
+
+def disc_macs(latent_dim: int, hidden: int, layers: int) -> int:
+    """Multiply-accumulates of one discriminator forward per code: D·h + (layers − 2)·h² + 2h."""
+    return latent_dim * hidden + (layers - 2) * hidden * hidden + 2 * hidden
+
+
+def step_flops(vae_macs: int, enc_macs: int, cfg: TrainConfig) -> float:
+    """FLOPs per training image: the VAE's forward + backward (3× forward), and for the FactorVAE family the
+    discriminator — once in the VAE step (forward + backward to z, ≈ 2 forwards) and on two code sets in its own
+    step (forward + backward, 3 forwards each) — plus the second batch's encoding (one encoder forward)."""
+    flops = 2 * 3 * vae_macs
+    if cfg.objective().uses_discriminator:
+        flops += 2 * (2 + 2 * 3) * disc_macs(cfg.latent_dim, cfg.disc_hidden, cfg.disc_layers) + 2 * enc_macs
+    return flops
+
+
+def precision_table(ds, threads_list, batch_list, steps: int) -> None:
+    """images/s, GFLOP/s and the fraction of the matching matmul peak for fp32 and bf16 (vae_step and, for the
+    FactorVAE family, discriminator_step: the loop's own step functions), per thread count and batch."""
+    from rtc.models.networks import native_bf16
+
+    vae_macs = forward_macs(VAE(1, 10))
+    enc_macs = forward_macs_encoder(VAE(1, 10))
+    print(f"\n## fp32 against bf16 (native bf16 on this CPU: {native_bf16('cpu')}); median of {steps} steps")
+    print("| threads | objective | batch | precision | images/s | GFLOP/s | / matmul peak | bf16 / fp32 |")
+    print("|" + "---|" * 8)
+    for threads in threads_list:
+        torch.set_num_threads(threads)
+        peaks = {"fp32": matmul_peak(), "bf16": matmul_peak_bf16()}
+        print(f"| {threads} | matmul peak (2048²) | | | | fp32 {peaks['fp32']:.0f}, bf16 {peaks['bf16']:.0f} | | "
+              f"{peaks['bf16'] / peaks['fp32']:.2f} |")
+        for name, strength, disc in (("beta_vae", 4.0, None), ("rtc_vae", 10.0, (512, 4))):
+            for b in batch_list:
+                rate = {}
+                for prec in ("fp32", "bf16"):
+                    kw = dict(disc_hidden=disc[0], disc_layers=disc[1]) if disc else {}
+                    cfg = TrainConfig(model=name, strength=strength, batch_size=b, precision=prec, **kw)
+                    tr = build(cfg, ds.num_channels, "cpu")
+                    stream = batches(ds, b, seed=0)
+                    times = []
+                    for step in range(steps + 1):
+                        x, x2 = next(stream), (next(stream) if tr.disc is not None else None)
+                        t = time.perf_counter()
+                        out, _ = vae_step(tr, x, step=step, dataset_size=len(ds))
+                        if tr.disc is not None:
+                            discriminator_step(tr, out.z, x2)
+                        if step:
+                            times.append(time.perf_counter() - t)
+                    sec = statistics.median(times)
+                    rate[prec] = b / sec
+                    gflops = step_flops(vae_macs, enc_macs, cfg) * b / sec / 1e9
+                    print(f"| {threads} | {name} | {b} | {prec} | {b / sec:.0f} | {gflops:.1f} | "
+                          f"{gflops / peaks[prec]:.2f} | " + (f"{rate['bf16'] / rate['fp32']:.2f} |" if prec == "bf16"
+                                                              else " |"))
+
+
+def forward_macs_encoder(model: VAE) -> int:
+    """The encoder's share of :func:`forward_macs` (for the FactorVAE family's second-batch encoding)."""
+    full = forward_macs(model)
+    dec = model.decoder
+    macs = 0
+    h = 1
+    for mod in dec.net:
+        if isinstance(mod, torch.nn.ConvTranspose2d):
+            w = mod.weight
+            macs += w.shape[0] * w.shape[1] * w.shape[2] * w.shape[3] * h * h
+            h = (h - 1) * mod.stride[0] - 2 * mod.padding[0] + mod.kernel_size[0]
+    return full - macs
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=3)
     p.add_argument("--batches", type=int, nargs="+", default=[64, 500])
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
+    p.add_argument("--precision-only", action="store_true",
+                   help="only the fp32-against-bf16 table (threads 1 and 2; batches 32, 64, 500)")
     args = p.parse_args(argv)
+    if args.precision_only:
+        precision_table(load_dataset("dsprites"), [1, 2], [32, 64, 500], args.steps)
+        return
     torch.set_num_threads(args.threads)
     ds = load_dataset("dsprites")
 

@@ -17,7 +17,8 @@ import numpy as np
 
 from ._validate import is_integer, is_real
 
-__all__ = ["VERDICTS", "MOST", "FEW", "Observation", "fraction_verdict", "spearman_bootstrap"]
+__all__ = ["VERDICTS", "MOST", "FEW", "Observation", "fraction_verdict", "spearman_bootstrap", "paired_difference",
+           "equivalence_verdict"]
 
 VERDICTS = ("confirmed", "partly", "refuted", "inconclusive")
 # A claim that should hold in most cells: confirmed when it holds in at least MOST of them, refuted in at most FEW.
@@ -79,3 +80,39 @@ def spearman_bootstrap(x, y, *, repeats: int = 1000, seed: int = 0, level: float
             boot.append(spearmanr(x[i], y[i]).statistic)
     lo, hi = (np.quantile(boot, [(1 - level) / 2, (1 + level) / 2]) if boot else (nan, nan))
     return dict(n=n, rho=float(r.statistic), lo=float(lo), hi=float(hi), pvalue=float(r.pvalue))
+
+
+def paired_difference(a, b, *, level: float = 0.9) -> dict:
+    """Mean of the paired differences ``b − a`` with its two-sided Student-t interval at ``level``.
+
+    ``a``, ``b``: 1-D of one length, pair i measured under the same seed (same initial weights, same batches).
+    Pairs with a NaN are dropped. Returns ``{"n", "mean", "lo", "hi", "sd"}`` (``sd`` the differences' sample
+    standard deviation); with fewer than 2 pairs everything but n is NaN (no interval from one pair).
+    """
+    from scipy.stats import t as student_t
+
+    if not is_real(level) or not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"a and b must be 1-D of one length, got shapes {a.shape} and {b.shape}")
+    d = (b - a)[np.isfinite(a) & np.isfinite(b)]
+    n, nan = len(d), float("nan")
+    if n < 2:
+        return dict(n=n, mean=float(d.mean()) if n else nan, lo=nan, hi=nan, sd=nan)
+    mean, sd = float(d.mean()), float(d.std(ddof=1))
+    half = float(student_t.ppf((1 + level) / 2, n - 1)) * sd / math.sqrt(n)
+    return dict(n=n, mean=mean, lo=mean - half, hi=mean + half, sd=sd)
+
+
+def equivalence_verdict(lo: float, hi: float, margin: float) -> str:
+    """Two one-sided tests as an interval rule: ``equivalent`` when the interval (lo, hi) of a difference lies
+    inside (−margin, margin), ``different`` when it lies wholly outside it, ``inconclusive`` otherwise (and for a
+    NaN interval or margin)."""
+    if any(not math.isfinite(v) for v in (lo, hi, margin)) or margin <= 0:
+        return "inconclusive"
+    if -margin < lo and hi < margin:
+        return "equivalent"
+    if lo >= margin or hi <= -margin:
+        return "different"
+    return "inconclusive"

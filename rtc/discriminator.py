@@ -35,11 +35,18 @@ class Discriminator(nn.Module):
         mods.append(nn.Linear(width, 2))
         self.net = nn.Sequential(*mods)
         self.latent_dim = latent_dim
+        # "bf16": the layers run under bf16 autocast (set by rtc.models.train for a bf16 run; not saved with the
+        # weights, so a loaded discriminator computes in float32)
+        self.precision = "fp32"
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"expected codes of shape (B, {self.latent_dim}), got {tuple(z.shape)}")
-        return self.net(z)
+        if self.precision == "fp32":
+            return self.net(z)
+        # bf16 autocast for the matmuls; the logits (and so every loss and TC estimate) in float32
+        with torch.autocast(device_type=z.device.type, dtype=torch.bfloat16):
+            return self.net(z).float()
 
 
 def permute_dims(z: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -243,7 +243,7 @@ def run_settings(config, spec: DatasetSpec) -> dict:
             "batch_size": int(config.batch_size), "latent_dim": int(config.latent_dim), "lr": float(config.lr),
             "warmup_steps": int(config.warmup_steps), "warmup_start": config.warmup_start,
             "disc_hidden": int(config.disc_hidden),
-            "disc_layers": int(config.disc_layers), "eta_every": int(config.eta_every)}
+            "disc_layers": int(config.disc_layers), "eta_every": int(config.eta_every), "precision": config.precision}
 
 
 def _evaluate(model, ds, settings: EvalSettings, device, progress: bool) -> dict:

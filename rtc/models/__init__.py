@@ -10,13 +10,13 @@
 """
 from .encode import Encoding, encode, encode_images, representation_stats
 from .eta import EtaSchedule
-from .networks import VAE, Decoder, Encoder, VAEOutput, reparameterize
+from .networks import PRECISIONS, VAE, Decoder, Encoder, VAEOutput, native_bf16, reparameterize
 from .objectives import MODELS, TC_ESTIMATORS, ModelSpec, Objective, ObjectiveError
 from .throughput import training_step_rate
 from .train import (CheckpointError, Trainer, TrainConfig, TrainingDiverged, TrainResult, build, discriminator_step,
                     load_model, run_dir_for, train, vae_step)
 
-__all__ = ["VAE", "Encoder", "Decoder", "VAEOutput", "reparameterize", "MODELS", "ModelSpec", "TC_ESTIMATORS",
+__all__ = ["VAE", "Encoder", "Decoder", "VAEOutput", "reparameterize", "PRECISIONS", "native_bf16", "MODELS", "ModelSpec", "TC_ESTIMATORS",
            "Objective", "ObjectiveError", "EtaSchedule", "TrainConfig", "TrainResult", "TrainingDiverged",
            "CheckpointError", "Trainer", "build", "vae_step", "discriminator_step", "train", "load_model",
            "run_dir_for", "training_step_rate", "Encoding", "encode", "encode_images", "representation_stats"]

@@ -36,7 +36,36 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-__all__ = ["Encoder", "Decoder", "VAE", "VAEOutput", "reparameterize"]
+__all__ = ["Encoder", "Decoder", "VAE", "VAEOutput", "reparameterize", "PRECISIONS", "autocast", "native_bf16"]
+
+# Arithmetic of the networks' convolutions and matmuls during training: "fp32", or "bf16" (autocast: bfloat16
+# operands, float32 accumulation, float32 master weights and Adam state). Everything else stays float32: the
+# posterior's µ and log σ² are cast back to float32 before z is drawn (so ε is the same draw at either
+# precision), the reconstruction logits before the likelihood, a discriminator's logits before its loss.
+PRECISIONS = ("fp32", "bf16")
+
+
+def autocast(device, precision: str):
+    """The context the networks run in: bf16 autocast on ``device`` when ``precision == "bf16"``, else a no-op."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def native_bf16(device="cpu") -> bool:
+    """Does ``device`` compute bfloat16 natively? CUDA: ``torch.cuda.is_bf16_supported()``; CPU: the AVX-512 BF16
+    or AMX-BF16 instructions (without them CPU autocast emulates bf16, measured ~20× slower than fp32 here)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    if device.type != "cpu":
+        return False
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 IMAGE_SIZE = 64
 
@@ -130,7 +159,13 @@ class VAE(nn.Module):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(z)
 
-    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> VAEOutput:
-        mu, logvar = self.encode(x)
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None, precision: str = "fp32") -> VAEOutput:
+        """µ, log σ², z and logits of images ``x``; ``precision`` the networks' arithmetic (:data:`PRECISIONS`).
+        The outputs are float32 either way, and z = µ + σ·ε is formed in float32."""
+        with autocast(x.device, precision):
+            mu, logvar = self.encode(x)
+        mu, logvar = mu.float(), logvar.float()
         z = reparameterize(mu, logvar, generator)
-        return VAEOutput(mu, logvar, z, self.decode(z))
+        with autocast(x.device, precision):
+            logits = self.decode(z)
+        return VAEOutput(mu, logvar, z, logits.float())

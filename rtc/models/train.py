@@ -5,8 +5,10 @@ One step ``t`` (= 0, 1, …) of :func:`train`:
 
 1. data — batch ``k`` of the stream :func:`rtc.data.batches` (``k = t``; ``k = 2t`` when a
    discriminator is trained, whose step takes batch ``2t + 1`` — FactorVAE's second batch);
-2. :func:`vae_step` — forward, the objective (:class:`rtc.models.objectives.Objective`) with the
-   current η, backward, NaN/inf guard on the loss and the gradient norm, Adam step. The
+2. :func:`vae_step` — forward (the networks at ``config.precision``: float32, or bf16 autocast with every
+   output, loss term and estimate in float32 — :mod:`rtc.models.networks`), the objective
+   (:class:`rtc.models.objectives.Objective`) with the current η, backward, NaN/inf guard on the loss and
+   the gradient norm, Adam step (float32 weights and state at either precision). The
    discriminator's parameters are frozen for this backward, so its optimizer never sees the
    VAE's gradients;
 3. :func:`discriminator_step` (FactorVAE family with the density-ratio TC) — the codes z of
@@ -66,6 +68,7 @@ import math
 import shutil
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -81,7 +84,7 @@ from rtc.data import batches
 from rtc.discriminator import Discriminator, permute_dims
 
 from .eta import EtaSchedule
-from .networks import VAE, VAEOutput, reparameterize
+from .networks import PRECISIONS, VAE, VAEOutput, autocast, native_bf16, reparameterize
 from .objectives import (
     MODELS,
     TC_ESTIMATORS,
@@ -166,6 +169,7 @@ class TrainConfig:
     eta_cap: float | None = None
     eta_restore: str = "last"
     channels_last: bool = True
+    precision: str = "fp32"  # the networks' arithmetic in training: "fp32" or "bf16" (rtc.models.networks.autocast)
     checkpoint_every: int = 250
     snapshot_every: int = 0  # keep the model's weights every k steps (0: never), for metrics over training
 
@@ -195,6 +199,8 @@ class TrainConfig:
         if not isinstance(self.channels_last, (bool, np.bool_)):
             raise ValueError(f"TrainConfig.channels_last must be True or False, got {self.channels_last!r}")
         put("channels_last", bool(self.channels_last))
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"TrainConfig.precision must be one of {PRECISIONS}, got {self.precision!r}")
         try:
             obj = self.objective()  # the model's own constraints: lambda_d / tc_estimator applicability
         except ObjectiveError as e:
@@ -292,6 +298,7 @@ class Trainer:
     eta: EtaSchedule | None
     noise: torch.Generator
     perm: torch.Generator
+    precision: str = "fp32"
 
     def rng_state(self) -> dict:
         return {"noise": self.noise.get_state(), "perm": self.perm.get_state()}  # (one state twice on a CPU)
@@ -341,7 +348,12 @@ def build(config: TrainConfig, num_channels: int, device=None) -> Trainer:
     perm = torch.Generator()
     perm.set_state(after_init)
     noise = perm if device.type == "cpu" else torch.Generator(device=device).manual_seed(config.seed)
-    return Trainer(model, opt, obj, disc, dopt, eta, noise, perm)
+    if config.precision == "bf16" and not native_bf16(device):
+        warnings.warn(f"precision='bf16' on {device}, which has no native bfloat16: autocast emulates it, much "
+                      "slower than fp32 (measured ~20× on a CPU without AVX-512 BF16)", stacklevel=2)
+    if disc is not None:
+        disc.precision = config.precision
+    return Trainer(model, opt, obj, disc, dopt, eta, noise, perm, config.precision)
 
 
 def vae_step(tr: Trainer, x: torch.Tensor, *, step: int, dataset_size: int) -> tuple[VAEOutput, dict]:
@@ -352,8 +364,9 @@ def vae_step(tr: Trainer, x: torch.Tensor, *, step: int, dataset_size: int) -> t
     Raises :class:`TrainingDiverged`, with the parameters and Adam state untouched, when the loss
     or the gradient norm is not finite.
     """
-    # forward: µ, log σ², z = µ + σ·ε (ε from the run's generator), reconstruction logits
-    out = tr.model(x, generator=tr.noise)
+    # forward: µ, log σ², z = µ + σ·ε (ε from the run's generator), reconstruction logits — the networks at the
+    # run's precision, every output (and so the loss, KL, TC and η's input) in float32
+    out = tr.model(x, generator=tr.noise, precision=tr.precision)
     # loss, with the discriminator (if any) frozen so that this backward leaves its gradients alone
     if tr.disc is not None:
         tr.disc.requires_grad_(False)
@@ -383,8 +396,9 @@ def discriminator_step(tr: Trainer, z: torch.Tensor, x2: torch.Tensor) -> dict:
     discriminator and its Adam state untouched, when the loss or its gradient norm is not finite."""
     # the permuted codes, from the encoder as the VAE step left it
     with torch.no_grad():
-        mu2, logvar2 = tr.model.encode(x2)
-        z_perm = permute_dims(reparameterize(mu2, logvar2, tr.noise), tr.perm)
+        with autocast(x2.device, tr.precision):
+            mu2, logvar2 = tr.model.encode(x2)
+        z_perm = permute_dims(reparameterize(mu2.float(), logvar2.float(), tr.noise), tr.perm)
     # loss: cross-entropy of q(z) (class 0) against ∏_k q(z_k) (class 1)
     loss, acc = discriminator_loss(tr.disc(z.detach()), tr.disc(z_perm))
     if not torch.isfinite(loss):

@@ -1,0 +1,68 @@
+"""fp32 against bf16 training, paired by seed: is bf16 equivalent at the default profile's settings?
+
+    .venv/bin/python bench/bench_precision.py [--seeds 0 1 2] [--models beta_vae:4 factor_vae:10 rtc_vae:10]
+
+Trains (or reads from the results cache) every model × seed twice with the `default` profile's training settings
+(parameters/default/training.yaml: batch, steps, warm-up, discriminator, evaluation) — once with
+``precision="fp32"`` and once with ``"bf16"`` (the networks under bf16 autocast; loss, KL, TC, η and every
+reported number in float32). A pair shares its seed: the same initial weights, the same batches, the same ε.
+Prints every run, then per model and metric the mean paired difference bf16 − fp32 with its 90 % Student-t
+interval against the seed-to-seed spread (``rtc.experiments.paired.paired_table``: *equivalent* when the whole
+interval lies within one pooled seed-to-seed standard deviation of 0), and the training speed-up per model
+(a ratio of the runs' own training seconds, each run on one worker thread; on a shared machine compare ratios).
+"""
+from __future__ import annotations
+
+import argparse
+
+import rtc.sweep as sweep  # first: sets Ray's environment before anything imports ray
+
+import pandas as pd  # noqa: E402
+
+from rtc.experiments import default_results_dir  # noqa: E402
+from rtc.experiments.grid import RunSpec, load_grid  # noqa: E402
+from rtc.experiments.paired import paired_table  # noqa: E402
+from rtc.models import TrainConfig  # noqa: E402
+
+METRICS = ("recon", "tc_mean", "tc_sample", "active_dims", "sap_r2", "mig_ref")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--profile", default="default", help="whose training settings (defaults and eval) to use")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--models", nargs="+", default=["beta_vae:4", "factor_vae:10", "rtc_vae:10"])
+    p.add_argument("--dataset", default="dsprites")
+    a = p.parse_args(argv)
+    g = load_grid(a.profile)
+    runs = []
+    for item in a.models:
+        model, strength = item.split(":")
+        for seed in a.seeds:
+            for prec in ("fp32", "bf16"):
+                cfg = TrainConfig(model=model, strength=float(strength), seed=seed, **{**g["defaults"], "precision": prec})
+                runs.append(RunSpec(cfg, a.dataset, g["eval"]))
+    t = sweep.run_grid(runs, results_dir=default_results_dir())
+    t["images_per_s"] = t["steps"] * t["batch_size"] / t["train_seconds"]
+    cols = ["model", "strength", "seed", "precision", "train_seconds", "images_per_s", *METRICS]
+    with pd.option_context("display.width", 200, "display.max_rows", None, "display.precision", 3):
+        print(t[cols].to_string(index=False))
+    pt = paired_table(t, factor="precision", a="fp32", b="bf16", metrics=list(METRICS) + ["images_per_s"])
+    print(f"\n## bf16 − fp32, paired by seed ({len(a.seeds)} seeds); 90 % t-interval; margin = pooled seed SD")
+    print("| model | metric | fp32 mean | bf16 mean | diff | 90 % interval | seed SD | |diff|/SD | verdict |")
+    print("|" + "---|" * 9)
+    for r in pt.itertuples():
+        if r.metric == "images_per_s":
+            continue
+        print(f"| {r.model} {r.strength:g} | {r.metric} | {r.a_mean:.3f} | {r.b_mean:.3f} | {r.diff:+.3f} | "
+              f"[{r.lo:+.3f}, {r.hi:+.3f}] | {r.spread:.3f} | {r.diff_over_spread:.2f} | {r.verdict} |")
+    print("\n## training speed, images/s per worker thread")
+    for r in pt[pt.metric == "images_per_s"].itertuples():
+        print(f"{r.model} {r.strength:g}: fp32 {r.a_mean:.0f}, bf16 {r.b_mean:.0f} images/s — "
+              f"bf16/fp32 = {r.b_mean / r.a_mean:.2f}")
+    counts = pt[pt.metric != "images_per_s"].verdict.value_counts().to_dict()
+    print(f"\nverdicts over {int((pt.metric != 'images_per_s').sum())} (model, metric) cells: {counts}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""rtc.claims: the paired interval and the equivalence rule, on hand-computed cases."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rtc.claims import equivalence_verdict, paired_difference
+
+
+def test_paired_difference_hand_computed():
+    # differences 1, 2, 3: mean 2, sd 1, t(0.95, 2) = 2.919986 -> half width 2.919986 / sqrt(3) = 1.685854
+    r = paired_difference([0, 0, 0], [1, 2, 3], level=0.9)
+    assert r["n"] == 3 and r["mean"] == 2 and r["sd"] == pytest.approx(1.0)
+    assert r["lo"] == pytest.approx(2 - 1.685854, abs=1e-6) and r["hi"] == pytest.approx(2 + 1.685854, abs=1e-6)
+
+
+def test_pairing_removes_the_shared_seed_effect():
+    seed_effect = np.array([10.0, -7.0, 3.0, 0.5])
+    r = paired_difference(seed_effect, seed_effect + 0.25)
+    assert r["mean"] == pytest.approx(0.25) and r["lo"] == pytest.approx(0.25) and r["hi"] == pytest.approx(0.25)
+
+
+def test_nan_pairs_dropped_and_one_pair_gives_no_interval():
+    r = paired_difference([1.0, np.nan, 2.0], [2.0, 5.0, np.nan])
+    assert r["n"] == 1 and r["mean"] == 1.0 and math.isnan(r["lo"]) and math.isnan(r["hi"])
+    with pytest.raises(ValueError):
+        paired_difference([1, 2], [1, 2, 3])
+
+
+@given(st.lists(st.floats(-1e3, 1e3), min_size=2, max_size=20), st.floats(-100, 100))
+@settings(max_examples=100, deadline=None)
+def test_interval_contains_the_mean_and_shifts_with_it(xs, shift):
+    a = np.array(xs)
+    r = paired_difference(a, a + shift + np.linspace(0, 1, len(a)))
+    assert r["lo"] <= r["mean"] <= r["hi"]
+
+
+@pytest.mark.parametrize("lo, hi, margin, want", [(-0.1, 0.2, 0.5, "equivalent"), (0.6, 1.0, 0.5, "different"),
+                                                  (-1.2, -0.5, 0.5, "different"), (-0.2, 0.7, 0.5, "inconclusive"),
+                                                  (-2.0, 2.0, 0.5, "inconclusive"),
+                                                  (float("nan"), 0.1, 0.5, "inconclusive"),
+                                                  (-0.1, 0.1, 0.0, "inconclusive")])
+def test_equivalence_verdict(lo, hi, margin, want):
+    assert equivalence_verdict(lo, hi, margin) == want
