@@ -32,8 +32,10 @@ OBJECTIVES = [("beta_vae", 4.0, None), ("beta_tcvae", 6.0, "mss1"), ("factor_vae
               ("dip_vae_ii", 5.0, None), ("rtc_vae", 20.0, None)]
 
 
-def matmul_peak(n=2048, reps=5) -> float:
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def matmul_peak(n=2048, reps=5, dtype=torch.float32) -> float:
+    """GFLOP/s of an n × n matmul in ``dtype`` (bfloat16: oneDNN's AVX-512 BF16 / AMX kernels where the CPU has
+    them), the best of ``reps``."""
+    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
     a @ b
     best = float("inf")
     for _ in range(reps):
@@ -92,18 +94,6 @@ def phase_profile(ds, model_name, strength, est, batch, steps, channels_last=Tru
     return {k: statistics.median(v) for k, v in times.items()}
 
 
-def matmul_peak_bf16(n=2048, reps=5) -> float:
-    """GFLOP/s of a bfloat16 matmul (oneDNN: AVX-512 BF16 / AMX where the CPU has them)."""
-    a, b = torch.randn(n, n).bfloat16(), torch.randn(n, n).bfloat16()
-    a @ b
-    best = float("inf")
-    for _ in range(reps):
-        t = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - t)
-    return 2 * n ** 3 / best / 1e9
-
-
 def disc_macs(latent_dim: int, hidden: int, layers: int) -> int:
     """Multiply-accumulates of one discriminator forward per code: D·h + (layers − 2)·h² + 2h."""
     return latent_dim * hidden + (layers - 2) * hidden * hidden + 2 * hidden
@@ -131,7 +121,7 @@ def precision_table(ds, threads_list, batch_list, steps: int) -> None:
     print("|" + "---|" * 8)
     for threads in threads_list:
         torch.set_num_threads(threads)
-        peaks = {"fp32": matmul_peak(), "bf16": matmul_peak_bf16()}
+        peaks = {"fp32": matmul_peak(), "bf16": matmul_peak(dtype=torch.bfloat16)}
         print(f"| {threads} | matmul peak (2048²) | | | | fp32 {peaks['fp32']:.0f}, bf16 {peaks['bf16']:.0f} | | "
               f"{peaks['bf16'] / peaks['fp32']:.2f} |")
         for name, strength, disc in (("beta_vae", 4.0, None), ("rtc_vae", 10.0, (512, 4))):
