@@ -25,7 +25,8 @@ import time
 import torch
 
 from rtc.data import batches, load_dataset
-from rtc.models import VAE, TrainConfig, train
+from rtc.models import VAE, TrainConfig
+from rtc.models.train import train
 from rtc.models.train import LOG_KEYS, PreStepCopy, build, discriminator_step, vae_step
 
 OBJECTIVES = [("beta_vae", 4.0, None), ("beta_tcvae", 6.0, "mss1"), ("factor_vae", 20.0, None),

@@ -36,7 +36,8 @@ def worker(args) -> None:
     torch.set_num_threads(1)
     from rtc._io import atomic_write_text
     from rtc.data import load_dataset
-    from rtc.models import TrainConfig, build, encode, representation_stats, train
+    from rtc.models import TrainConfig, build, encode, representation_stats
+    from rtc.models.train import train
 
     ds = load_dataset("dsprites")
     cfg = TrainConfig(model=args.worker, strength=MODELS[args.worker], batch_size=args.batch, steps=args.steps,

@@ -74,7 +74,7 @@ def _human(n: float) -> str:
 def reachable(root: Path, results_dir: Path, profiles: list[str] | None = None) -> tuple[dict, dict]:
     """What the committed profiles' grids use under the current code: ``({run dir: [labels]}, {evaluation file:
     [labels]})``, labels like ``"default: rtc_vae(strength=10, seed=0, steps=1500) on dsprites"``."""
-    from .experiments.run import eval_path
+    from .experiments.results import eval_path
     from .models import run_dir_for
     from .params import profiles as all_profiles
     from .sweep import grid_runs

@@ -198,7 +198,7 @@ def load_run(run_dir, *, n: int = 1000, seed: int = 0, evaluation=None, dataset_
     is not a run, a missing or unreadable ``final.pt``, settings this checkout cannot read, or a dataset that
     cannot be loaded.
     """
-    from rtc.experiments.run import eval_path
+    from rtc.experiments.results import eval_path
     from rtc.models import CheckpointError, encode, load_model, run_dir_for
     from rtc.models.train import code_version
 
@@ -261,7 +261,7 @@ def resolve_run(profile: str, *, model: str, strength: float, seed: int, dataset
                 root=None):
     """The run of ``profile``'s grid with these settings: (RunSpec, run directory). Trains nothing; raises
     :class:`InspectError` when the grid has no such run or the run is not in the results cache."""
-    from rtc.experiments.run import default_results_dir
+    from rtc.experiments.results import default_results_dir
     from rtc.models import run_dir_for
     from rtc.sweep import grid_runs
 

@@ -23,7 +23,7 @@ end :class:`SweepError` names every failed run (its ``table`` holds the runs tha
 worker process that dies (killed, out of memory) is retried by Ray up to ``max_retries`` times; the
 retry resumes from the run's last checkpoint, so on CPU it ends bit-identical to an uninterrupted
 run. Two tasks on one configuration never corrupt each other: training holds a lock on the run
-directory, the evaluation cache a lock on its file (``rtc.experiments.run``).
+directory, the evaluation cache a lock on its file (:mod:`rtc.experiments.results`).
 
 Profile grids: ``parameters/<profile>/training.yaml`` (schema in :func:`load_grid`) — the one source
 of truth for the runs of the training chapters and the CLI::
@@ -50,7 +50,7 @@ import pandas as pd  # noqa: E402
 # The grid (what to run, its cost) lives in rtc.experiments.grid; re-exported here for the CLI and older callers.
 from rtc.experiments.grid import (EVAL_SECONDS, STEP_SECONDS, GridError, RunSpec, cached_row,  # noqa: E402
                                   dry_run, estimate_seconds, grid_runs, load_grid, validate_grid)
-from rtc.experiments.run import default_results_dir, run, run_settings  # noqa: E402
+from rtc.experiments.results import default_results_dir, run, run_settings  # noqa: E402
 from rtc.progress import report  # noqa: E402
 
 __all__ = ["SweepError", "run_grid", "init_ray", "main", "GridETA", "PROGRESS_EVERY",

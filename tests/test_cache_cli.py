@@ -10,7 +10,7 @@ import pytest
 from rtc._io import _host, file_lock
 from rtc.cache import main, scan
 from rtc.data import load_dataset
-from rtc.experiments.run import eval_path
+from rtc.experiments.results import eval_path
 from rtc.models import TrainConfig, run_dir_for
 from rtc.models.train import code_version, dataset_identity
 from rtc.sweep import grid_runs

@@ -228,7 +228,8 @@ def test_pairwise_dependence_bad_input():
 # ------------------------------------------------------------------------------------------------ trained runs
 
 def test_snapshot_trace_and_training_log(tmp_path):
-    from rtc.models import encode, representation_stats, train
+    from rtc.models import encode, representation_stats
+    from rtc.models.train import train
     from train_toys import ToySquares, small
 
     ds = ToySquares()

@@ -1,4 +1,4 @@
-"""rtc.experiments.run: train + evaluate, the evaluation cache (hit, miss, key, concurrency), settings validation."""
+"""rtc.experiments.results (run): train + evaluate, the evaluation cache (hit, miss, key, concurrency), settings validation."""
 import dataclasses
 import math
 import threading

@@ -65,3 +65,17 @@ def test_the_library_core_needs_neither_ray_nor_seaborn():
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert p.returncode == 0, p.stderr[-2000:]
     assert "pip install 'rtc[sweep]'" in p.stdout
+
+
+def test_modules_are_not_shadowed_by_their_functions():
+    """`import rtc.models.train as m` gives the module (the function is rtc.models.train.train); the encoding and
+    the results modules have names of their own beside the functions rtc.models.encode and rtc.experiments.run."""
+    code = ("import inspect\nimport rtc.models.train as m\nimport rtc.models, rtc.experiments\n"
+            "import rtc.models.encoding as e\nimport rtc.experiments.results as r\n"
+            "assert inspect.ismodule(m) and inspect.isfunction(m.train), m\n"
+            "assert inspect.ismodule(e) and inspect.ismodule(r)\n"
+            "assert rtc.models.encode is e.encode and rtc.experiments.run is r.run\n"
+            "print(m.__name__)\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.strip() == "rtc.models.train"

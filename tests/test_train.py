@@ -6,7 +6,7 @@ import torch
 from train_toys import ToySquares, params_equal, small
 
 from rtc.data import batches
-from rtc.models.encode import Encoding, encode, representation_stats
+from rtc.models.encoding import Encoding, encode, representation_stats
 from rtc.models.train import TrainConfig, TrainingDiverged, run_dir_for, train
 
 

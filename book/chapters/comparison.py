@@ -62,7 +62,8 @@ from rtc.experiments.comparison import (LABELS, PAIRS, Thresholds, add_disparity
                                         run_table, snapshot_trace, training_log)
 from rtc.experiments.dependence import pairwise_dependence
 from rtc.mixture_tc import theorem1_bound
-from rtc.models import encode, representation_stats, train
+from rtc.models import encode, representation_stats
+from rtc.models.train import train
 from rtc.sweep import dry_run, grid_runs, run_grid
 
 torch.set_num_threads(threads)  # the chapter's own encoding; Ray gives every training run one thread of its own

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .run import EVAL_PRESETS, DatasetSpec, EvalSettings, as_dataset_spec, default_results_dir, eval_path, run_settings
+from .results import EVAL_PRESETS, DatasetSpec, EvalSettings, as_dataset_spec, default_results_dir, eval_path, run_settings
 
 __all__ = ["RunSpec", "GridError", "load_grid", "validate_grid", "grid_runs", "cached_row", "estimate_seconds",
            "dry_run", "STEP_SECONDS", "EVAL_SECONDS"]
@@ -48,7 +48,7 @@ def cached_row(spec: RunSpec, results_dir: Path, datasets: dict):
     """The cached evaluation's row of ``spec``, or None (reads the cache; trains nothing)."""
     from rtc.models import run_dir_for
 
-    from .run import _read
+    from .results import _read
 
     try:
         if spec.dataset not in datasets:

@@ -3,20 +3,21 @@
 - :mod:`rtc.models.networks` — encoder/decoder (Table 2), :class:`VAE`.
 - :mod:`rtc.models.objectives` — composable loss terms and the named models.
 - :mod:`rtc.models.eta` — RTC-VAE's adaptive η.
-- :mod:`rtc.models.train` — the training loop (``vae_step``, ``discriminator_step``; checkpoints, exact
+- :mod:`rtc.models.train` — the training loop (:func:`rtc.models.train.train`, ``vae_step``, ``discriminator_step``; checkpoints, exact
   resume, results cache safe for concurrent and read-only use).
 - :mod:`rtc.models.throughput` — images/s of a training step.
-- :mod:`rtc.models.encode` — µ, σ, z of N images; TC_mean / TC_sample and active dimensions.
+- :mod:`rtc.models.encoding` — µ, σ, z of N images; TC_mean / TC_sample and active dimensions.
 """
-from .encode import Encoding, encode, encode_images, representation_stats
+from .encoding import Encoding, encode, encode_images, representation_stats
 from .eta import EtaSchedule
 from .networks import PRECISIONS, VAE, Decoder, Encoder, VAEOutput, native_bf16, reparameterize
 from .objectives import MODELS, TC_ESTIMATORS, ModelSpec, Objective, ObjectiveError
 from .throughput import training_step_rate
+# The training function is rtc.models.train.train: rtc.models.train is its module (not shadowed by the function).
 from .train import (CheckpointError, Trainer, TrainConfig, TrainingDiverged, TrainResult, build, discriminator_step,
-                    load_model, run_dir_for, train, vae_step)
+                    load_model, run_dir_for, vae_step)
 
 __all__ = ["VAE", "Encoder", "Decoder", "VAEOutput", "reparameterize", "PRECISIONS", "native_bf16", "MODELS", "ModelSpec", "TC_ESTIMATORS",
            "Objective", "ObjectiveError", "EtaSchedule", "TrainConfig", "TrainResult", "TrainingDiverged",
-           "CheckpointError", "Trainer", "build", "vae_step", "discriminator_step", "train", "load_model",
+           "CheckpointError", "Trainer", "build", "vae_step", "discriminator_step", "load_model",
            "run_dir_for", "training_step_rate", "Encoding", "encode", "encode_images", "representation_stats"]

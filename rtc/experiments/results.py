@@ -2,12 +2,12 @@
 
 ``run(config, "dsprites", evaluation=EvalSettings.preset("fast"), results_dir=...)``
 
-1. **train** — :func:`rtc.models.train` with ``cache_dir = <results_dir>/runs``: it loads a finished
+1. **train** — :func:`rtc.models.train.train` with ``cache_dir = <results_dir>/runs``: it loads a finished
    run, resumes one from its last checkpoint, or trains it (concurrent callers of one run are
    serialised by its lock);
 2. **evaluate** the trained encoder:
 
-   - ``rtc.models.encode`` on ``num_tc`` images (5,000, as in the paper) → µ, σ, z; from them
+   - :func:`rtc.models.encode` on ``num_tc`` images (5,000, as in the paper) → µ, σ, z; from them
      TC_mean / TC_sample (Proposition 1 on the sample covariance; all and active dimensions),
      active dimensions (Var µ_k > 0.01), E[σ²] per dimension and its sum (RTC-VAE's term), the
      reconstruction error (Bernoulli −log p(x | z = µ), nats per image) and the KL to the prior
@@ -23,7 +23,7 @@
    key hashes the run directory's name (itself a hash of the configuration, the dataset and the
    training code), every field of the :class:`EvalSettings` and the source of the evaluation code
    (:data:`EVAL_CODE_MODULES`: this module, ``rtc.metrics`` but its plotting, the kNN and
-   density-ratio estimators, ``rtc.models.encode``; comments and docstrings do not count). The
+   density-ratio estimators, ``rtc.models.encoding``; comments and docstrings do not count). The
    file is written by :func:`rtc._io.atomic_write` (unique temporary name, fsync, rename); an
    exclusive lock on ``<key>.lock`` makes a second concurrent caller wait and then read the first
    one's result instead of evaluating again, and its holder removes the temporary files of
@@ -54,8 +54,8 @@ __all__ = ["EvalSettings", "EVAL_PRESETS", "DatasetSpec", "as_dataset_spec", "Ru
            "default_results_dir", "EVAL_CODE_MODULES"]
 
 # Source files whose change invalidates a cached evaluation (paths relative to the rtc package).
-EVAL_CODE_MODULES = ("experiments/run.py", "metrics", "estimators/knn.py", "estimators/density_ratio.py",
-                     "discriminator.py", "models/encode.py", "gaussian.py")
+EVAL_CODE_MODULES = ("experiments/results.py", "metrics", "estimators/knn.py", "estimators/density_ratio.py",
+                     "discriminator.py", "models/encoding.py", "gaussian.py")
 # Files inside those that draw but compute nothing an evaluation stores.
 EVAL_CODE_EXCLUDED = ("metrics/plots.py",)
 
@@ -308,7 +308,8 @@ def run(config, dataset, *, evaluation: EvalSettings | None = None, results_dir:
     ``<results_dir>/runs``, their evaluations beside them. Raises what training raises
     (``TrainingDiverged``, ``CheckpointError``) and what the metrics raise, unchanged.
     """
-    from rtc.models import TrainConfig, run_dir_for, train
+    from rtc.models import TrainConfig, run_dir_for
+    from rtc.models.train import train
 
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a rtc.models.TrainConfig, got {type(config).__name__}")
