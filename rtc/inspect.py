@@ -40,17 +40,19 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from rtc.models.encoding import ACTIVE_VAR
+from rtc.models.eta import BAND
+
 __all__ = ["InspectError", "Inspection", "load_run", "resolve_run", "inspect_grid_run", "latent_kl",
            "traversal_order", "traversal_values", "reconstructions", "reconstruction_figure", "traversal_images",
            "traversal_figure", "traversal_gif", "latent_histograms", "histogram_figure", "heatmap_matrices",
            "heatmap_figure", "curves_figure", "prior_figure", "figure_bytes", "gallery_images", "image_facts",
            "settings_table", "scores_table", "write_report", "run_title", "REVISED_MODELS", "ACTIVE_VAR", "main"]
 
-# Models with RTC-VAE's variance penalty η·Σ_k E[σ_k²] and its target band.
+# Models with RTC-VAE's variance penalty η·Σ_k E[σ_k²] and its target band (rtc.models.eta.BAND); a latent is
+# inactive when its µ barely varies over the images (rtc.models.encoding.ACTIVE_VAR).
 REVISED_MODELS = ("rtc_vae", "revised_factor_vae", "revised_beta_vae")
-VAR_BAND = (0.01, 0.04)
-# A latent is inactive when its µ barely varies over the images (the project's convention: Var µ_k ≤ 0.01).
-ACTIVE_VAR = 0.01
+VAR_BAND = BAND
 _SCORE_KEYS = ("tc_mean", "tc_sample", "tc_mean_active", "tc_sample_active", "tc_mean_knn", "tc_sample_knn",
                "tc_mean_dr", "active_dims", "recon", "kl", "var_sum", "sap_r2", "sap_svc", "mig_ref", "mig_chen",
                "dci_disentanglement", "dci_completeness", "dci_informativeness_test", "modularity",
@@ -578,7 +580,7 @@ def curves_figure(log: Mapping, model_name: str, *, dpi: int = 72):
         ax = axes[3]
         y, x = smooth(lg["var_sum"])
         ax.plot(x, y, color="tab:orange", lw=1, label="Σ E[σ²]")
-        ax.axhspan(*VAR_BAND, color="tab:green", alpha=0.2, label="band (0.01, 0.04)")
+        ax.axhspan(*VAR_BAND, color="tab:green", alpha=0.2, label=f"band {VAR_BAND}")
         ax.set_yscale("log")
         ax.set_title("variance term and η", fontsize=8)
         ax.set_xlabel("step", fontsize=7)

@@ -8,6 +8,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def python(code: str) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter at the repository root (nothing imported yet); it must exit 0."""
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 0, p.stderr[-2000:]
+    return p
+
+
 def imported_modules(path: Path, pkg: str | None = None) -> set[str]:
     """Absolute names of everything ``path`` imports (relative imports resolved against its package ``pkg``)."""
     pkg = pkg or ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
@@ -45,8 +52,7 @@ def test_describing_a_grid_imports_no_ray_and_changes_no_environment():
             "runs = grid_runs('ci')\nprint(len(runs), sum(estimate_seconds(r) for r in runs) > 0)\n"
             "assert 'ray' not in sys.modules and 'rtc.sweep' not in sys.modules, 'ray imported'\n"
             "assert dict(os.environ) == before, 'environment changed'\n")
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    assert p.returncode == 0, p.stderr[-2000:]
+    p = python(code)
     assert p.stdout.split()[1] == "True" and int(p.stdout.split()[0]) > 0
 
 
@@ -62,8 +68,7 @@ def test_the_library_core_needs_neither_ray_nor_seaborn():
             "import rtc, rtc.models, rtc.metrics, rtc.estimators, rtc.data, rtc.experiments, rtc.experiments.grid\n"
             "import rtc.sweep\n"
             "try:\n    rtc.sweep.init_ray()\nexcept ImportError as e:\n    print(e)\n")
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    assert p.returncode == 0, p.stderr[-2000:]
+    p = python(code)
     assert "pip install 'rtc[sweep]'" in p.stdout
 
 
@@ -76,6 +81,5 @@ def test_modules_are_not_shadowed_by_their_functions():
             "assert inspect.ismodule(e) and inspect.ismodule(r)\n"
             "assert rtc.models.encode is e.encode and rtc.experiments.run is r.run\n"
             "print(m.__name__)\n")
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    assert p.returncode == 0, p.stderr[-2000:]
+    p = python(code)
     assert p.stdout.strip() == "rtc.models.train"

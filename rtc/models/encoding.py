@@ -30,7 +30,7 @@ from rtc.gaussian import sample_tc
 
 from .objectives import reconstruction
 
-__all__ = ["Encoding", "encode", "encode_images", "representation_stats"]
+__all__ = ["Encoding", "encode", "encode_images", "representation_stats", "ACTIVE_VAR"]
 
 
 @dataclass
@@ -79,7 +79,11 @@ def encode(model, ds, n: int = 5000, *, seed: int = 0, batch_size: int = 500, de
     return enc
 
 
-def representation_stats(enc: Encoding, *, active_threshold: float = 0.01) -> dict:
+# A latent whose µ varies less than this over the images (against the prior's variance 1) is inactive.
+ACTIVE_VAR = 0.01
+
+
+def representation_stats(enc: Encoding, *, active_threshold: float = ACTIVE_VAR) -> dict:
     """TC_mean, TC_sample (all and active dims), per-dimension var(µ), E[σ²], active count, reconstruction."""
     var_mu = enc.mu.var(0, ddof=1)
     active = var_mu > active_threshold

@@ -30,14 +30,18 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["EtaSchedule"]
+__all__ = ["EtaSchedule", "BAND"]
+
+
+# The paper's band for the variance term Σ_k E[σ_k²]: η grows above BAND[1] and is zeroed below BAND[0].
+BAND = (0.01, 0.04)
 
 
 class EtaSchedule:
     """Windowed band controller for η. Call :meth:`update` once after every step with Σ_k mean σ_k²."""
 
-    def __init__(self, base: float, *, every: int = 50, factor: float = 1.2, low: float = 0.01,
-                 high: float = 0.04, cap: float | None = None, restore: str = "last", start: int = 0):
+    def __init__(self, base: float, *, every: int = 50, factor: float = 1.2, low: float = BAND[0],
+                 high: float = BAND[1], cap: float | None = None, restore: str = "last", start: int = 0):
         if not (math.isfinite(base) and base >= 0):
             raise ValueError(f"base η must be finite and ≥ 0, got {base}")
         if every < 1:
