@@ -16,7 +16,6 @@ import argparse
 import os
 
 import rtc.sweep as sweep  # first: sets Ray's environment before anything imports ray
-
 from rtc.experiments import default_results_dir
 
 

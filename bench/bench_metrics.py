@@ -17,8 +17,18 @@ import time
 import numpy as np
 import torch
 
-from rtc.metrics import (beta_vae_score, dci, factor_vae_score, mig, mig_chen, modularity_explicitness,
-                         normalized_mi_matrix, disintegration, sap, tc_diagnostics)
+from rtc.metrics import (
+    beta_vae_score,
+    dci,
+    disintegration,
+    factor_vae_score,
+    mig,
+    mig_chen,
+    modularity_explicitness,
+    normalized_mi_matrix,
+    sap,
+    tc_diagnostics,
+)
 
 SIZES = (3, 6, 40, 32, 32)
 

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import argparse
 
-import rtc.sweep as sweep  # first: sets Ray's environment before anything imports ray
-
 import pandas as pd  # noqa: E402
 
+import rtc.sweep as sweep  # first: sets Ray's environment before anything imports ray
 from rtc.experiments import default_results_dir  # noqa: E402
 from rtc.experiments.grid import RunSpec, load_grid  # noqa: E402
 from rtc.experiments.paired import paired_table  # noqa: E402

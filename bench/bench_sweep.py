@@ -15,9 +15,9 @@ import os
 import tempfile
 import time
 
-import rtc.sweep as sweep  # first: sets Ray's environment before anything imports ray
 import torch
 
+import rtc.sweep as sweep  # first: sets Ray's environment before anything imports ray
 from rtc.experiments import DatasetSpec, EvalSettings, run
 from rtc.models import TrainConfig
 

@@ -32,8 +32,8 @@ from rtc.discriminator import Discriminator
 from rtc.estimators import mss, mws
 from rtc.gaussian import gaussian_tc
 from rtc.models import VAE, TrainConfig
-from rtc.models.train import train
 from rtc.models.encoding import encode, representation_stats
+from rtc.models.train import train
 
 MACS_PER_IMAGE = 23.1e6  # Table 2 model forward, counted in bench/bench_train.py
 

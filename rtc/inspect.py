@@ -713,7 +713,6 @@ def write_report(insp: Inspection, out, *, fmt: str = "all", images: int = 3, po
     traversal GIF per traced image ("gif" or "all"), and ``index.html`` showing them with the settings and scores.
     ``images`` traced images, ``points`` traversal values (= GIF frames). Returns the path of ``index.html``."""
     import matplotlib
-
     from tqdm.auto import tqdm
 
     if fmt not in ("png", "gif", "all"):

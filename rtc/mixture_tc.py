@@ -35,7 +35,14 @@ import numpy as np
 import torch
 
 from ._validate import check_int
-from .gaussian import LOG_2PI, as_covariance, gaussian_log_density, gaussian_log_density_elementwise, gaussian_tc, psd_sqrt
+from .gaussian import (
+    LOG_2PI,
+    as_covariance,
+    gaussian_log_density,
+    gaussian_log_density_elementwise,
+    gaussian_tc,
+    psd_sqrt,
+)
 
 __all__ = [
     "ConstantVariance",

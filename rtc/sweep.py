@@ -48,8 +48,18 @@ from pathlib import Path  # noqa: E402
 import pandas as pd  # noqa: E402
 
 # The grid (what to run, its cost) lives in rtc.experiments.grid; re-exported here for the CLI and older callers.
-from rtc.experiments.grid import (EVAL_SECONDS, STEP_SECONDS, GridError, RunSpec, cached_row,  # noqa: E402
-                                  dry_run, estimate_seconds, grid_runs, load_grid, validate_grid)
+from rtc.experiments.grid import (  # noqa: E402
+    EVAL_SECONDS,
+    STEP_SECONDS,
+    GridError,
+    RunSpec,
+    cached_row,
+    dry_run,
+    estimate_seconds,
+    grid_runs,
+    load_grid,
+    validate_grid,
+)
 from rtc.experiments.results import default_results_dir, run, run_settings  # noqa: E402
 from rtc.progress import report  # noqa: E402
 

@@ -4,11 +4,11 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import norm
 
-from rtc.estimators import (TCEstimate, figure2_latents, log_qz_given_x, minibatch_tc, mss, mss_log_weights,
-                            mws)
+from rtc.estimators import TCEstimate, figure2_latents, log_qz_given_x, minibatch_tc, mss, mss_log_weights, mws
 
 
 def _batch(b=6, d=3, seed=0, dtype=torch.float64, grad=False):

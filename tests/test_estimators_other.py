@@ -4,12 +4,23 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from rtc.estimators import (density_ratio_estimate, estimate_all, estimator_log_weights, figure2_latents,
-                            isolated_point_tc, knn_entropy, knn_tc, mss, mws, shutdown_latents, weight_signature)
+from rtc.estimators import (
+    density_ratio_estimate,
+    estimate_all,
+    estimator_log_weights,
+    figure2_latents,
+    isolated_point_tc,
+    knn_entropy,
+    knn_tc,
+    mss,
+    mws,
+    shutdown_latents,
+    weight_signature,
+)
 from rtc.gaussian import gaussian_tc
-
 
 # ---------------------------------------------------------------- synthetic latents
 

@@ -10,11 +10,26 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rtc.experiments.comparison import (Thresholds, add_disparity, add_learning, check_claims, claim_dip_not_factorised,
-                                        claim_disparity, claim_no_disparity, claim_revised_lower, claim_rtc_recon,
-                                        claim_tc_sap, describe_grid, markdown_table, mean_image_baseline,
-                                        noise_range, paper_cost, run_table, snapshot_trace,
-                                        training_log)
+from rtc.experiments.comparison import (
+    Thresholds,
+    add_disparity,
+    add_learning,
+    check_claims,
+    claim_dip_not_factorised,
+    claim_disparity,
+    claim_no_disparity,
+    claim_revised_lower,
+    claim_rtc_recon,
+    claim_tc_sap,
+    describe_grid,
+    markdown_table,
+    mean_image_baseline,
+    noise_range,
+    paper_cost,
+    run_table,
+    snapshot_trace,
+    training_log,
+)
 from rtc.experiments.dependence import dependence_matrix, pairwise_dependence
 
 
@@ -228,9 +243,10 @@ def test_pairwise_dependence_bad_input():
 # ------------------------------------------------------------------------------------------------ trained runs
 
 def test_snapshot_trace_and_training_log(tmp_path):
+    from train_toys import ToySquares, small
+
     from rtc.models import encode, representation_stats
     from rtc.models.train import train
-    from train_toys import ToySquares, small
 
     ds = ToySquares()
     tr = train(small("rtc_vae", steps=6, snapshot_every=2), ds, cache_dir=tmp_path, progress=False)

@@ -9,10 +9,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rtc.experiments.disintegration import (ClaimThresholds, check_distinct, check_exists, check_suppression,
-                                            check_tradeoff, closed_forms, deficit_summary, evaluate_synthetic,
-                                            pair_gain_table, spearman_bootstrap, split_r2, synthetic_code,
-                                            top_pair_dependence)
+from rtc.experiments.disintegration import (
+    ClaimThresholds,
+    check_distinct,
+    check_exists,
+    check_suppression,
+    check_tradeoff,
+    closed_forms,
+    deficit_summary,
+    evaluate_synthetic,
+    pair_gain_table,
+    spearman_bootstrap,
+    split_r2,
+    synthetic_code,
+    top_pair_dependence,
+)
 from rtc.metrics import histogram_discretize, mig, r2_matrix, sap
 
 FAST = dict(scores=False, chen_samples=50)

@@ -8,9 +8,20 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rtc.gaussian import (LOG_2PI, CovarianceError, as_covariance, bivariate_tc, correlation_from_covariance,
-                          gaussian_log_density, gaussian_log_density_elementwise, gaussian_tc, gaussian_tc_from_samples,
-                          psd_sqrt, random_correlation, sample_tc)
+from rtc.gaussian import (
+    LOG_2PI,
+    CovarianceError,
+    as_covariance,
+    bivariate_tc,
+    correlation_from_covariance,
+    gaussian_log_density,
+    gaussian_log_density_elementwise,
+    gaussian_tc,
+    gaussian_tc_from_samples,
+    psd_sqrt,
+    random_correlation,
+    sample_tc,
+)
 
 
 def test_diagonal_covariance_has_zero_tc():

@@ -8,8 +8,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rtc._io import (LockBusy, _host, atomic_write, atomic_write_bytes, file_lock, find_temp_files, lock_holder,
-                     parse_temp, remove_orphans, temp_name, try_lock, writer_alive)
+from rtc._io import (
+    LockBusy,
+    _host,
+    atomic_write,
+    atomic_write_bytes,
+    file_lock,
+    find_temp_files,
+    lock_holder,
+    parse_temp,
+    remove_orphans,
+    temp_name,
+    try_lock,
+    writer_alive,
+)
 
 
 def dead_pid() -> int:

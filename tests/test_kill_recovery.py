@@ -54,8 +54,9 @@ TRAIN = """
 
 
 def test_training_killed_writing_checkpoint_then_final_resumes_bit_identical_and_clean(tmp_path):
-    from rtc.models.train import train
     from train_toys import ToySquares, params_equal, small
+
+    from rtc.models.train import train
 
     cache = tmp_path / "runs"
     p = run_script(TRAIN.format(cache=str(cache)), kill="checkpoint.pt", nth=2)   # killed writing step 4's

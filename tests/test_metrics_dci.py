@@ -1,8 +1,8 @@
 """DCI (rtc.metrics.dci): hand-computed importance arithmetic, identity / noise codes, both estimators."""
 import numpy as np
 import pytest
-
 from metrics_synthetic import full_grid
+
 from rtc.metrics import MetricInputError, dci, dci_from_importance
 
 

@@ -3,9 +3,10 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
-
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from metrics_synthetic import full_grid
+
 from rtc.metrics import disintegration, disintegration_index, normalized_mi_matrix, r2_matrix, tc_diagnostics
 
 

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 import torch
-
 from metrics_synthetic import FactorDataset, full_grid, read_factors
+
 from rtc.metrics import MetricInputError, evaluate, modularity
 
 

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 import torch
-
 from metrics_synthetic import FactorDataset, identity_fn
+
 from rtc.metrics import MetricInputError, sample_codes, sap, split_train_test
 from rtc.metrics.sampling import as_codes, as_factors
 

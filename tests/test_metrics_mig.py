@@ -1,9 +1,10 @@
 """MIG (rtc.metrics.mig), both conventions: known answers, split factor, hand arithmetic, invariances."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
-
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from metrics_synthetic import full_grid
+
 from rtc.metrics import MetricInputError, mig, mig_chen, mig_from_mi
 
 GRID = full_grid((6, 4), repeat=2)

@@ -1,8 +1,8 @@
 """Modularity and explicitness (rtc.metrics.modularity)."""
 import numpy as np
 import pytest
-
 from metrics_synthetic import full_grid
+
 from rtc.metrics import MetricInputError, modularity, modularity_explicitness, modularity_from_mi
 
 

@@ -1,6 +1,7 @@
 """Histogram discretization and plug-in mutual information (rtc.metrics.mutual_info)."""
 import numpy as np
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.metrics import mutual_info_score
 
 from rtc.metrics import discrete_entropy, discrete_mutual_info, histogram_discretize

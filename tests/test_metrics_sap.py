@@ -1,9 +1,10 @@
 """SAP (rtc.metrics.sap): known answers, the split-factor case, hand-computed R², invariances."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
-
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from metrics_synthetic import full_grid
+
 from rtc.metrics import r2_matrix, sap, top_two_gap
 
 GRID = full_grid((6, 4), repeat=2)  # exactly uniform, exactly independent factors

@@ -1,8 +1,8 @@
 """BetaVAE and FactorVAE scores on a synthetic dataset whose observations are its factors."""
 import numpy as np
 import pytest
-
 from metrics_synthetic import FactorDataset, constant_fn, identity_fn, noise_fn
+
 from rtc.metrics import MetricInputError, beta_vae_score, factor_vae_score, majority_vote_accuracy
 from rtc.metrics.beta_vae import beta_vae_features
 

@@ -5,8 +5,14 @@ import pytest
 import torch
 
 from rtc.gaussian import random_correlation
-from rtc.mixture_tc import (BoundedVariance, ConstantVariance, mixture_density_2d, tc_constant_noise, tc_monte_carlo,
-                            tc_quadrature_2d)
+from rtc.mixture_tc import (
+    BoundedVariance,
+    ConstantVariance,
+    mixture_density_2d,
+    tc_constant_noise,
+    tc_monte_carlo,
+    tc_quadrature_2d,
+)
 
 
 def test_figure1_closed_form():

@@ -10,8 +10,18 @@ from hypothesis import strategies as st
 import rtc.estimators as estimators
 from rtc.discriminator import Discriminator, density_ratio_tc, permute_dims
 from rtc.models.networks import VAEOutput
-from rtc.models.objectives import (MODELS, Objective, ObjectiveError, decompose_kl, dip_covariance, dip_penalty,
-                                   discriminator_loss, kl_normal, posterior_variance, reconstruction)
+from rtc.models.objectives import (
+    MODELS,
+    Objective,
+    ObjectiveError,
+    decompose_kl,
+    dip_covariance,
+    dip_penalty,
+    discriminator_loss,
+    kl_normal,
+    posterior_variance,
+    reconstruction,
+)
 
 
 def log_normal(z, mu, lv):

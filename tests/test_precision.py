@@ -2,11 +2,11 @@
 weights and Adam's state stay float32; fp32 runs are untouched; a bf16 run resumes bit-identically on CPU."""
 import pytest
 import torch
+from train_toys import ToySquares, params_equal, small
 
 from rtc.models import VAE, TrainConfig
 from rtc.models.networks import autocast, native_bf16
 from rtc.models.train import build, train, vae_step
-from train_toys import ToySquares, params_equal, small
 
 
 def test_precision_is_validated_and_part_of_the_cache_key(tmp_path):

@@ -15,15 +15,23 @@ import pytest
 import torch
 from train_toys import ToySquares, params_equal, small
 
-from rtc.data import batches
 from rtc._source import code_digest
-from rtc.models.train import (CheckpointError, TrainConfig, TrainingDiverged, build, code_version, discriminator_step,
-                              run_dir_for, train, vae_step)
+from rtc.data import batches
+from rtc.models.train import (
+    CheckpointError,
+    TrainConfig,
+    TrainingDiverged,
+    build,
+    code_version,
+    discriminator_step,
+    run_dir_for,
+    train,
+    vae_step,
+)
 
 TESTS = Path(__file__).resolve().parent
 # the module (``rtc.models.train`` as an attribute is the function train(), which rtc.models exports)
 import rtc.models.train as train_mod  # noqa: E402  (the module: no longer shadowed by the function)
-
 
 # ---- configuration ------------------------------------------------------------------------------------------------
 

@@ -57,9 +57,22 @@ import torch
 
 from rtc.data import load_dataset
 from rtc.experiments import default_results_dir, run
-from rtc.experiments.comparison import (LABELS, PAIRS, Thresholds, add_disparity, add_learning, check_claims,
-                                        load_trained, markdown_table, mean_image_baseline, noise_range, paper_cost,
-                                        run_table, snapshot_trace, training_log)
+from rtc.experiments.comparison import (
+    LABELS,
+    PAIRS,
+    Thresholds,
+    add_disparity,
+    add_learning,
+    check_claims,
+    load_trained,
+    markdown_table,
+    mean_image_baseline,
+    noise_range,
+    paper_cost,
+    run_table,
+    snapshot_trace,
+    training_log,
+)
 from rtc.experiments.dependence import pairwise_dependence
 from rtc.mixture_tc import theorem1_bound
 from rtc.models import encode, representation_stats

@@ -43,6 +43,7 @@ walk_steps = 8
 
 # %%
 from IPython.display import Markdown, display
+
 from rtc.params import describe_run
 
 display(Markdown(describe_run("disintegration", globals())))
@@ -56,10 +57,22 @@ import pandas as pd
 import torch
 
 from rtc.experiments import default_results_dir, run
-from rtc.experiments.disintegration import (FACTORISED_MODELS, ClaimThresholds, analyse_codes, check_distinct, check_exists,
-                                            check_suppression, check_tradeoff, closed_forms, controlled_experiment,
-                                            correlation_table, deficit_summary, most_split_factor, reaction_table,
-                                            split_r2)
+from rtc.experiments.disintegration import (
+    FACTORISED_MODELS,
+    ClaimThresholds,
+    analyse_codes,
+    check_distinct,
+    check_exists,
+    check_suppression,
+    check_tradeoff,
+    closed_forms,
+    controlled_experiment,
+    correlation_table,
+    deficit_summary,
+    most_split_factor,
+    reaction_table,
+    split_r2,
+)
 from rtc.models import encode, load_model
 from rtc.sweep import grid_runs, run_grid
 

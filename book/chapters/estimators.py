@@ -46,6 +46,7 @@ shutdown_sigma0 = 0.01
 
 # %%
 from IPython.display import Markdown, display
+
 from rtc.params import describe_run
 
 display(Markdown(describe_run("estimators", globals())))
@@ -57,9 +58,20 @@ import pandas as pd
 import torch
 from tqdm import tqdm  # text bars (stderr): visible in reruns, removed from the rendered book
 
-from rtc.estimators import (ESTIMATORS, Thresholds, check_observations, check_paper_laws, density_ratio_estimate,
-                            estimate_all, estimator_log_weights, figure2_latents, isolated_point_tc, knn_tc,
-                            shutdown_latents, study)
+from rtc.estimators import (
+    ESTIMATORS,
+    Thresholds,
+    check_observations,
+    check_paper_laws,
+    density_ratio_estimate,
+    estimate_all,
+    estimator_log_weights,
+    figure2_latents,
+    isolated_point_tc,
+    knn_tc,
+    shutdown_latents,
+    study,
+)
 
 # The CPU is shared by several jobs: one thread per process avoids oversubscription (two threads on a
 # loaded 2-core machine made small MLP steps 40× slower in our measurements).

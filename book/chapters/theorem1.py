@@ -76,8 +76,16 @@ from myst_nb import glue
 from tqdm import tqdm  # text bars (stderr): visible in reruns, removed from the rendered book
 
 from rtc.gaussian import bivariate_tc, gaussian_tc, random_correlation
-from rtc.mixture_tc import (BoundedVariance, ConstantVariance, mixture_density_2d, sample_latents,
-                            tc_constant_noise, tc_monte_carlo, tc_quadrature_2d, theorem1_bound)
+from rtc.mixture_tc import (
+    BoundedVariance,
+    ConstantVariance,
+    mixture_density_2d,
+    sample_latents,
+    tc_constant_noise,
+    tc_monte_carlo,
+    tc_quadrature_2d,
+    theorem1_bound,
+)
 from rtc.params import describe_run
 
 display(Markdown(describe_run("theorem1", globals())))

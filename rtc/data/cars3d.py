@@ -23,7 +23,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .base import GroundTruthDataset
-from .raycast import camera_basis, hit_box, image_plane, hit_cylinder, hsv_to_rgb, lambert, nearest
+from .raycast import camera_basis, hit_box, hit_cylinder, hsv_to_rgb, image_plane, lambert, nearest
 
 __all__ = ["Cars3DStandIn", "CARS3D_FACTOR_NAMES", "CARS3D_FACTOR_SIZES", "car_parameters"]
 

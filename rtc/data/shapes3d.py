@@ -24,7 +24,17 @@ from tqdm.auto import tqdm
 
 from .base import GroundTruthDataset
 from .cache import cached_array
-from .raycast import camera_rays, hit_box, hit_capsule, hit_cylinder, hit_plane, hit_sphere, hsv_to_rgb, lambert, nearest
+from .raycast import (
+    camera_rays,
+    hit_box,
+    hit_capsule,
+    hit_cylinder,
+    hit_plane,
+    hit_sphere,
+    hsv_to_rgb,
+    lambert,
+    nearest,
+)
 
 __all__ = ["Shapes3D", "SHAPES3D_FACTOR_NAMES", "SHAPES3D_FACTOR_SIZES", "SHAPES3D_SHAPES", "render_geometry"]
 

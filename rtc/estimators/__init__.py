@@ -8,14 +8,25 @@
 - :mod:`.study` — the estimator chapter's analysis: the paper's observations as tests, the law fits.
 """
 from ..discriminator import density_ratio_tc, permute_dims
+from . import study
+from .asymptotics import isolated_point_tc, weight_signature
 from .density_ratio import DensityRatioResult, density_ratio_estimate
 from .knn import knn_entropy, knn_tc
-from .minibatch import (ESTIMATORS, MSS_VARIANTS, MWS_VARIANTS, TCEstimate, estimate_all, estimator_log_weights,
-                        log_qz_given_x, minibatch_tc, mss, mss_log_weights, mws)
-from .asymptotics import isolated_point_tc, weight_signature
-from .synthetic import LatentSample, figure2_latents, shutdown_latents
-from . import study
+from .minibatch import (
+                        ESTIMATORS,
+                        MSS_VARIANTS,
+                        MWS_VARIANTS,
+                        TCEstimate,
+                        estimate_all,
+                        estimator_log_weights,
+                        log_qz_given_x,
+                        minibatch_tc,
+                        mss,
+                        mss_log_weights,
+                        mws,
+)
 from .study import Thresholds, check_observations, check_paper_laws
+from .synthetic import LatentSample, figure2_latents, shutdown_latents
 
 __all__ = ["TCEstimate", "log_qz_given_x", "mss_log_weights", "estimator_log_weights", "minibatch_tc", "mws", "mss",
            "estimate_all", "MSS_VARIANTS", "MWS_VARIANTS", "ESTIMATORS", "isolated_point_tc", "weight_signature",

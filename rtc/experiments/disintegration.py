@@ -57,8 +57,17 @@ import pandas as pd
 from rtc._validate import is_integer, is_real
 from rtc.claims import Observation, spearman_bootstrap
 from rtc.experiments.dependence import pairwise_dependence
-from rtc.metrics import (beta_vae_score, discrete_entropy, discrete_mutual_info, disintegration, evaluate,
-                         factor_vae_score, histogram_discretize, normalized_mi_matrix, r2_matrix)
+from rtc.metrics import (
+    beta_vae_score,
+    discrete_entropy,
+    discrete_mutual_info,
+    disintegration,
+    evaluate,
+    factor_vae_score,
+    histogram_discretize,
+    normalized_mi_matrix,
+    r2_matrix,
+)
 
 __all__ = ["MAX_VALUES", "MODES", "FACTORISED_MODELS", "DIP_MODELS", "SyntheticCode", "SyntheticDataset",
            "synthetic_code", "split_r2", "closed_forms", "evaluate_synthetic", "controlled_experiment",

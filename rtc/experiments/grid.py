@@ -13,7 +13,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from .results import EVAL_PRESETS, DatasetSpec, EvalSettings, as_dataset_spec, default_results_dir, eval_path, run_settings
+from .results import (
+    EVAL_PRESETS,
+    DatasetSpec,
+    EvalSettings,
+    as_dataset_spec,
+    default_results_dir,
+    eval_path,
+    run_settings,
+)
 
 __all__ = ["RunSpec", "GridError", "load_grid", "validate_grid", "grid_runs", "cached_row", "estimate_seconds",
            "dry_run", "STEP_SECONDS", "EVAL_SECONDS"]

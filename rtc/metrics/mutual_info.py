@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .sampling import as_codes, as_factors, MetricInputError
+from .sampling import MetricInputError, as_codes, as_factors
 
 __all__ = ["histogram_discretize", "discrete_entropy", "discrete_mutual_info", "mutual_info_matrix"]
 

@@ -13,9 +13,20 @@ from .eta import EtaSchedule
 from .networks import PRECISIONS, VAE, Decoder, Encoder, VAEOutput, native_bf16, reparameterize
 from .objectives import MODELS, TC_ESTIMATORS, ModelSpec, Objective, ObjectiveError
 from .throughput import training_step_rate
+
 # The training function is rtc.models.train.train: rtc.models.train is its module (not shadowed by the function).
-from .train import (CheckpointError, Trainer, TrainConfig, TrainingDiverged, TrainResult, build, discriminator_step,
-                    load_model, run_dir_for, vae_step)
+from .train import (
+                    CheckpointError,
+                    TrainConfig,
+                    Trainer,
+                    TrainingDiverged,
+                    TrainResult,
+                    build,
+                    discriminator_step,
+                    load_model,
+                    run_dir_for,
+                    vae_step,
+)
 
 __all__ = ["VAE", "Encoder", "Decoder", "VAEOutput", "reparameterize", "PRECISIONS", "native_bf16", "MODELS", "ModelSpec", "TC_ESTIMATORS",
            "Objective", "ObjectiveError", "EtaSchedule", "TrainConfig", "TrainResult", "TrainingDiverged",
