@@ -135,9 +135,11 @@ def main() -> None:
             h5_how = "est."
         summary.append((name, len(ds), setup, full, how, grid_bytes(ds), h5, h5_how))
     print()
-    print(f"{'dataset':10s} {'images':>8s} {'setup s':>8s} {'full grid s':>14s} {'uint8 grid':>11s} {'HDF5 cache':>14s}")
+    print(f"{'dataset':10s} {'images':>8s} {'setup s':>8s} {'full grid s':>14s} {'uint8 grid':>11s} "
+          f"{'HDF5 cache':>14s}")
     for name, n, setup, full, how, mem, h5, h5_how in summary:
-        print(f"{name:10s} {n:8d} {setup:8.1f} {full:8.0f} {how:>5s} {mem / 2**20:8.0f} MiB {h5 / 2**20:7.0f} MiB {h5_how}")
+        print(f"{name:10s} {n:8d} {setup:8.1f} {full:8.0f} {how:>5s} {mem / 2**20:8.0f} MiB "
+              f"{h5 / 2**20:7.0f} MiB {h5_how}")
     print("\nsetup = first call in a fresh process (sprite bank; Shapes3D geometry from .cache/rtc if present).")
 
 

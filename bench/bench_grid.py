@@ -32,7 +32,8 @@ def main():
     t = sweep.run_grid(runs, results_dir=default_results_dir(), progress=False)
     t["total"] = t["train_seconds"] + t["eval_seconds"]
     t["estimate"] = [sweep.estimate_seconds(r) for r in runs]
-    print(f"profile {a.profile}: {len(t)} runs, {int(t['steps'].iloc[0])} steps at batch {int(t['batch_size'].iloc[0])}, "
+    print(f"profile {a.profile}: {len(t)} runs, {int(t['steps'].iloc[0])} steps at batch "
+          f"{int(t['batch_size'].iloc[0])}, "
           f"evaluation {t['eval'].iloc[0]!r}")
     print("| model | runs | train s/run | eval s/run | s/step |")
     print("|---|---|---|---|---|")

@@ -39,7 +39,8 @@ def main(argv=None):
         model, strength = item.split(":")
         for seed in a.seeds:
             for prec in ("fp32", "bf16"):
-                cfg = TrainConfig(model=model, strength=float(strength), seed=seed, **{**g["defaults"], "precision": prec})
+                cfg = TrainConfig(model=model, strength=float(strength), seed=seed,
+                                  **{**g["defaults"], "precision": prec})
                 runs.append(RunSpec(cfg, a.dataset, g["eval"]))
     t = sweep.run_grid(runs, results_dir=default_results_dir())
     t["images_per_s"] = t["steps"] * t["batch_size"] / t["train_seconds"]

@@ -1,7 +1,8 @@
 """Hashes of the library's own source code, for the caches that must notice a code change.
 
 One definition serves the training cache (:func:`rtc.models.train.code_version`), the evaluation cache
-(:func:`rtc.experiments.results.eval_code_version`) and the book runner's chapter cache: a file's digest is the sha256 of
+(:func:`rtc.experiments.results.eval_code_version`) and the book runner's chapter cache: a file's digest is the sha256
+of
 its parsed-and-unparsed code with docstrings dropped, so comments, docstrings and layout do not invalidate a cache
 while any change to the code does.
 """

@@ -29,7 +29,8 @@ def is_real(x) -> bool:
 
 
 def check_int(x, name: str, *, minimum: int | None = None) -> int:
-    """``x`` as a Python ``int``; TypeError naming ``name`` unless an integer scalar, ValueError if below ``minimum``."""
+    """``x`` as a Python ``int``; TypeError naming ``name`` unless an integer scalar, ValueError if below
+    ``minimum``."""
     if not is_integer(x):
         raise TypeError(f"{name} must be an int, got {type(x).__name__} {x!r}")
     x = int(x)

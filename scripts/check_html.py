@@ -320,7 +320,8 @@ def find_chromium(install: bool = True) -> str:
     if not install:
         raise FileNotFoundError("chromium not found")
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise FileNotFoundError("chromium not found; install it: sudo apt-get update && sudo apt-get install -y chromium")
+        raise FileNotFoundError("chromium not found; install it: "
+                                "sudo apt-get update && sudo apt-get install -y chromium")
     print("chromium not found: installing it with apt-get ...", flush=True)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
@@ -363,7 +364,8 @@ def serve(folder: Path):
 def pages(html_dir: Path) -> list[Path]:
     """Content pages of a built book (navigation-only pages and static folders excluded)."""
     return sorted(p for p in html_dir.rglob("*.html")
-                  if p.name not in SKIP_PAGES and not any(part.startswith("_") for part in p.relative_to(html_dir).parts))
+                  if p.name not in SKIP_PAGES
+                  and not any(part.startswith("_") for part in p.relative_to(html_dir).parts))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,8 @@
 """SIGKILL in the middle of a write, for the recovery tests: imported by a real subprocess before it runs rtc.
 
 ``kill_at_rename(pattern, nth)`` makes the process kill itself (SIGKILL: no cleanup handler, no ``finally``) at
-the ``nth`` time a file is about to be renamed onto a target whose name matches ``pattern`` — after its temporary file was written,
+the ``nth`` time a file is about to be renamed onto a target whose name matches ``pattern`` — after its temporary file
+was written,
 which is first cut to half its size, so what stays behind is exactly what a writer killed mid-write leaves: a
 partial temporary file beside an old (or missing) target.
 """

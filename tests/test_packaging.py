@@ -21,6 +21,7 @@ def test_environment_mirrors_pyproject(repo_root):
 
 def test_pins(repo_root):
     proj = tomllib.loads((repo_root / "pyproject.toml").read_text())["project"]
-    reqs = [_norm(r) for r in proj["dependencies"]] + [_norm(r) for v in proj["optional-dependencies"].values() for r in v]
+    extras = proj["optional-dependencies"].values()
+    reqs = [_norm(r) for r in proj["dependencies"]] + [_norm(r) for v in extras for r in v]
     assert "torch==2.13.0" in reqs  # an unpinned torch pulls a multi-GB CUDA build
     assert any(r.startswith("jupyter-book") and "<2" in r for r in reqs)  # 2.x needs the internet to build

@@ -43,7 +43,8 @@ def test_ranges_are_parameters():
     assert float(gaussian_tc(cov)) < 1e-11
 
 
-@pytest.mark.parametrize("kwargs, match", [(dict(dim=0), "dim"), (dict(dim=1), "dim"), (dict(dim=True), "dim"), (dict(dim=2.0), "dim"),
+@pytest.mark.parametrize("kwargs, match", [(dict(dim=0), "dim"), (dict(dim=1), "dim"), (dict(dim=True), "dim"),
+                                           (dict(dim=2.0), "dim"),
                                            (dict(dim=2, log_scale=-1.0), "log_scale"),
                                            (dict(dim=2, log_det_per_dim=float("nan")), "log_det_per_dim")])
 def test_rejects_bad_input(kwargs, match):

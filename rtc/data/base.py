@@ -114,7 +114,8 @@ class GroundTruthDataset:
             if n else np.zeros((0, self.num_factors), dtype=np.int64)
 
     def sample_pairs_sharing_factor(self, n: int, factor: int | str, rng) -> tuple[np.ndarray, np.ndarray]:
-        """Two (n, F) factor arrays, uniform except that column ``factor`` is equal in each pair (BetaVAE/FactorVAE-style scores)."""
+        """Two (n, F) factor arrays, uniform except that column ``factor`` is equal in each pair
+        (BetaVAE/FactorVAE-style scores)."""
         rng = as_rng(rng)
         k = self.factor_index(factor)
         a = self.sample_factors(n, rng)
@@ -169,4 +170,5 @@ class GroundTruthDataset:
 
     def __repr__(self) -> str:
         grid = " x ".join(f"{n} {s}" for n, s in zip(self.factor_names, self.factor_sizes, strict=True))
-        return f"<{type(self).__name__} {self.name!r}: {grid} = {len(self):,} images, C={self.num_channels}, {self.source}>"
+        return (f"<{type(self).__name__} {self.name!r}: {grid} = {len(self):,} images, C={self.num_channels}, "
+                f"{self.source}>")

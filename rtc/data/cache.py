@@ -159,6 +159,7 @@ def cached(ds: GroundTruthDataset, path: Path | None = None, *, progress: bool =
         if why is None:
             return CachedDataset(ds, path)
         if explicit:
-            raise DatasetFileError(f"{path}: not a cache of {ds.name} as rendered now: {why}; delete it or pass another path")
+            raise DatasetFileError(f"{path}: not a cache of {ds.name} as rendered now: {why}; "
+                                   "delete it or pass another path")
     write_grid_h5(ds, path, progress=progress)
     return CachedDataset(ds, path)

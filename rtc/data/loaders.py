@@ -218,7 +218,8 @@ def load_shapes3d_h5(path: Path, *, factor_sizes=SHAPES3D_FACTOR_SIZES, in_memor
         for k, (name, size) in enumerate(zip(SHAPES3D_FACTOR_NAMES, sizes, strict=True)):
             uniq = np.unique(labels[:, k])
             if len(uniq) != size:
-                raise DatasetFileError(f"{path}: 'labels' column {name!r} has {len(uniq)} distinct values, expected {size}")
+                raise DatasetFileError(f"{path}: 'labels' column {name!r} has {len(uniq)} distinct values, "
+                                       f"expected {size}")
             classes[:, k] = np.searchsorted(uniq, labels[:, k])
         if not np.array_equal(classes, _grid(sizes)):
             raise DatasetFileError(f"{path}: 'labels' are not the C-order grid {sizes} of {SHAPES3D_FACTOR_NAMES} "

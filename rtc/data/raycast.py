@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["camera_basis", "image_plane", "camera_rays", "hit_plane", "hit_sphere", "hit_box", "hit_cylinder", "hit_capsule", "nearest",
-           "lambert", "hsv_to_rgb"]
+__all__ = ["camera_basis", "image_plane", "camera_rays", "hit_plane", "hit_sphere", "hit_box", "hit_cylinder",
+           "hit_capsule", "nearest", "lambert", "hsv_to_rgb"]
 
 _EPS = 1e-4   # minimal hit distance: avoids self-intersection of shadow rays started on a surface
 

@@ -8,7 +8,8 @@ scale ``linspace(0.75, 1.25, 8)``, orientation ``linspace(-30, 30, 15)`` degrees
 Scene (world units, y up): floor y = 0; a back wall z = 4 and side walls x = ±4 (one wall hue); the
 object stands on the floor at the origin (cube side 1.0·scale, cylinder radius 0.5·scale and height
 1.0·scale, sphere radius 0.5·scale, capsule radius 0.35·scale and total height 1.4·scale). The camera
-sits at horizontal distance 4.5, height 1.8, looking at (0, 0.8, 0), field of view 45°; ``orientation`` turns the camera around the
+sits at horizontal distance 4.5, height 1.8, looking at (0, 0.8, 0), field of view 45°; ``orientation`` turns the
+camera around the
 vertical axis through the object (so floor/wall edges and the cube's faces visibly rotate). One
 directional light fixed in the world with ambient 0.35 (Lambert) and a hard shadow of the object.
 

@@ -20,7 +20,8 @@ dependent. These estimators see any dependence:
 deviation (an exactly constant coordinate is set to 0: it adds nothing to TC). A TC is
 invariant under per-coordinate affine maps z_k → a_k z_k + b_k, and so is the estimate then (up
 to round-off): without it KSG's one ε for all coordinates favours the widest one, and a
-coordinate offset by 1e12 left the data a few ulps apart. Bias: KSG is biased towards 0 when the dependence is strong relative to N (it
+coordinate offset by 1e12 left the data a few ulps apart. Bias: KSG is biased towards 0 when the dependence is strong
+relative to N (it
 under-estimates a large TC; the bias grows with D because kNN balls in D dimensions are large).
 Cost: a k-d tree query, O(N log N) in low D and approaching O(N²) in high D, plus D sorted
 1-D counts (O(D·N log N)). Not differentiable (numpy/scipy, float64): an evaluation tool.

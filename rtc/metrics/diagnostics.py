@@ -11,7 +11,8 @@ A collapsed code makes Prop. 1 explode for no good reason, so the per-latent var
 the count of active latents (std ≥ 0.05, the FactorVAE score's pruning threshold) are always
 returned too. An exactly constant latent (max = min; its computed variance is ~1e-31 rather than 0,
 so the variance is not the test) is dropped before either estimate: a constant is independent of
-everything, so it adds 0 to TC; a singular covariance among the rest gives TC = +∞ (Prop. 1's limit) — or, when round-off
+everything, so it adds 0 to TC; a singular covariance among the rest gives TC = +∞ (Prop. 1's limit) — or, when
+round-off
 keeps it barely positive definite, a large finite value (≈ 18 nats for exactly collinear latents).
 
 **Factor disintegration** (:func:`disintegration`; paper §5.3: one factor represented by several
