@@ -3,6 +3,8 @@
 An :class:`Observation` is one claim of the paper checked against a run: its ``verdict`` is a word of
 :data:`VERDICTS`, computed — never typed — from the measured numbers and thresholds fixed before the run.
 :func:`fraction_verdict` judges a claim that should hold in most of the cells it is about;
+:func:`no_strong_correlation_verdict` a claim that two quantities are not strongly correlated;
+:func:`verdict_counts` and :func:`observation_texts` are what a chapter prints of its observations;
 :func:`spearman_bootstrap` is the rank correlation (with a seeded bootstrap interval over runs) that the
 correlation claims use. The estimator study (:mod:`rtc.estimators.study`), the comparison
 (:mod:`rtc.experiments.comparison`) and factor disintegration (:mod:`rtc.experiments.disintegration`) build
@@ -17,8 +19,9 @@ import numpy as np
 
 from ._validate import Config, check_int, check_real, is_integer, is_real
 
-__all__ = ["VERDICTS", "MOST", "FEW", "Thresholds", "THRESHOLDS", "Observation", "fraction_verdict", "spearman_bootstrap", "paired_difference",
-           "equivalence_verdict"]
+__all__ = ["VERDICTS", "MOST", "FEW", "Thresholds", "THRESHOLDS", "Observation", "fraction_verdict",
+           "no_strong_correlation_verdict", "verdict_counts", "observation_texts", "spearman_bootstrap",
+           "paired_difference", "equivalence_verdict"]
 
 VERDICTS = ("confirmed", "partly", "refuted", "inconclusive")
 # A claim that should hold in most cells: confirmed when it holds in at least MOST of them, refuted in at most FEW.
@@ -132,6 +135,40 @@ def fraction_verdict(fraction: float, *, most: float = MOST, few: float = FEW) -
     if not 0 <= fraction <= 1:
         raise ValueError(f"fraction must be in [0, 1] (or NaN for no cells), got {fraction!r}")
     return "confirmed" if fraction >= most else ("refuted" if fraction <= few else "partly")
+
+
+def no_strong_correlation_verdict(rho: float, lo: float, hi: float, *, strong: float) -> str:
+    """The verdict on "x and y show no strong correlation" from a rank correlation ``rho`` and its bootstrap
+    interval (lo, hi): ``confirmed`` when |ρ| < ``strong``; ``refuted`` when |ρ| ≥ ``strong`` and the interval
+    excludes 0; ``inconclusive`` otherwise — a strong ρ whose interval contains 0, or a NaN ρ (too few runs,
+    a constant column). A NaN bound never excludes 0."""
+    if not is_real(strong) or not 0 < strong <= 1:
+        raise ValueError(f"strong must be in (0, 1], got {strong!r}")
+    if not math.isfinite(rho):
+        return "inconclusive"
+    if abs(rho) < strong:
+        return "confirmed"
+    return "refuted" if lo > 0 or hi < 0 else "inconclusive"
+
+
+def verdict_counts(observations) -> dict[str, int]:
+    """How many of ``observations`` (Observations, or a mapping whose values are) carry each word of
+    :data:`VERDICTS`, in that order; a verdict outside :data:`VERDICTS` raises ``ValueError`` naming its claim."""
+    obs = list(observations.values()) if isinstance(observations, dict) else list(observations)
+    bad = [(o.claim, o.verdict) for o in obs if o.verdict not in VERDICTS]
+    if bad:
+        raise ValueError(f"verdicts outside {VERDICTS}: {bad}")
+    return {v: sum(o.verdict == v for o in obs) for v in VERDICTS}
+
+
+def observation_texts(observations: dict, *, prefix: str = "claim", empty: str = "No runs.") -> dict[str, str]:
+    """The texts a chapter glues for each named observation: ``<prefix>-<name>-verdict`` → its summary and
+    ``<prefix>-<name>-evidence`` → its evidence (``empty`` where the evidence is blank)."""
+    out = {}
+    for name, o in observations.items():
+        out[f"{prefix}-{name}-verdict"] = o.summary
+        out[f"{prefix}-{name}-evidence"] = o.evidence or empty
+    return out
 
 
 def spearman_bootstrap(x, y, *, repeats: int = 1000, seed: int = 0, level: float = 0.95) -> dict:

@@ -6,7 +6,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rtc.claims import equivalence_verdict, paired_difference
+from rtc.claims import (
+    VERDICTS,
+    Observation,
+    Thresholds,
+    equivalence_verdict,
+    no_strong_correlation_verdict,
+    observation_texts,
+    paired_difference,
+    verdict_counts,
+)
 
 
 def test_paired_difference_hand_computed():
@@ -44,3 +53,47 @@ def test_interval_contains_the_mean_and_shifts_with_it(xs, shift):
                                                   (-0.1, 0.1, 0.0, "inconclusive")])
 def test_equivalence_verdict(lo, hi, margin, want):
     assert equivalence_verdict(lo, hi, margin) == want
+
+
+# ------------------------------------------------------------------------------------------------ shared rules
+
+@pytest.mark.parametrize("rho, lo, hi, want", [(0.3, -0.2, 0.7, "confirmed"), (-0.49, -0.9, -0.1, "confirmed"),
+                                               (0.8, 0.4, 0.95, "refuted"), (-0.7, -0.9, -0.3, "refuted"),
+                                               (0.6, -0.1, 0.9, "inconclusive"),
+                                               (0.6, float("nan"), float("nan"), "inconclusive"),
+                                               (float("nan"), 0.1, 0.2, "inconclusive"), (0.5, 0.1, 0.9, "refuted")])
+def test_no_strong_correlation_verdict(rho, lo, hi, want):
+    assert no_strong_correlation_verdict(rho, lo, hi, strong=0.5) == want
+
+
+def test_no_strong_correlation_verdict_checks_its_threshold():
+    with pytest.raises(ValueError, match="strong"):
+        no_strong_correlation_verdict(0.1, 0.0, 0.2, strong=0.0)
+
+
+def _obs(verdict, evidence="e"):
+    return Observation("c", verdict, f"{verdict}!", evidence)
+
+
+def test_verdict_counts_and_observation_texts():
+    obs = {"a": _obs("confirmed"), "b_c": _obs("partly", ""), "d": _obs("confirmed")}
+    assert verdict_counts(obs) == {"confirmed": 2, "partly": 1, "refuted": 0, "inconclusive": 0}
+    assert list(verdict_counts(obs.values())) == list(VERDICTS)
+    with pytest.raises(ValueError, match="maybe"):
+        verdict_counts([_obs("maybe")])
+    assert observation_texts(obs) == {"claim-a-verdict": "confirmed!", "claim-a-evidence": "e",
+                                      "claim-b_c-verdict": "partly!", "claim-b_c-evidence": "No runs.",
+                                      "claim-d-verdict": "confirmed!", "claim-d-evidence": "e"}
+
+
+def test_thresholds_are_documented_fields():
+    doc = Thresholds.__doc__
+    for f in Thresholds.__dataclass_fields__:
+        assert f in doc, f
+
+
+def test_comparison_thresholds_keep_their_values():
+    """The comparison's verdicts were fixed with these values before its runs; a change must be deliberate."""
+    t = Thresholds()
+    assert (t.learned, t.disparity_abs, t.disparity_rel, t.none_rel, t.much_lower, t.comparable, t.recon_worse,
+            t.strong_rho, t.knn_excess, t.most, t.few) == (0.5, 0.25, 0.5, 0.25, 0.5, 2.0, 0.05, 0.5, 1.0, 0.9, 0.1)

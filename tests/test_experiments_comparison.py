@@ -10,8 +10,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rtc.claims import Thresholds
 from rtc.experiments.comparison import (
-    Thresholds,
     add_disparity,
     add_learning,
     check_claims,
@@ -22,13 +22,10 @@ from rtc.experiments.comparison import (
     claim_rtc_recon,
     claim_tc_sap,
     describe_grid,
-    markdown_table,
     mean_image_baseline,
     noise_range,
     paper_cost,
     run_table,
-    snapshot_trace,
-    training_log,
 )
 from rtc.experiments.dependence import dependence_matrix, pairwise_dependence
 
@@ -158,10 +155,14 @@ def test_check_claims_on_empty_profile_is_inconclusive():
     assert len(out) == 12
 
 
-def test_thresholds_are_documented_fields():
-    doc = Thresholds.__doc__
-    for f in Thresholds.__dataclass_fields__:
-        assert f.split("_")[0] in doc
+def test_claims_read_the_one_threshold_registry():
+    """A changed threshold of rtc.claims.Thresholds changes the verdict: the comparison has no copy of its own."""
+    t = _table([_row("factor_vae", s, 3.0, 0.1 + 0.3 * s) for s in (1, 2, 3)])   # d = 2.6, 2.3, 2.0
+    assert claim_disparity(t, "factor_vae").verdict == "confirmed"
+    strict = Thresholds.from_mapping({"disparity_abs": 2.4})
+    strict_t = add_disparity(add_learning(t, BASE, strict), strict)
+    o = claim_disparity(strict_t, "factor_vae", strict)
+    assert o.verdict == "partly" and "1 of 3" in o.summary
 
 
 def test_noise_range_quantiles_over_active_dims():
@@ -174,10 +175,7 @@ def test_noise_range_quantiles_over_active_dims():
         noise_range(sigma, np.ones(2))
 
 
-def test_markdown_table_and_run_table():
-    df = pd.DataFrame({"a": [1.23456, float("nan")], "b": [True, False], "c": ["x", "y"]})
-    assert markdown_table(df).splitlines() == ["| a | b | c |", "|---|---|---|", "| 1.23 | yes | x |",
-                                               "|  | no | y |"]
+def test_run_table_order_and_columns():
     t = run_table(pd.DataFrame([_row("rtc_vae", 2, 1, 1), _row("beta_vae", 1, 1, 1), _row("beta_vae", 0.5, 1, 1)]))
     assert t[["model", "strength"]].values.tolist() == [["beta_vae", 0.5], ["beta_vae", 1.0], ["rtc_vae", 2.0]]
     assert list(t.columns[:4]) == ["model", "dataset", "strength", "seed"]
@@ -240,38 +238,19 @@ def test_pairwise_dependence_bad_input():
         pairwise_dependence(np.ones(5))
 
 
-# ------------------------------------------------------------------------------------------------ trained runs
+# ------------------------------------------------------------------------------------------------ parameters
 
-def test_snapshot_trace_and_training_log(tmp_path):
-    from train_toys import ToySquares, small
-
-    from rtc.models import encode, representation_stats
-    from rtc.models.train import train
-
-    ds = ToySquares()
-    tr = train(small("rtc_vae", steps=6, snapshot_every=2), ds, cache_dir=tmp_path, progress=False)
-    trace = snapshot_trace(tr, ds, n=40, seed=3)
-    assert trace["step"].tolist() == [2, 4, 6]                  # snapshot 6 is the final weights: one row
-    final = representation_stats(encode(tr.model, ds, n=40, seed=3))
-    assert trace.iloc[-1]["tc_mean"] == pytest.approx(final["tc_mean"])
-    assert trace.iloc[-1]["recon"] == pytest.approx(final["recon"])
-    log = training_log(tr)
-    assert log["step"].tolist() == list(range(1, 7))
-    assert {"recon", "kl", "eta", "var_sum"} <= set(log.columns) and "dip" not in log.columns  # NaN-only dropped
-
-
-def test_training_chapters_share_one_grid():
-    """The disintegration chapter reads the comparison chapter's runs from the cache (no retraining) only if both
-    ask for the same grid in every profile, through the same call."""
+def test_the_comparison_trains_its_profiles_own_grid():
+    """No chapter parameter names another profile's grid: the chapter trains grid_runs(profile), and no parameter
+    file of any profile still sets the removed training_grid."""
     from pathlib import Path
 
-    from rtc.params import chapter_defaults, load_profile, profiles
+    from rtc.params import chapter_defaults, profiles
 
     root = Path(__file__).resolve().parents[1]
-    chapters = root / "book" / "chapters"
+    chapter = root / "book" / "chapters" / "comparison.py"
+    assert "training_grid" not in chapter_defaults(chapter)
+    assert "grid_runs(profile)" in chapter.read_text()
     for name in profiles(root):
-        grids = {ch: {**chapter_defaults(chapters / f"{ch}.py"), **load_profile(name, ch, root=root)}["training_grid"]
-                 for ch in ("comparison", "disintegration")}
-        assert grids["comparison"] == grids["disintegration"] == name, grids
-    for ch in ("comparison", "disintegration"):
-        assert "grid_runs(training_grid)" in (chapters / f"{ch}.py").read_text()
+        path = root / "parameters" / name / "comparison.yaml"
+        assert not path.exists() or "training_grid" not in path.read_text(), path

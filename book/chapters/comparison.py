@@ -29,7 +29,6 @@
 
 # %% tags=["parameters"]
 profile = "default"
-training_grid = "default"  # parameters/<training_grid>/training.yaml: the runs (shared with the next chapter)
 seed = 0
 threads = 1
 baseline_images = 2000
@@ -46,42 +45,50 @@ from rtc.experiments.comparison import describe_grid
 from rtc.params import describe_run
 
 display(Markdown(describe_run("comparison", globals())))
-display(Markdown(describe_grid(training_grid)))
+display(Markdown(describe_grid(profile)))
 
 # %%
 import time
 
 import numpy as np
-import pandas as pd
 import torch
 
+from rtc.claims import Thresholds, observation_texts, verdict_counts
 from rtc.data import load_dataset
-from rtc.experiments import default_results_dir, run
+from rtc.experiments import default_results_dir
 from rtc.experiments.comparison import (
     LABELS,
     PAIRS,
-    Thresholds,
     add_disparity,
     add_learning,
     check_claims,
-    load_trained,
-    markdown_table,
+    learning_summary,
     mean_image_baseline,
-    noise_range,
+    pair_codes,
+    pair_summary,
     paper_cost,
+    run_label,
+    run_labels,
     run_table,
+    shown_run_table,
     snapshot_trace,
-    training_log,
+    tc_mean_side_by_side,
+    theorem1_summary,
+    theorem1_table,
+    traced_runs,
+    traversal_inputs,
+    variance_band_summary,
 )
-from rtc.experiments.dependence import pairwise_dependence
-from rtc.mixture_tc import theorem1_bound
-from rtc.models import encode, representation_stats
-from rtc.models.train import train
+from rtc.report import glue_figure, glue_values, markdown_table
 from rtc.sweep import dry_run, grid_runs, run_grid
 
 torch.set_num_threads(threads)  # the chapter's own encoding; Ray gives every training run one thread of its own
 results_dir = default_results_dir()
-thresholds = Thresholds()
+thresholds = Thresholds()  # every verdict's threshold, fixed before the runs (the prose prints them)
+glue_values({"t-learned-pct": 100 * thresholds.learned, "t-most-pct": 100 * thresholds.most,
+             **{f"t-{name}": getattr(thresholds, name) for name in ("learned", "disparity_abs", "disparity_rel",
+                                                                     "none_rel", "much_lower", "comparable",
+                                                                     "recon_worse", "strong_rho", "knn_excess")}})
 t_start = time.perf_counter()
 
 # %% [markdown]
@@ -97,32 +104,22 @@ t_start = time.perf_counter()
 # profile whose runs do not learn could not test anything below.
 
 # %%
-runs = grid_runs(training_grid)
+runs = grid_runs(profile)
 todo = dry_run(runs, results_dir=results_dir)
 t_grid = time.perf_counter()
-table = run_grid(runs, results_dir=results_dir)
+table, results = run_grid(runs, results_dir=results_dir)  # results: one RunResult per run, in the table's order
 grid_seconds = time.perf_counter() - t_grid
-results = [run(s.config, s.dataset, evaluation=s.evaluation, results_dir=results_dir) for s in runs]  # cache hits
 datasets = {name: load_dataset(name) for name in sorted(set(table["dataset"]))}
+glue_values({"runs-total": len(runs), "runs-trained": int((~todo["cached"]).sum()), "grid-minutes": grid_seconds / 60,
+             "train-minutes-sum": float(table["train_seconds"].sum()) / 60,
+             "eval-minutes-sum": float(table["eval_seconds"].sum()) / 60,
+             "steps": int(table["steps"].iloc[0]), "batch": int(table["batch_size"].iloc[0])})
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
-from myst_nb import glue
 
-COLOR = {"beta_vae": "tab:blue", "revised_beta_vae": "tab:cyan", "factor_vae": "tab:red", "rtc_vae": "tab:orange",
-         "beta_tcvae": "tab:purple", "dip_vae_i": "tab:green", "dip_vae_ii": "tab:olive"}
-glue("runs-total", len(runs), display=False)
-glue("runs-trained", int((~todo["cached"]).sum()), display=False)
-glue("grid-minutes", grid_seconds / 60, display=False)
-glue("train-minutes-sum", float(table["train_seconds"].sum()) / 60, display=False)
-glue("eval-minutes-sum", float(table["eval_seconds"].sum()) / 60, display=False)
-glue("steps", int(table["steps"].iloc[0]), display=False)
-glue("batch", int(table["batch_size"].iloc[0]), display=False)
-for name in ("learned", "disparity_abs", "disparity_rel", "none_rel", "much_lower", "comparable", "recon_worse",
-             "strong_rho", "knn_excess"):
-    glue(f"t-{name}", getattr(thresholds, name), display=False)
-glue("t-learned-pct", 100 * thresholds.learned, display=False)
-glue("t-most-pct", 100 * thresholds.most, display=False)
+from rtc.experiments.comparison_plots import COLORS, tc_panel
+from rtc.inspect import VAR_BAND, reconstruction_figure, traversal_figure
 
 # %% [markdown]
 # This build trained {glue:text}`runs-trained` of the {glue:text}`runs-total` runs (the others came from the
@@ -143,29 +140,20 @@ glue("t-most-pct", 100 * thresholds.most, display=False)
 # %%
 baselines = {name: mean_image_baseline(ds, baseline_images, seed=seed) for name, ds in datasets.items()}
 table = add_disparity(add_learning(table, baselines, thresholds), thresholds)
+labels = run_labels(table)
+glue_values({**{f"learned-{k}": v for k, v in learning_summary(table).items()},
+             **{f"{k}-{name}": b[k] for name, b in baselines.items() for k in ("baseline", "floor")}})
 
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(8, 3.4))
-labels = [f"{LABELS[m]} {s:g}" + (f" s{sd}" if sd else "") + ("" if d == "dsprites" else f" ({d})")
-          for m, s, sd, d in zip(table.model, table.strength, table.seed, table.dataset, strict=True)]
-ax.bar(range(len(table)), table["recon_ratio"], color=[COLOR.get(m, "grey") for m in table.model])
+ax.bar(range(len(table)), table["recon_ratio"], color=[COLORS.get(m, "grey") for m in table.model])
 ax.axhline(thresholds.learned, color="k", ls="--", lw=1, label="learned: at most this fraction of the baseline")
 ax.axhline(1.0, color="grey", ls=":", lw=1, label="mean-image baseline")
 ax.set_xticks(range(len(table)))
 ax.set_xticklabels(labels, rotation=70, ha="right", fontsize=7)
 ax.set_ylabel("(recon − floor) / (baseline − floor)")
 ax.legend(fontsize=7)
-fig.tight_layout()
-glue("fig-comparison-learned", fig, display=False)
-plt.close(fig)
-glue("learned-count", int(table["learned"].sum()), display=False)
-glue("learned-verdict", "every run learned" if table["learned"].all() else
-     f"{int((~table['learned']).sum())} run(s) did not learn: " +
-     ", ".join(lab for lab, ok in zip(labels, table["learned"], strict=True) if not ok), display=False)
-glue("learned-worst", float(table["recon_ratio"].max()), display=False)
-for name, b in baselines.items():
-    glue(f"baseline-{name}", b["baseline"], display=False)
-    glue(f"floor-{name}", b["floor"], display=False)
+glue_figure("fig-comparison-learned", fig)
 
 # %% [markdown]
 # ```{glue:figure} fig-comparison-learned
@@ -188,38 +176,15 @@ for name, b in baselines.items():
 # confirmed when it holds for at least {glue:text}`t-most-pct:.0f` % of them. Where a second seed was trained,
 # the markers show both and the line their mean.
 
-# %% tags=["hide-input"]
-def tc_panel(ax, models, title):
-    for m in models:
-        g = table[(table.model == m) & (table.dataset == "dsprites")]
-        if g.empty:
-            continue
-        mean = g.groupby("strength")[["tc_mean", "tc_sample"]].mean()
-        ax.plot(mean.index, mean.tc_sample, "-o", color=COLOR[m], label=f"{LABELS[m]} TC_sample", ms=4)
-        ax.plot(mean.index, mean.tc_mean, "--s", color=COLOR[m], label=f"{LABELS[m]} TC_mean", ms=4)
-        ax.scatter(g.strength, g.tc_sample, color=COLOR[m], s=10, alpha=0.5)
-        ax.scatter(g.strength, g.tc_mean, color=COLOR[m], s=10, alpha=0.5, marker="s")
-        bad = g[~g.learned]
-        ax.scatter(bad.strength, bad.tc_mean, facecolors="none", edgecolors="k", s=60, label=None)
-    ax.set_xscale("log")
-    ax.set_yscale("symlog", linthresh=0.1)
-    ax.set_xlabel("regularisation strength")
-    ax.set_ylabel("Gaussian TC (nats)")
-    ax.set_title(title)
-    ax.legend(fontsize=6)
-    ax.grid(alpha=0.3)
-
-
-fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-tc_panel(axes[0], ["beta_vae", "factor_vae", "beta_tcvae"], "vanilla models")
-tc_panel(axes[1], ["revised_beta_vae", "rtc_vae"], "revised models")
-fig.tight_layout()
-glue("fig-comparison-fig3", fig, display=False)
-plt.close(fig)
+# %%
 claims = check_claims(table, thresholds, repeats=bootstrap_repeats, seed=seed)
-for key, o in claims.items():
-    glue(f"claim-{key}-verdict", o.summary, display=False)
-    glue(f"claim-{key}-evidence", o.evidence or "No runs.", display=False)
+glue_values(observation_texts(claims))
+
+# %% tags=["hide-input"]
+fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+tc_panel(axes[0], table, ["beta_vae", "factor_vae", "beta_tcvae"], "vanilla models")
+tc_panel(axes[1], table, ["revised_beta_vae", "rtc_vae"], "revised models")
+glue_figure("fig-comparison-fig3", fig)
 
 # %% [markdown]
 # ```{glue:figure} fig-comparison-fig3
@@ -252,7 +217,7 @@ for ax, col, title in ((axes[0], "tc_mean", "TC_mean"), (axes[1], "tc_sample", "
         for m, ls in ((van, "--"), (rev, "-")):
             g = table[(table.model == m) & (table.dataset == "dsprites")].groupby("strength")[col].mean()
             if len(g):
-                ax.plot(g.index, g.values, ls, marker="o", color=COLOR[m], label=LABELS[m], ms=4)
+                ax.plot(g.index, g.values, ls, marker="o", color=COLORS[m], label=LABELS[m], ms=4)
     ax.set_xscale("log")
     ax.set_yscale("symlog", linthresh=0.1)
     ax.set_xlabel("regularisation strength")
@@ -260,9 +225,7 @@ for ax, col, title in ((axes[0], "tc_mean", "TC_mean"), (axes[1], "tc_sample", "
     ax.set_title(title)
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
-fig.tight_layout()
-glue("fig-comparison-fig4", fig, display=False)
-plt.close(fig)
+glue_figure("fig-comparison-fig4", fig)
 
 # %% [markdown]
 # ```{glue:figure} fig-comparison-fig4
@@ -280,34 +243,31 @@ plt.close(fig)
 #
 # ## Scores, strength and reconstruction (appendix, Figs 9–10)
 
+# %%
+side = tc_mean_side_by_side(table)  # datasets × (FactorVAE, DIP-VAE-I, DIP-VAE-II, RTC-VAE): mean TC_mean
+
 # %% tags=["hide-input"]
 fig, axes = plt.subplots(2, 2, figsize=(10, 7.5))
-ds_runs = table[table.dataset == "dsprites"]
-for m, g in ds_runs.groupby("model"):
-    axes[0, 0].scatter(g.recon, g.sap_r2, color=COLOR.get(m, "grey"), label=LABELS.get(m, m), s=18)
-    axes[0, 1].scatter(g.tc_mean, g.sap_r2, color=COLOR.get(m, "grey"), label=LABELS.get(m, m), s=18)
+for m, g in table[table.dataset == "dsprites"].groupby("model"):
+    axes[0, 0].scatter(g.recon, g.sap_r2, color=COLORS.get(m, "grey"), label=LABELS.get(m, m), s=18)
+    axes[0, 1].scatter(g.tc_mean, g.sap_r2, color=COLORS.get(m, "grey"), label=LABELS.get(m, m), s=18)
     gm = g.groupby("strength")["sap_r2"].mean()
-    axes[1, 0].plot(gm.index, gm.values, "-o", color=COLOR.get(m, "grey"), label=LABELS.get(m, m), ms=4)
+    axes[1, 0].plot(gm.index, gm.values, "-o", color=COLORS.get(m, "grey"), label=LABELS.get(m, m), ms=4)
 axes[0, 0].set(xlabel="reconstruction error (nats per image)", ylabel="SAP", title="SAP vs reconstruction")
 axes[0, 1].set(xlabel="TC_mean (nats)", ylabel="SAP", title="SAP vs TC_mean", xscale="symlog")
 axes[1, 0].set(xlabel="regularisation strength", ylabel="SAP", title="SAP vs strength", xscale="log")
-side = ["factor_vae", "dip_vae_i", "dip_vae_ii", "rtc_vae"]
-sets = [d for d in sorted(set(table.dataset)) if table[(table.dataset == d) & table.model.isin(side)].model.nunique() > 1]
-width = 0.8 / max(len(sets), 1)
-for j, d in enumerate(sets):
-    g = table[(table.dataset == d) & table.model.isin(side)].groupby("model")["tc_mean"].mean()
-    xs = [i for i, m in enumerate(side) if m in g.index]
-    axes[1, 1].bar(np.array(xs) + j * width, [g[side[i]] for i in xs], width, label=d,
-                   color=[COLOR[side[i]] for i in xs], alpha=1 - 0.4 * j, edgecolor="k")
-axes[1, 1].set_xticks(np.arange(len(side)) + width * (len(sets) - 1) / 2)
-axes[1, 1].set_xticklabels([LABELS[m] for m in side], fontsize=8)
-axes[1, 1].set(ylabel="TC_mean (nats)", title="TC_mean side by side (" + ", ".join(sets) + ")")
+width = 0.8 / max(len(side), 1)
+for j, (d, g) in enumerate(side.iterrows()):
+    xs = [i for i, m in enumerate(side.columns) if np.isfinite(g[m])]
+    axes[1, 1].bar(np.array(xs) + j * width, [g.iloc[i] for i in xs], width, label=d,
+                   color=[COLORS[side.columns[i]] for i in xs], alpha=1 - 0.4 * j, edgecolor="k")
+axes[1, 1].set_xticks(np.arange(len(side.columns)) + width * (len(side) - 1) / 2)
+axes[1, 1].set_xticklabels([LABELS[m] for m in side.columns], fontsize=8)
+axes[1, 1].set(ylabel="TC_mean (nats)", title="TC_mean side by side (" + ", ".join(side.index) + ")")
 for ax in axes.flat[:3]:
     ax.legend(fontsize=6)
     ax.grid(alpha=0.3)
-fig.tight_layout()
-glue("fig-comparison-scores", fig, display=False)
-plt.close(fig)
+glue_figure("fig-comparison-scores", fig)
 
 # %% [markdown]
 # ```{glue:figure} fig-comparison-scores
@@ -345,9 +305,7 @@ ax.set_xticklabels(labels, rotation=70, ha="right", fontsize=7)
 ax.set_ylabel("TC of µ (nats)")
 ax.set_yscale("symlog", linthresh=0.1)
 ax.legend(fontsize=7)
-fig.tight_layout()
-glue("fig-comparison-tc-estimates", fig, display=False)
-plt.close(fig)
+glue_figure("fig-comparison-tc-estimates", fig)
 
 # %% [markdown]
 # ```{glue:figure} fig-comparison-tc-estimates
@@ -360,55 +318,28 @@ plt.close(fig)
 # ```
 
 # %%
-def pair_codes(model_name: str, dataset: str = "shapes3d"):
-    """µ of ``pair_images`` images of the first (seed 0) run of a model on a dataset, its active latents and the
-    pairwise dependence table; None when the profile has no such run."""
-    hits = [i for i, s in enumerate(runs) if s.config.model == model_name and s.dataset.name == dataset]
-    if not hits:
-        return None
-    i = hits[0]
-    model = load_trained(results[i], runs[i].config)
-    enc = encode(model, datasets[dataset], n=pair_images, seed=seed)
-    active = [k for k, v in enumerate(enc.mu.var(0)) if v > 0.01]
-    dep = pairwise_dependence(enc.mu, latents=active, k=pair_k, seed=seed) if len(active) >= 2 else None
-    return {"enc": enc, "active": active, "dep": dep, "run": i}
-
-
-pairs = {m: pair_codes(m) for m in ("dip_vae_i", "rtc_vae")}
+pairs = {m: pair_codes(results, datasets, m, "shapes3d", n=pair_images, k=pair_k, seed=seed)
+         for m in ("dip_vae_i", "rtc_vae")}  # None where the profile has no such run
+glue_values({f"pairs-{m}-{k.replace('_', '-')}": v for m, p in pairs.items() for k, v in pair_summary(p).items()})
 
 # %% tags=["hide-input"]
 shown = {m: p for m, p in pairs.items() if p is not None and p["dep"] is not None}
 if shown:
     fig, axes = plt.subplots(len(shown), 3, figsize=(9, 3 * len(shown)), squeeze=False)
     for r, (m, p) in enumerate(shown.items()):
-        fnames = datasets["shapes3d"].factor_names
         for c, row in enumerate(p["dep"].head(3).itertuples()):
-            ax = axes[r, c]
-            # colour by the factor the two latents share most information with (their R² matrix row sums)
-            r2 = results[p["run"]].matrices["r2"]
-            f = int(np.argmax(r2[row.a] + r2[row.b]))
-            sc = ax.scatter(p["enc"].mu[:, row.a], p["enc"].mu[:, row.b], c=p["enc"].factors[:, f], s=3,
-                            cmap="viridis", alpha=0.6)
+            ax = axes[r, c]  # coloured by the factor the pair is most linked to (pair_codes: R² row sums)
+            ax.scatter(p["enc"].mu[:, row.a], p["enc"].mu[:, row.b], c=p["enc"].factors[:, row.factor], s=3,
+                       cmap="viridis", alpha=0.6)
             ax.set_xlabel(f"z{row.a}")
             ax.set_ylabel(f"z{row.b}")
-            ax.set_title(f"{LABELS[m]}: corr {row.corr:.2f}, kNN MI {row.knn_mi:.2f}\ncolour: {fnames[f]}",
+            ax.set_title(f"{LABELS[m]}: corr {row.corr:.2f}, kNN MI {row.knn_mi:.2f}\ncolour: {row.factor_name}",
                          fontsize=8)
-    fig.tight_layout()
-    glue("fig-comparison-pairs", fig, display=False)
-    plt.close(fig)
 else:  # a profile without these runs still glues the key the prose references
     fig, ax = plt.subplots(figsize=(4, 1))
     ax.text(0.5, 0.5, "no DIP-VAE-I / RTC-VAE run on Shapes3D in this profile", ha="center", va="center")
     ax.axis("off")
-    glue("fig-comparison-pairs", fig, display=False)
-    plt.close(fig)
-for m in ("dip_vae_i", "rtc_vae"):
-    p = pairs[m]
-    d = p["dep"] if p is not None else None
-    glue(f"pairs-{m}-top-knn", float(d.knn_mi.iloc[0]) if d is not None else float("nan"), display=False)
-    glue(f"pairs-{m}-top-corr", float(d["corr"].iloc[0]) if d is not None else float("nan"), display=False)
-    glue(f"pairs-{m}-mean-excess", float(d.excess_mi.mean()) if d is not None else float("nan"), display=False)
-    glue(f"pairs-{m}-max-abs-corr", float(d["corr"].abs().max()) if d is not None else float("nan"), display=False)
+glue_figure("fig-comparison-pairs", fig)
 
 # %% [markdown]
 # ```{glue:figure} fig-comparison-pairs
@@ -438,37 +369,23 @@ for m in ("dip_vae_i", "rtc_vae"):
 # weight snapshots saved during training (each snapshot encodes the same images).
 
 # %%
-def traced_run(model_name, strength=10.0):
-    """Index of the run traced for a model: dSprites first, seed of the grid's first run, strength closest to 10."""
-    for dataset in ["dsprites"] + sorted(datasets):
-        cand = [i for i, s in enumerate(runs) if s.config.model == model_name and s.dataset.name == dataset
-                and s.config.seed == runs[0].config.seed]
-        if cand:
-            return min(cand, key=lambda i: abs(np.log(runs[i].config.strength / strength)))
-    return None
-
-
-traced = {m: i for m, i in ((m, traced_run(m)) for m in COLOR) if i is not None}
-trained = {m: train(runs[i].config, datasets[runs[i].dataset.name], cache_dir=results_dir / "runs", progress=False)
-           for m, i in traced.items()}
-logs = {m: training_log(tr) for m, tr in trained.items()}
-traces = {m: snapshot_trace(tr, datasets[runs[traced[m]].dataset.name], n=trace_images, seed=seed)
-          for m, tr in trained.items()}
+traced = traced_runs(table)  # model → position of its traced run in the table and in results
+trace_labels = {m: run_label(results[i]) for m, i in traced.items()}
+trace_data = {m: datasets[results[i].row["dataset"]] for m, i in traced.items()}
+models = {m: results[i].load_model() for m, i in traced.items()}
+logs = {m: results[i].training_log() for m, i in traced.items()}
+traces = {m: snapshot_trace(results[i], trace_data[m], n=trace_images, seed=seed) for m, i in traced.items()}
+glue_values(**{f"rtc_{k}": v for k, v in variance_band_summary(logs.get("rtc_vae")).items()})
 
 # %% tags=["hide-input"]
-def run_label(i):
-    s = runs[i]
-    return f"{LABELS[s.config.model]} {s.config.strength:g} ({s.dataset.name})"
-
-
 fig, axes = plt.subplots(2, 2, figsize=(10, 7))
 for m, lg in logs.items():
     w = max(1, len(lg) // 50)  # a moving average over ~2 % of the run: per-batch terms are noisy
-    axes[0, 0].plot(lg.step, lg.recon.rolling(w).mean(), color=COLOR[m], label=run_label(traced[m]))
-    axes[0, 1].plot(lg.step, lg.kl.rolling(w).mean(), color=COLOR[m], label=run_label(traced[m]))
+    axes[0, 0].plot(lg.step, lg.recon.rolling(w).mean(), color=COLORS[m], label=trace_labels[m])
+    axes[0, 1].plot(lg.step, lg.kl.rolling(w).mean(), color=COLORS[m], label=trace_labels[m])
     tr = traces[m]
-    axes[1, 0].plot(tr.step, tr.tc_mean, "--", color=COLOR[m])
-    axes[1, 0].plot(tr.step, tr.tc_sample, "-", color=COLOR[m], label=run_label(traced[m]))
+    axes[1, 0].plot(tr.step, tr.tc_mean, "--", color=COLORS[m])
+    axes[1, 0].plot(tr.step, tr.tc_sample, "-", color=COLORS[m], label=trace_labels[m])
 axes[0, 0].set(title="reconstruction term (nats per image)", xlabel="step", yscale="log")
 axes[0, 1].set(title="KL term (nats per image)", xlabel="step")
 axes[1, 0].set(title="TC_mean (dashed), TC_sample (solid) of snapshots", xlabel="step", ylabel="nats",
@@ -478,8 +395,8 @@ if "rtc_vae" in logs:
     ax = axes[1, 1]
     ax.plot(lg.step, lg.var_sum.rolling(max(1, len(lg) // 50)).mean(), color="tab:orange",
             label="Σ_k E[σ_k²] (batch mean)")
-    ax.axhspan(0.01, 0.04, color="tab:green", alpha=0.2, label="band (0.01, 0.04)")
-    ax.set(yscale="log", xlabel="step", title=f"{run_label(traced['rtc_vae'])}: variance term and η")
+    ax.axhspan(*VAR_BAND, color="tab:green", alpha=0.2, label=f"band {VAR_BAND}")
+    ax.set(yscale="log", xlabel="step", title=f"{trace_labels['rtc_vae']}: variance term and η")
     ax2 = ax.twinx()
     ax2.plot(lg.step, lg.eta, color="k", lw=1, label="η")
     ax2.set_ylabel("η")
@@ -487,18 +404,7 @@ if "rtc_vae" in logs:
 for ax in axes.flat[:3]:
     ax.legend(fontsize=6)
     ax.grid(alpha=0.3)
-fig.tight_layout()
-glue("fig-comparison-traces", fig, display=False)
-plt.close(fig)
-if "rtc_vae" in logs:
-    lg = logs["rtc_vae"]
-    tail = lg.iloc[len(lg) // 2:]
-    glue("rtc-final-eta", float(lg.eta.iloc[-1]), display=False)
-    glue("rtc-varsum-final", float(tail.var_sum.mean()), display=False)
-    glue("rtc-band-share", 100 * float(((tail.var_sum > 0.01) & (tail.var_sum < 0.04)).mean()), display=False)
-else:
-    for k in ("rtc-final-eta", "rtc-varsum-final", "rtc-band-share"):
-        glue(k, float("nan"), display=False)
+glue_figure("fig-comparison-traces", fig)
 
 # %% [markdown]
 # ```{glue:figure} fig-comparison-traces
@@ -518,18 +424,15 @@ else:
 # prior (printed on the row), and latents that are switched off (Var µ_k ≤ 0.01) are greyed. The model gallery
 # (the last chapter) shows every run this way, with animated traversals.
 
+# %%
+traversals = {m: traversal_inputs(models[m], trace_data[m], n=trace_images, seed=seed) for m in traced}
+
 # %% tags=["hide-input"]
-from rtc.inspect import ACTIVE_VAR, latent_kl, reconstruction_figure, traversal_figure  # noqa: E402  (plotting)
-
-fig = reconstruction_figure({LABELS[m]: (tr.model, datasets[runs[traced[m]].dataset.name]) for m, tr in trained.items()},
-                            4, seed=seed)
-glue("fig-comparison-recons", fig, display=False)
-plt.close(fig)
-
-for m, tr in trained.items():
-    enc = encode(tr.model, datasets[runs[traced[m]].dataset.name], n=trace_images, seed=seed)
-    fig = traversal_figure(tr.model, enc.mu[0], kl=latent_kl(enc.mu, enc.sigma), active=enc.mu.var(0) > ACTIVE_VAR,
-                           values=np.linspace(-2, 2, traversal_points), title=f"latent traversal: {run_label(traced[m])}")
+glue_figure("fig-comparison-recons",
+            reconstruction_figure({LABELS[m]: (models[m], trace_data[m]) for m in traced}, 4, seed=seed), tight=False)
+for m, t in traversals.items():
+    fig = traversal_figure(models[m], t["base_code"], kl=t["kl"], active=t["active"],
+                           values=np.linspace(-2, 2, traversal_points), title=f"latent traversal: {trace_labels[m]}")
     display(fig)
     plt.close(fig)
 
@@ -549,39 +452,20 @@ for m, tr in trained.items():
 # (c3/c1)^D·log(c2/c1) + (c3/c1)^(D+2), c3 = max(c2, √D), with the theorem's unknown constant C = 1 (chapter 1).
 
 # %%
-theorem_rows = []
-for spec, res in zip(runs, results, strict=True):
-    enc = encode(load_trained(res, spec.config), datasets[spec.dataset.name], n=trace_images, seed=seed)
-    st = representation_stats(enc)
-    nr = noise_range(enc.sigma, st["var_mu"])
-    D = max(nr["active_dims"], 1)
-    theorem_rows.append(dict(model=spec.config.model, dataset=spec.dataset.name, strength=spec.config.strength,
-                             seed=spec.config.seed, c1=nr["c1"], c2=nr["c2"], D=D, tc_mean_active=st["tc_mean_active"],
-                             tc_sample_active=st["tc_sample_active"], bound=theorem1_bound(nr["c1"], nr["c2"], D)))
-theorem = pd.DataFrame(theorem_rows)
+theorem = theorem1_table(results, datasets, n=trace_images, seed=seed)
+glue_values(**{f"thm_{k}": v for k, v in theorem1_summary(theorem).items()})
 
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(6, 4))
 for m, g in theorem.groupby("model"):
-    ax.scatter(g.c2 / g.c1, g.tc_mean_active, marker="s", color=COLOR.get(m, "grey"), label=f"{LABELS[m]} TC(µ)")
-    ax.scatter(g.c2 / g.c1, g.tc_sample_active, marker="o", color=COLOR.get(m, "grey"), facecolors="none",
+    ax.scatter(g.c2 / g.c1, g.tc_mean_active, marker="s", color=COLORS.get(m, "grey"), label=f"{LABELS[m]} TC(µ)")
+    ax.scatter(g.c2 / g.c1, g.tc_sample_active, marker="o", color=COLORS.get(m, "grey"), facecolors="none",
                label=f"{LABELS[m]} TC(z)")
 ax.set(xscale="log", yscale="symlog", xlabel="c2 / c1 (spread of the posterior variances)",
        ylabel="Gaussian TC over active dims (nats)")
 ax.legend(fontsize=6, ncol=2)
 ax.grid(alpha=0.3)
-fig.tight_layout()
-glue("fig-comparison-theorem1", fig, display=False)
-plt.close(fig)
-below = theorem.tc_sample_active <= theorem.bound
-glue("thm-below", int(below.sum()), display=False)
-glue("thm-total", len(theorem), display=False)
-glue("thm-c1-min", float(theorem.c1.min()), display=False)
-glue("thm-c2-max", float(theorem.c2.max()), display=False)
-glue("thm-ratio-median", float(np.median(theorem.c2 / theorem.c1)), display=False)
-rev = theorem.model.isin(["revised_beta_vae", "rtc_vae"])
-glue("thm-c2-revised", float(theorem[rev].c2.median()) if rev.any() else float("nan"), display=False)
-glue("thm-c2-vanilla", float(theorem[~rev].c2.median()) if (~rev).any() else float("nan"), display=False)
+glue_figure("fig-comparison-theorem1", fig)
 
 # %% [markdown]
 # ```{glue:figure} fig-comparison-theorem1
@@ -602,22 +486,15 @@ glue("thm-c2-vanilla", float(theorem[~rev].c2.median()) if (~rev).any() else flo
 # ## Every run
 
 # %%
-out_csv = results_dir / f"comparison-{training_grid}.csv"
+out_csv = results_dir / f"comparison-{profile}.csv"
 run_table(table).to_csv(out_csv, index=False)
-
-# %% tags=["hide-input"]
-show = run_table(table)
-show.insert(0, "model name", [LABELS.get(m, m) for m in show.model])
-display(Markdown(markdown_table(show.drop(columns=["model", "batch_size", "train_seconds", "eval_seconds"]))))
-glue("csv-name", out_csv.name, display=False)
-glue("chapter-seconds", time.perf_counter() - t_start, display=False)
-verdicts = pd.DataFrame([dict(claim=o.claim, verdict=o.verdict) for o in claims.values()])
+display(Markdown(markdown_table(shown_run_table(table))))
 cost = paper_cost()
-for k in ("runs", "cpu_hours", "gpu_hours", "gpu_step_seconds", "gpu_eval_seconds"):
-    glue(f"paper-{k}", cost[k], display=False)
-glue("paper-gimages", cost["images"] / 1e9, display=False)
-for v in ("confirmed", "refuted", "partly", "inconclusive"):
-    glue(f"count-{v}", int((verdicts.verdict == v).sum()), display=False)
+glue_values({"csv-name": out_csv.name, "chapter-seconds": time.perf_counter() - t_start,
+             "paper-gimages": cost["images"] / 1e9,
+             **{f"paper-{k}": cost[k] for k in ("runs", "cpu_hours", "gpu_hours", "gpu_step_seconds",
+                                                "gpu_eval_seconds")},
+             **{f"count-{v}": n for v, n in verdict_counts(claims).items()}})
 
 # %% [markdown]
 # The same table, with every column of the evaluation, is written to `results/` as

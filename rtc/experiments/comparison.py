@@ -1,19 +1,22 @@
 """The model comparison of the paper's §5.1–5.2 as library calls: learning checks, TC traces, claims with verdicts.
 
-The training chapter trains the profile's grid through :mod:`rtc.sweep` (one row per run, from
-:func:`rtc.experiments.run`) and then calls:
+The comparison chapter trains the profile's grid through :func:`rtc.sweep.run_grid` (a table, one row per run,
+and the runs' :class:`rtc.experiments.RunResult` s in the same order) and then calls:
 
 - :func:`mean_image_baseline` — the reconstruction error of a model that ignores its input and predicts the mean
   image, and the error's floor (the targets' own Bernoulli entropy: 0 for binary dSprites, > 0 for the
   continuous Shapes3D pixels); :func:`add_learning` marks a run as *learned* when its reconstruction is at
-  most ``Thresholds.learned`` (½) of the baseline, both measured above the floor;
+  most ``Thresholds.learned`` (½) of the baseline, both measured above the floor; :func:`learning_summary`;
 - :func:`add_disparity` — TC_mean − TC_sample per run and its class ("disparity", "none", "ambiguous");
 - :func:`check_claims` — one :class:`rtc.claims.Observation` per claim of §5.1–5.2 (Fig. 3 left and
-  right, Fig. 4, the appendix's Fig. 9, §5.2's DIP-VAE claim, Theorem 1 on trained encoders), each with its
-  verdict computed from the table and :class:`Thresholds` fixed before the run;
-- :func:`snapshot_trace`, :func:`training_log`, :func:`noise_range`, :func:`load_trained` — what training did
-  (TC over training from the weight snapshots, per-step terms, RTC-VAE's η) and the trained networks;
-- :func:`run_table` — the table of every run (also written as CSV by the chapter).
+  right, Fig. 4, the appendix's Fig. 9, §5.2's DIP-VAE claim), each with its verdict computed from the table
+  and :class:`rtc.claims.Thresholds` fixed before the run;
+- :func:`traced_runs`, :func:`snapshot_trace`, :func:`variance_band_summary`, :func:`traversal_inputs` — what
+  training did (TC over training from the weight snapshots, RTC-VAE's η and variance term) for one run per model;
+- :func:`pair_codes`, :func:`pair_summary` — the most dependent latent pairs of a run;
+- :func:`theorem1_table`, :func:`theorem1_summary` — Theorem 1's noise range and bound on every trained encoder;
+- :func:`run_labels`, :func:`run_label`, :func:`run_table`, :func:`shown_run_table`, :func:`tc_mean_side_by_side`
+  — labels and tables (the run table is also written as CSV by the chapter).
 
 Verdict words: ``confirmed``, ``refuted``, ``partly`` (the claim holds for some of the runs it is about) and
 ``inconclusive`` (no learned run it is about in this profile, or a test that cannot decide).
@@ -21,53 +24,34 @@ Verdict words: ``confirmed``, ``refuted``, ``partly`` (the claim holds for some 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from rtc.claims import Observation, fraction_verdict, spearman_bootstrap
+from rtc.claims import (
+    THRESHOLDS,
+    Observation,
+    Thresholds,
+    fraction_verdict,
+    no_strong_correlation_verdict,
+    spearman_bootstrap,
+)
 
-__all__ = ["Thresholds", "PAIRS", "LABELS", "mean_image_baseline", "add_learning", "add_disparity", "check_claims", "noise_range", "snapshot_trace", "training_log", "load_trained",
-           "run_table", "TABLE_COLUMNS", "describe_grid", "markdown_table", "paper_cost"]
+__all__ = ["PAIRS", "LABELS", "MODELS", "SIDE_MODELS", "mean_image_baseline", "add_learning", "add_disparity",
+           "learning_summary", "check_claims", "run_labels", "run_label", "traced_runs", "snapshot_trace",
+           "variance_band_summary", "traversal_inputs", "pair_codes", "pair_summary", "noise_range", "theorem1_row",
+           "theorem1_table", "theorem1_summary", "run_table", "shown_run_table", "tc_mean_side_by_side",
+           "TABLE_COLUMNS", "describe_grid", "paper_cost"]
 
 # vanilla model → its revised form (the paper's "revised β-VAE" and RTC-VAE = revised FactorVAE)
 PAIRS = {"beta_vae": "revised_beta_vae", "factor_vae": "rtc_vae"}
 LABELS = {"beta_vae": "β-VAE", "revised_beta_vae": "revised β-VAE", "factor_vae": "FactorVAE", "rtc_vae": "RTC-VAE",
           "beta_tcvae": "β-TCVAE", "dip_vae_i": "DIP-VAE-I", "dip_vae_ii": "DIP-VAE-II",
           "revised_factor_vae": "revised FactorVAE"}
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Every threshold of the verdicts, fixed before the run (the chapter prints them).
-
-    learned: a run learned if (recon − floor) ≤ learned · (baseline − floor) (the mean-image predictor).
-    disparity_abs, disparity_rel: a run shows the disparity when TC_mean − TC_sample ≥ disparity_abs nats *and*
-        ≥ disparity_rel · TC_mean (TC_sample below half of TC_mean); it shows none when the difference is below
-        disparity_abs or below none_rel · TC_mean; otherwise "ambiguous".
-    much_lower: the revised model's TC_mean is "much lower" when ≤ much_lower × the vanilla model's (same
-        strength, seed means).
-    comparable: TC_samples are "comparably low" when the revised one is ≤ comparable × the vanilla one or within
-        disparity_abs nats of it.
-    recon_worse: a reconstruction error more than (1 + recon_worse) × another is "worse".
-    strong_rho: |Spearman ρ| ≥ strong_rho is a strong (monotone) correlation.
-    knn_excess: a representation is "not factorised beyond correlation" when its kNN (KSG) TC of µ exceeds its
-        Gaussian TC by ≥ knn_excess nats.
-    most, few: a claim about several runs is confirmed when it holds for ≥ most of them, refuted for ≤ few.
-    """
-    learned: float = 0.5
-    disparity_abs: float = 0.25
-    disparity_rel: float = 0.5
-    none_rel: float = 0.25
-    much_lower: float = 0.5
-    comparable: float = 2.0
-    recon_worse: float = 0.05
-    strong_rho: float = 0.5
-    knn_excess: float = 1.0
-    most: float = 0.9
-    few: float = 0.1
+# the comparison's models in the order its figures list them (and the models traced through training)
+MODELS = ("beta_vae", "revised_beta_vae", "factor_vae", "rtc_vae", "beta_tcvae", "dip_vae_i", "dip_vae_ii")
+# the models whose TC_mean the appendix's Fig. 9d sets side by side
+SIDE_MODELS = ("factor_vae", "dip_vae_i", "dip_vae_ii", "rtc_vae")
 
 
 # ------------------------------------------------------------------------------------------------ learning
@@ -100,7 +84,7 @@ def _need(table: pd.DataFrame, columns) -> None:
         raise KeyError(f"the run table lacks columns {missing}")
 
 
-def add_learning(table: pd.DataFrame, baselines: dict, t: Thresholds = Thresholds()) -> pd.DataFrame:
+def add_learning(table: pd.DataFrame, baselines: dict, t: Thresholds = THRESHOLDS) -> pd.DataFrame:
     """Copy of ``table`` with baseline, floor, recon_ratio = (recon − floor)/(baseline − floor) and learned.
 
     ``baselines``: dataset name → :func:`mean_image_baseline` dict; a dataset without one raises KeyError.
@@ -127,7 +111,7 @@ def _disparity_class(d: float, tc_mean: float, t: Thresholds) -> str:
     return "ambiguous"
 
 
-def add_disparity(table: pd.DataFrame, t: Thresholds = Thresholds()) -> pd.DataFrame:
+def add_disparity(table: pd.DataFrame, t: Thresholds = THRESHOLDS) -> pd.DataFrame:
     """Copy of ``table`` with ``disparity`` = TC_mean − TC_sample (nats, Gaussian, all dimensions), the same over
     the active dimensions (``disparity_active``) and ``disparity_class`` (see :class:`Thresholds`)."""
     _need(table, ["tc_mean", "tc_sample", "tc_mean_active", "tc_sample_active"])
@@ -158,7 +142,7 @@ def _frac_observation(claim: str, holds: pd.Series, evidence: str, t: Thresholds
     return Observation(claim, verdict, summary, evidence, {**values, "fraction": frac, "runs": len(holds)})
 
 
-def claim_disparity(table: pd.DataFrame, model: str, t: Thresholds = Thresholds()) -> Observation:
+def claim_disparity(table: pd.DataFrame, model: str, t: Thresholds = THRESHOLDS) -> Observation:
     """Fig. 3 left: TC_mean lies above TC_sample (the disparity) for ``model`` at every strength (learned runs)."""
     g = table[(table["model"] == model) & (table["dataset"] == "dsprites") & table["learned"]]
     holds = g["disparity_class"] == "disparity"
@@ -170,7 +154,7 @@ def claim_disparity(table: pd.DataFrame, model: str, t: Thresholds = Thresholds(
                              f"runs of {LABELS.get(model, model)}")
 
 
-def claim_no_disparity(table: pd.DataFrame, model: str, t: Thresholds = Thresholds()) -> Observation:
+def claim_no_disparity(table: pd.DataFrame, model: str, t: Thresholds = THRESHOLDS) -> Observation:
     """Fig. 3 right: the revised ``model`` shows no disparity at any strength (learned runs on dSprites)."""
     g = table[(table["model"] == model) & (table["dataset"] == "dsprites") & table["learned"]]
     holds = g["disparity_class"] == "none"
@@ -194,7 +178,7 @@ def _pair_means(table: pd.DataFrame) -> pd.DataFrame:
                                        "tc_sample_vanilla", "tc_sample_revised"])
 
 
-def claim_revised_lower(table: pd.DataFrame, t: Thresholds = Thresholds()) -> tuple[Observation, Observation]:
+def claim_revised_lower(table: pd.DataFrame, t: Thresholds = THRESHOLDS) -> tuple[Observation, Observation]:
     """Fig. 4: (left) the revised models' TC_mean is much lower than the vanilla ones'; (right) their TC_sample is
     comparably low. Matched strengths, seed means, learned runs on dSprites."""
     p = _pair_means(table)
@@ -216,7 +200,7 @@ def claim_revised_lower(table: pd.DataFrame, t: Thresholds = Thresholds()) -> tu
     return o1, o2
 
 
-def claim_rtc_recon(table: pd.DataFrame, t: Thresholds = Thresholds(), *, above: float = 10.0) -> Observation:
+def claim_rtc_recon(table: pd.DataFrame, t: Thresholds = THRESHOLDS, *, above: float = 10.0) -> Observation:
     """Fig. 9e (appendix): RTC-VAE with β > ``above`` reconstructs worse than with β ≤ ``above`` (dSprites, seed
     means): every strength above is worse than the best strength at or below by more than ``recon_worse``."""
     g = table[(table["model"] == "rtc_vae") & (table["dataset"] == "dsprites")]
@@ -234,7 +218,7 @@ def claim_rtc_recon(table: pd.DataFrame, t: Thresholds = Thresholds(), *, above:
     return Observation(claim, verdict, verdict, ev, {"best_low": best, "worst_high": float(hi.max())})
 
 
-def claim_tc_sap(table: pd.DataFrame, t: Thresholds = Thresholds(), *, repeats: int = 2000,
+def claim_tc_sap(table: pd.DataFrame, t: Thresholds = THRESHOLDS, *, repeats: int = 2000,
                  seed: int = 0) -> Observation:
     """Fig. 9f / 10f: TC_mean and SAP show no strong correlation (learned runs on dSprites, Spearman ρ with a
     bootstrap interval). Confirmed when |ρ| < strong_rho, refuted when |ρ| ≥ strong_rho and the 90 % interval
@@ -247,18 +231,11 @@ def claim_tc_sap(table: pd.DataFrame, t: Thresholds = Thresholds(), *, repeats: 
     r = spearman_bootstrap(g["tc_mean"], g["sap_r2"], repeats=repeats, seed=seed, level=0.9)
     ev = (f"Spearman ρ(TC_mean, SAP) over {r['n']} learned dSprites runs = {r['rho']:.2f} "
           f"(90 % bootstrap interval {r['lo']:.2f} to {r['hi']:.2f}).")
-    if not math.isfinite(r["rho"]):
-        verdict = "inconclusive"
-    elif abs(r["rho"]) < t.strong_rho:
-        verdict = "confirmed"
-    elif r["lo"] > 0 or r["hi"] < 0:
-        verdict = "refuted"
-    else:
-        verdict = "inconclusive"
+    verdict = no_strong_correlation_verdict(r["rho"], r["lo"], r["hi"], strong=t.strong_rho)
     return Observation(claim, verdict, verdict, ev, r)
 
 
-def claim_low_tc_mean(table: pd.DataFrame, t: Thresholds = Thresholds(),
+def claim_low_tc_mean(table: pd.DataFrame, t: Thresholds = THRESHOLDS,
                       models=("dip_vae_i", "dip_vae_ii", "rtc_vae")) -> Observation:
     """Fig. 9d (appendix): DIP-VAE-I/II and RTC-VAE reach a lower TC_mean than FactorVAE, on every dataset that has
     all of them (seed 0 runs at the strengths they share)."""
@@ -278,7 +255,7 @@ def claim_low_tc_mean(table: pd.DataFrame, t: Thresholds = Thresholds(),
                              "model comparisons with FactorVAE on one dataset")
 
 
-def claim_dip_not_factorised(table: pd.DataFrame, t: Thresholds = Thresholds()) -> tuple[Observation, Observation]:
+def claim_dip_not_factorised(table: pd.DataFrame, t: Thresholds = THRESHOLDS) -> tuple[Observation, Observation]:
     """§5.2: (a) DIP-VAE-I/II reach a low Gaussian TC of µ — below RTC-VAE's on the same dataset and strength;
     (b) yet are not factorised: their kNN (KSG) TC of µ exceeds the Gaussian TC by ≥ knn_excess nats, and by more
     than RTC-VAE's does (its latents close to independent)."""
@@ -303,7 +280,7 @@ def claim_dip_not_factorised(table: pd.DataFrame, t: Thresholds = Thresholds()) 
             _frac_observation("DIP-VAE not factorised", pd.Series(rows_b, dtype=bool), text, t, {}, what))
 
 
-def check_claims(table: pd.DataFrame, t: Thresholds = Thresholds(), *, repeats: int = 2000,
+def check_claims(table: pd.DataFrame, t: Thresholds = THRESHOLDS, *, repeats: int = 2000,
                  seed: int = 0) -> dict[str, Observation]:
     """Every claim of §5.1–5.2 (name → Observation) from a run table with :func:`add_learning` and
     :func:`add_disparity` applied. Unlearned runs never count (a collapsed µ makes TC an artefact)."""
@@ -318,14 +295,158 @@ def check_claims(table: pd.DataFrame, t: Thresholds = Thresholds(), *, repeats: 
     return out
 
 
+# ------------------------------------------------------------------------------------------------ run labels
+
+def run_labels(table: pd.DataFrame) -> list[str]:
+    """One label per row of a run table, in its order: the model's label (:data:`LABELS`) and strength, then
+    `` s<seed>`` for a seed other than 0 and `` (<dataset>)`` for a dataset other than dSprites — e.g.
+    "β-VAE 4", "RTC-VAE 10 s1 (shapes3d)"."""
+    _need(table, ["model", "strength", "seed", "dataset"])
+    return [f"{LABELS.get(m, m)} {s:g}" + (f" s{sd}" if sd else "") + ("" if d == "dsprites" else f" ({d})")
+            for m, s, sd, d in zip(table["model"], table["strength"], table["seed"], table["dataset"], strict=True)]
+
+
+def run_label(result) -> str:
+    """The label of one run (a :class:`rtc.experiments.RunResult`, read from its ``row``): model label, strength
+    and dataset, e.g. "RTC-VAE 10 (dsprites)"."""
+    row = result.row
+    return f"{LABELS.get(row['model'], row['model'])} {row['strength']:g} ({row['dataset']})"
+
+
+def learning_summary(table: pd.DataFrame) -> dict:
+    """What the chapter says of the learning check of a table with :func:`add_learning` applied: ``count`` of
+    learned runs, ``verdict`` ("every run learned", or "<k> run(s) did not learn: " and their
+    :func:`run_labels`) and ``worst``, the largest recon_ratio."""
+    _need(table, ["learned", "recon_ratio"])
+    bad = [lab for lab, ok in zip(run_labels(table), table["learned"], strict=True) if not ok]
+    verdict = f"{len(bad)} run(s) did not learn: " + ", ".join(bad) if bad else "every run learned"
+    return {"count": int(table["learned"].sum()), "verdict": verdict, "worst": float(table["recon_ratio"].max())}
+
+
 # ------------------------------------------------------------------------------------------------ trained runs
 
-def load_trained(result, config, device=None):
-    """The trained VAE of a :class:`rtc.experiments.RunResult` (its ``final.pt``), in eval mode."""
-    from rtc.models import load_model
+def traced_runs(table: pd.DataFrame, models=MODELS, *, strength: float = 10.0) -> dict[str, int]:
+    """The run traced through training for each of ``models`` that the table has: model → row position (the
+    position of its :class:`rtc.experiments.RunResult` in ``run_grid``'s list, which follows the table).
 
-    return load_model(Path(result.run_dir) / "final.pt", config, device=device)
+    Per model: the runs with the seed of the table's first run, on dSprites if the model has such runs there,
+    else on the first dataset (alphabetical) where it has; among them the strength closest to ``strength`` on a
+    log scale (the first in table order on a tie). Models without such a run are left out; the result follows
+    the order of ``models``."""
+    _need(table, ["model", "dataset", "seed", "strength"])
+    if table.empty:
+        raise ValueError("the run table is empty: no run to trace")
+    model, dataset = table["model"].to_numpy(), table["dataset"].to_numpy()
+    seed, strengths = table["seed"].to_numpy(), table["strength"].to_numpy(np.float64)
+    out = {}
+    for m in models:
+        for ds in ["dsprites"] + sorted(set(dataset)):
+            cand = np.flatnonzero((model == m) & (dataset == ds) & (seed == seed[0]))
+            if len(cand):
+                out[m] = int(cand[np.argmin(np.abs(np.log(strengths[cand] / strength)))])
+                break
+    return out
 
+
+def snapshot_trace(result, dataset, *, n: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """TC_mean, TC_sample (Gaussian, all and active dimensions), active dimensions, Σ E[σ²] and reconstruction of
+    every weight snapshot of a finished run and of its final weights, each on the same ``n`` images of
+    ``dataset`` (seeded). One row per step, in the order of ``result.snapshots`` then the last step.
+
+    ``result``: a :class:`rtc.experiments.RunResult` (``.config.steps``, ``.snapshots``, ``.load_snapshot(step)``,
+    ``.load_model()``) — nothing is trained."""
+    from rtc.models import encode, representation_stats
+
+    final = result.config.steps
+    # a snapshot at the last step holds the final weights: encode them once
+    steps = [k for k in result.snapshots if k != final]
+    rows = []
+    for step in steps + [final]:
+        model = result.load_model() if step == final else result.load_snapshot(step)
+        st = representation_stats(encode(model, dataset, n=n, seed=seed))
+        rows.append(dict(step=step, tc_mean=st["tc_mean"], tc_sample=st["tc_sample"],
+                         tc_mean_active=st["tc_mean_active"], tc_sample_active=st["tc_sample_active"],
+                         active_dims=st["active_dims"], var_sum=st["var_sum"], recon=st["recon"]))
+    return pd.DataFrame(rows)
+
+
+def variance_band_summary(log: pd.DataFrame | None, band=None) -> dict:
+    """RTC-VAE's η rule in a per-step training log (columns ``eta``, ``var_sum``): ``final_eta`` (η at the last
+    step), ``varsum_final`` (the mean of Σ_k E[σ_k²] over the second half of the steps) and ``band_share``
+    (the percentage, 0–100, of those steps with the term strictly inside ``band``, default the η rule's
+    :data:`rtc.models.eta.BAND`). ``log`` None (the profile traced no such run) gives NaN for all three."""
+    from rtc.models.eta import BAND
+
+    if log is None:
+        return {"final_eta": math.nan, "varsum_final": math.nan, "band_share": math.nan}
+    _need(log, ["eta", "var_sum"])
+    if log.empty:
+        raise ValueError("the training log is empty")
+    lo, hi = BAND if band is None else band
+    tail = log["var_sum"].iloc[len(log) // 2:]
+    return {"final_eta": float(log["eta"].iloc[-1]), "varsum_final": float(tail.mean()),
+            "band_share": 100 * float(((tail > lo) & (tail < hi)).mean())}
+
+
+def traversal_inputs(model, dataset, *, n: int = 1000, seed: int = 0) -> dict:
+    """What a latent traversal of ``model`` needs, from µ, σ of ``n`` images of ``dataset`` (seeded): ``base_code``
+    (L,) the µ of the first image, ``kl`` (L,) each latent's KL to the prior (nats, :func:`rtc.inspect.latent_kl`)
+    and ``active`` (L,) bool, Var µ_k > :data:`rtc.models.encoding.ACTIVE_VAR`."""
+    from rtc.inspect import latent_kl
+    from rtc.models import encode
+    from rtc.models.encoding import ACTIVE_VAR
+
+    enc = encode(model, dataset, n=n, seed=seed)
+    return {"base_code": enc.mu[0], "kl": latent_kl(enc.mu, enc.sigma), "active": enc.mu.var(0) > ACTIVE_VAR}
+
+
+# ------------------------------------------------------------------------------------------------ pair dependence
+
+def pair_codes(results, datasets: dict, model: str, dataset: str = "shapes3d", *, n: int = 2000, k: int = 3,
+               seed: int = 0) -> dict | None:
+    """The latent pairs of the first run (in ``results`` order) of ``model`` on ``dataset``; None when there is
+    none. ``results``: :class:`rtc.experiments.RunResult` s (``.row``, ``.matrices["r2"]`` (L, F),
+    ``.load_model()``); ``datasets``: name → loaded dataset.
+
+    Returns ``{"run": its position, "enc": µ, σ, z of n images (seeded), "active": latents with Var µ_k >
+    ACTIVE_VAR, "dep": …}`` where ``dep`` is :func:`rtc.experiments.dependence.pairwise_dependence` over the active
+    latents (k neighbours; None with fewer than two active) plus ``factor`` / ``factor_name``: the factor the pair
+    is most linked to, argmax over factors of R²[a] + R²[b] (the run's R² matrix, latents × factors)."""
+    from rtc.models import encode
+    from rtc.models.encoding import ACTIVE_VAR
+
+    from .dependence import pairwise_dependence
+
+    hits = [i for i, r in enumerate(results) if r.row["model"] == model and r.row["dataset"] == dataset]
+    if not hits:
+        return None
+    i = hits[0]
+    ds = datasets[dataset]
+    enc = encode(results[i].load_model(), ds, n=n, seed=seed)
+    active = [j for j, v in enumerate(enc.mu.var(0)) if v > ACTIVE_VAR]
+    dep = None
+    if len(active) >= 2:
+        r2 = np.asarray(results[i].matrices["r2"], dtype=np.float64)
+        if r2.shape[0] != enc.mu.shape[1]:
+            raise ValueError(f"the R² matrix of run {i} has {r2.shape[0]} latents, its encoder {enc.mu.shape[1]}")
+        dep = pairwise_dependence(enc.mu, latents=active, k=k, seed=seed)
+        factor = [int(np.argmax(r2[a] + r2[b])) for a, b in zip(dep["a"], dep["b"], strict=True)]
+        dep = dep.assign(factor=factor, factor_name=[ds.factor_names[f] for f in factor])
+    return {"run": i, "enc": enc, "active": active, "dep": dep}
+
+
+def pair_summary(pairs: dict | None) -> dict:
+    """The numbers the chapter prints of a :func:`pair_codes` result: ``top_knn`` and ``top_corr`` of the pair with
+    the largest kNN mutual information, ``mean_excess`` (mean excess MI over the pairs) and ``max_abs_corr``; all
+    NaN without pairs (no such run, or fewer than two active latents)."""
+    d = pairs["dep"] if pairs is not None else None
+    if d is None:
+        return {"top_knn": math.nan, "top_corr": math.nan, "mean_excess": math.nan, "max_abs_corr": math.nan}
+    return {"top_knn": float(d["knn_mi"].iloc[0]), "top_corr": float(d["corr"].iloc[0]),
+            "mean_excess": float(d["excess_mi"].mean()), "max_abs_corr": float(d["corr"].abs().max())}
+
+
+# ------------------------------------------------------------------------------------------------ Theorem 1
 
 def noise_range(sigma, var_mu, *, active: float = 0.01, quantiles=(0.05, 0.95)) -> dict:
     """Theorem 1's noise range of a trained encoder: [c1, c2] = the ``quantiles`` of σ_k²(x) over images x and
@@ -341,31 +462,50 @@ def noise_range(sigma, var_mu, *, active: float = 0.01, quantiles=(0.05, 0.95)) 
     return {"c1": float(c1), "c2": float(c2), "active_dims": int(act.sum())}
 
 
-def snapshot_trace(train_result, dataset, *, n: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """TC_mean, TC_sample (Gaussian, all and active dimensions), active dimensions, Σ E[σ²] and reconstruction of
-    every weight snapshot of a finished run (``rtc.models.train``'s result with ``snapshot_every`` > 0) and of the
-    final weights, each on the same ``n`` images (seeded). One row per step."""
-    from rtc.models import encode, representation_stats
+def theorem1_row(enc) -> dict:
+    """Theorem 1 on one encoding (µ, σ, z (N, D) of :func:`rtc.models.encode`): [c1, c2] (:func:`noise_range`),
+    D = the active dimensions (at least 1), TC(µ) and TC(z) over the active dimensions (Gaussian, nats,
+    :func:`rtc.models.representation_stats`) and ``bound``, the theorem's right-hand side with C = 1
+    (:func:`rtc.mixture_tc.theorem1_bound`)."""
+    from rtc.mixture_tc import theorem1_bound
+    from rtc.models import representation_stats
 
-    # a snapshot at the last step holds the final weights: encode them once
-    steps = [k for k in train_result.snapshots if k != train_result.steps_done]
+    st = representation_stats(enc)
+    nr = noise_range(enc.sigma, st["var_mu"])
+    dim = max(nr["active_dims"], 1)
+    return dict(c1=nr["c1"], c2=nr["c2"], D=dim, tc_mean_active=st["tc_mean_active"],
+                tc_sample_active=st["tc_sample_active"], bound=theorem1_bound(nr["c1"], nr["c2"], dim))
+
+
+def theorem1_table(results, datasets: dict, *, n: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """:func:`theorem1_row` of every run of ``results`` (:class:`rtc.experiments.RunResult` s, encoded with
+    ``.load_model()`` on ``n`` images of ``datasets[row["dataset"]]``, seeded), one row per run in that order:
+    model, dataset, strength, seed, c1, c2, D, tc_mean_active, tc_sample_active, bound."""
+    from rtc.models import encode
+
     rows = []
-    for step in steps + [train_result.steps_done]:
-        model = train_result.model if step == train_result.steps_done else train_result.load_snapshot(step)
-        st = representation_stats(encode(model, dataset, n=n, seed=seed))
-        rows.append(dict(step=step, tc_mean=st["tc_mean"], tc_sample=st["tc_sample"],
-                         tc_mean_active=st["tc_mean_active"], tc_sample_active=st["tc_sample_active"],
-                         active_dims=st["active_dims"], var_sum=st["var_sum"], recon=st["recon"]))
+    for res in results:
+        row = res.row
+        enc = encode(res.load_model(), datasets[row["dataset"]], n=n, seed=seed)
+        rows.append(dict(model=row["model"], dataset=row["dataset"], strength=row["strength"], seed=row["seed"],
+                         **theorem1_row(enc)))
     return pd.DataFrame(rows)
 
 
-def training_log(train_result) -> pd.DataFrame:
-    """The per-step log of a run as a table (step, then every logged term that is finite somewhere)."""
-    log = {k: np.asarray(v, dtype=np.float64) for k, v in train_result.log.items()}
-    df = pd.DataFrame({"step": np.arange(1, train_result.steps_done + 1), **log})
-    keep = ["step"] + [k for k in log if np.isfinite(df[k]).any()]
-    return df[keep]
+def theorem1_summary(theorem: pd.DataFrame) -> dict:
+    """What the chapter says of a :func:`theorem1_table`: ``below`` (runs with TC(z) ≤ the bound) of ``total``,
+    ``c1_min``, ``c2_max``, ``ratio_median`` (median c2/c1), and the median c2 of the revised models
+    (``c2_revised``, :data:`PAIRS`' values) and of the others (``c2_vanilla``), NaN where there is none."""
+    _need(theorem, ["model", "c1", "c2", "tc_sample_active", "bound"])
+    rev = theorem["model"].isin(list(PAIRS.values()))
+    return {"below": int((theorem["tc_sample_active"] <= theorem["bound"]).sum()), "total": len(theorem),
+            "c1_min": float(theorem["c1"].min()), "c2_max": float(theorem["c2"].max()),
+            "ratio_median": float(np.median(theorem["c2"] / theorem["c1"])),
+            "c2_revised": float(theorem.loc[rev, "c2"].median()) if rev.any() else math.nan,
+            "c2_vanilla": float(theorem.loc[~rev, "c2"].median()) if (~rev).any() else math.nan}
 
+
+# ------------------------------------------------------------------------------------------------ tables
 
 TABLE_COLUMNS = ["model", "dataset", "strength", "seed", "steps", "batch_size", "recon", "baseline", "learned", "kl",
                  "tc_mean", "tc_sample", "tc_mean_active", "tc_sample_active", "tc_mean_knn", "tc_mean_dr",
@@ -379,6 +519,25 @@ def run_table(table: pd.DataFrame) -> pd.DataFrame:
     sorted by dataset, model, strength, seed."""
     cols = [c for c in TABLE_COLUMNS if c in table.columns]
     return table[cols].sort_values(["dataset", "model", "strength", "seed"], kind="stable").reset_index(drop=True)
+
+
+def shown_run_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The run table as the chapter shows it: :func:`run_table` with the model's label (:data:`LABELS`) first as
+    "model name", without the model's code name, the batch size and the timings (the CSV keeps them)."""
+    show = run_table(table)
+    show.insert(0, "model name", [LABELS.get(m, m) for m in show["model"]])
+    return show.drop(columns=["model", "batch_size", "train_seconds", "eval_seconds"])
+
+
+def tc_mean_side_by_side(table: pd.DataFrame, models=SIDE_MODELS) -> pd.DataFrame:
+    """Mean TC_mean (nats, over strengths and seeds, every run) of each of ``models`` per dataset: one row per
+    dataset (alphabetical) on which more than one of them was trained, one column per model in ``models`` order,
+    NaN where a model was not trained on the dataset (the appendix's Fig. 9d)."""
+    _need(table, ["model", "dataset", "tc_mean"])
+    sub = table[table["model"].isin(models)]
+    keep = [d for d in sorted(set(sub["dataset"])) if sub.loc[sub["dataset"] == d, "model"].nunique() > 1]
+    means = sub.groupby(["dataset", "model"])["tc_mean"].mean().unstack("model")
+    return means.reindex(index=pd.Index(keep, name="dataset"), columns=list(models))
 
 
 def describe_grid(profile: str, *, reference: str = "paper", root=None) -> str:
@@ -407,26 +566,12 @@ def describe_grid(profile: str, *, reference: str = "paper", root=None) -> str:
     return "\n".join(lines)
 
 
-def markdown_table(df: pd.DataFrame, *, digits: int = 3) -> str:
-    """A Markdown table of ``df`` (the book renders Markdown outputs as MyST, so this becomes an HTML table):
-    floats with ``digits`` significant digits, booleans as yes/no, NaN as an empty cell."""
-    def cell(v):
-        if isinstance(v, (bool, np.bool_)):
-            return "yes" if v else "no"
-        if isinstance(v, (float, np.floating)):
-            return "" if math.isnan(v) else f"{v:.{digits}g}"
-        return str(v)
-    lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + "---|" * len(df.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join(lines)
-
-
 def paper_cost(profile: str = "paper", *, gpu_step_seconds: float = 0.02, gpu_eval_seconds: float = 600.0,
                root=None) -> dict:
     """Cost of a profile's grid: runs, images seen, CPU hours from the measured CPU rates
-    (:func:`rtc.experiments.grid.estimate_seconds`) and GPU hours for an *assumed* seconds per training step and per evaluation
-    (no GPU rate has been measured for this model yet; ``bench/gpu_check.py`` measures one). FactorVAE-family
-    steps count double on the GPU (a second batch and the discriminator)."""
+    (:func:`rtc.experiments.grid.estimate_seconds`) and GPU hours for an *assumed* seconds per training step and
+    per evaluation (no GPU rate has been measured for this model yet; ``bench/gpu_check.py`` measures one).
+    FactorVAE-family steps count double on the GPU (a second batch and the discriminator)."""
     from .grid import estimate_seconds, grid_runs
 
     runs = grid_runs(profile, root=root)
