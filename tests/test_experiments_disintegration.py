@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rtc.claims import Thresholds
 from rtc.experiments.disintegration import (
-    ClaimThresholds,
     check_distinct,
     check_exists,
     check_suppression,
@@ -177,7 +177,7 @@ def test_bad_modes_and_combinations_raise():
     with pytest.raises(ValueError, match="level"):
         spearman_bootstrap([1, 2, 3], [1, 2, 3], level=1.5)
     with pytest.raises(ValueError, match="min_runs"):
-        ClaimThresholds(min_runs=2)
+        Thresholds(min_runs=2)
 
 
 def test_spearman_bootstrap_known_answers():
@@ -200,7 +200,7 @@ def _factors_table(flags, explained=0.3, models=("rtc_vae",)):
 
 
 def test_claim_verdicts():
-    th = ClaimThresholds(min_runs=3, min_cases=1)
+    th = Thresholds(min_runs=3, min_cases=1)
     assert check_exists(_factors_table([True, False, False]), th).verdict == "confirmed"
     assert check_exists(_factors_table([True] + [False] * 4), th).verdict == "partly"
     assert check_exists(_factors_table([False, False, False]), th).verdict == "refuted"
@@ -209,7 +209,7 @@ def test_claim_verdicts():
     assert check_suppression(_factors_table([True]), th).verdict == "confirmed"
     assert check_suppression(_factors_table([True], explained=0.01), th).verdict == "refuted"
     assert check_suppression(_factors_table([False]), th).verdict == "inconclusive"
-    assert check_suppression(_factors_table([True] * 2), ClaimThresholds(min_cases=3)).verdict == "inconclusive"
+    assert check_suppression(_factors_table([True] * 2), Thresholds(min_cases=3)).verdict == "inconclusive"
     pairs = pd.DataFrame(dict(model=["rtc_vae", "dip_vae_i"], knn_mi=[0.01, 0.8], excess_mi=[0.0, 0.7],
                               corr=[0.0, 0.05]))
     assert check_distinct(pairs, th).verdict == "confirmed"

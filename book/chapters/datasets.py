@@ -46,15 +46,15 @@ cache_probe_images = 1000
 cache_probe_images_cars3d = 64
 
 # %%
-import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
-from myst_nb import glue
 
 from rtc.data import DATASETS, load_dataset
-from rtc.data.throughput import grid_bytes, h5_bytes_per_image, render_rate, traversal_factors
+from rtc.data.throughput import grid_bytes, h5_bytes_per_image, render_rate
+from rtc.experiments.dataset_plots import rates_figure, traversal_figure
 from rtc.models.throughput import training_step_rate
 from rtc.params import describe_run
+from rtc.report import glue_figure, glue_values
 
 display(Markdown(describe_run("datasets", globals())))
 datasets = {name: load_dataset(name, seed=seed) for name in DATASETS}
@@ -68,42 +68,24 @@ datasets = {name: load_dataset(name, seed=seed) for name in DATASETS}
 # %%
 rows = []
 for name, ds in datasets.items():
-    rows.append({"dataset": name, "factors": " × ".join(f"{n} {s}" for n, s in zip(ds.factor_names, ds.factor_sizes, strict=True)),
-                 "images": f"{len(ds):,}", "channels": ds.num_channels, "source": ds.source})
+    factors = " × ".join(f"{n} {s}" for n, s in zip(ds.factor_names, ds.factor_sizes, strict=True))
+    rows.append({"dataset": name, "factors": factors, "images": f"{len(ds):,}", "channels": ds.num_channels,
+                 "source": ds.source})
 display(pd.DataFrame(rows).set_index("dataset"))
 
+# %% [markdown]
+# ## Traversals
+#
+# `rtc.experiments.dataset_plots.traversal_figure` sweeps each factor over its range (`traversal_steps` images,
+# `rtc.data.throughput.traversal_factors`) with the other factors fixed at a grid point.
 
 # %% tags=["hide-input"]
-def traversal_figure(ds, base):
-    """One row per factor: ``traversal_steps`` images with that factor swept over its range, others = ``base``."""
-    steps = traversal_steps
-    fig, axes = plt.subplots(ds.num_factors, steps, figsize=(1.05 * steps, 1.1 * ds.num_factors + 0.2),
-                             squeeze=False)
-    for k, name in enumerate(ds.factor_names):
-        f = traversal_factors(ds, base, k, steps)
-        imgs = ds.images(f)
-        for j in range(steps):
-            ax = axes[k, j]
-            img = imgs[j, :, :, 0] if ds.num_channels == 1 else imgs[j]
-            ax.imshow(img, cmap="gray" if ds.num_channels == 1 else None, vmin=0, vmax=255)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            for side in ax.spines.values():
-                side.set_visible(False)
-            values = ds.factor_values[k]
-            ax.set_title(f"{values[f[j, k]]:.3g}", fontsize=7, pad=2)
-        axes[k, 0].set_ylabel(name, fontsize=8, rotation=0, ha="right", va="center")
-    fig.tight_layout(pad=0.3)
-    return fig
-
-
 # The grid point each traversal starts from: chosen (not drawn) so that every sweep is legible — distinct
 # floor, wall and object hues in Shapes3D, an oblique view of the car.
 bases = {"dsprites": [2, 3, 5, 16, 16], "shapes3d": [0, 4, 7, 4, 3, 7], "cars3d": [1, 3, 10]}
 for name, ds in datasets.items():
-    fig = traversal_figure(ds, bases[name])
-    glue(f"fig-datasets-{name}", fig, display=False)
-    plt.close(fig)
+    # the figure keeps its own tight layout (a small pad between the images)
+    glue_figure(f"fig-datasets-{name}", traversal_figure(ds, bases[name], traversal_steps), tight=False)
 
 # %% [markdown]
 # ### dSprites
@@ -152,37 +134,24 @@ for name, ds in datasets.items():
     if name == "cars3d":
         rates.append((name, "ray caster", render_rate(ds, rate_batch_cars3d, rate_repeats, seed=seed,
                                                       render=ds.render_uncached)))
-        memo_factors = ds.sample_factors(rate_batch_cars3d, seed)
-        ds.images(memo_factors)                         # fills the memo for these images
-        # the memo's steady state: the same (already rendered) factors again
-        rates.append((name, "memoised", render_rate(ds, len(memo_factors), rate_repeats,
-                                                    render=lambda _unused, ds=ds, f=memo_factors: ds.images(f))))
+        # the memo's steady state: a first pass renders (and memoises) the seeded batches, the second, on the same
+        # batches, only reads the memo
+        render_rate(ds, rate_batch_cars3d, rate_repeats, seed=seed)
+        rates.append((name, "memoised", render_rate(ds, rate_batch_cars3d, rate_repeats, seed=seed)))
     else:
         rates.append((name, "renderer", render_rate(ds, rate_batch, rate_repeats, seed=seed)))
 table = pd.DataFrame(rates, columns=["dataset", "path", "images/s"])
 table["training images/s"] = [train[datasets[n].num_channels] for n in table["dataset"]]
 table["ratio"] = table["images/s"] / table["training images/s"]
 
+ratio = dict(zip(zip(table["dataset"], table["path"], strict=True), table["ratio"], strict=True))
+glue_values({"ratio-dsprites": ratio[("dsprites", "renderer")], "ratio-shapes3d": ratio[("shapes3d", "renderer")],
+             "ratio-cars-raw": ratio[("cars3d", "ray caster")], "ratio-cars-memo": ratio[("cars3d", "memoised")],
+             "train-rate-1": train[1], "train-rate-3": train[3]})
+
 # %% tags=["hide-input"]
 display(table.style.format({"images/s": "{:,.0f}", "training images/s": "{:,.0f}", "ratio": "{:,.1f}"}))
-fig, ax = plt.subplots(figsize=(6.5, 3))
-labels = [f"{d}\n{p}" for d, p in zip(table["dataset"], table["path"], strict=True)]
-ax.bar(labels, table["images/s"], color=["C0", "C1", "C2", "C3"][: len(table)])
-ax.axhline(train[1], color="k", ls="--", lw=1, label=f"training step, 1 channel ({train[1]:,.0f}/s)")
-ax.axhline(train[3], color="k", ls=":", lw=1, label=f"training step, 3 channels ({train[3]:,.0f}/s)")
-ax.set_yscale("log")
-ax.set_ylabel("images / s")
-ax.legend(fontsize=8)
-fig.tight_layout()
-glue("fig-datasets-rates", fig, display=False)
-plt.close(fig)
-ratio = dict(zip(zip(table["dataset"], table["path"], strict=True), table["ratio"], strict=True))
-glue("ratio-dsprites", ratio[("dsprites", "renderer")], display=False)
-glue("ratio-shapes3d", ratio[("shapes3d", "renderer")], display=False)
-glue("ratio-cars-raw", ratio[("cars3d", "ray caster")], display=False)
-glue("ratio-cars-memo", ratio[("cars3d", "memoised")], display=False)
-glue("train-rate-1", train[1], display=False)
-glue("train-rate-3", train[3], display=False)
+glue_figure("fig-datasets-rates", rates_figure(table, train))
 
 # %% [markdown]
 # ```{glue:figure} fig-datasets-rates
@@ -198,8 +167,9 @@ glue("train-rate-3", train[3], display=False)
 # renderer {glue:text}`ratio-shapes3d:,.1f` times as many images per second as training consumes: dSprites
 # pastes pre-drawn sprites at integer offsets (a gather), and Shapes3D ray-casts its 480 geometries
 # (scale × shape × orientation) once and only colours them per image. The Cars3D stand-in's ray caster
-# reached {glue:text}`ratio-cars-raw:.2f` times the training rate, so every image it renders is memoised ({glue:text}`ratio-cars-memo:,.0f` times the training rate
-# once rendered), and `cache=True` renders its grid once into an HDF5 file.
+# reached {glue:text}`ratio-cars-raw:.2f` times the training rate, so every image it renders is memoised
+# ({glue:text}`ratio-cars-memo:,.0f` times the training rate once rendered), and `cache=True` renders its grid once
+# into an HDF5 file.
 
 # %% [markdown]
 # ## Memory and cache size
@@ -215,5 +185,5 @@ for name, ds in datasets.items():
     per = h5_bytes_per_image(ds, probe, seed=seed)
     sizes.append({"dataset": name, "images": len(ds), "uint8 grid (MiB)": grid_bytes(ds) / 2**20,
                   "HDF5 cache (MiB, est.)": per * len(ds) / 2**20, "probe images": probe})
-glue("cars3d-grid-mib", grid_bytes(datasets["cars3d"]) / 2**20, display=False)
+glue_values({"cars3d-grid-mib": grid_bytes(datasets["cars3d"]) / 2**20})
 display(pd.DataFrame(sizes).set_index("dataset").style.format("{:,.0f}"))

@@ -21,8 +21,7 @@
 # on every trained run of the training chapter (read from its cache; nothing is retrained here).
 
 # %% tags=["parameters"]
-profile = "default"
-training_grid = "default"  # parameters/<training_grid>/training.yaml: the runs (shared with the training chapter)
+profile = "default"  # the runs: parameters/<profile>/training.yaml (shared with the training chapter)
 seed = 0
 threads = 1
 m = 4
@@ -52,28 +51,40 @@ display(Markdown(describe_run("disintegration", globals())))
 import math
 import time
 
-import numpy as np
 import pandas as pd
 import torch
 
-from rtc.experiments import default_results_dir, run
+from rtc.claims import THRESHOLDS
+from rtc.experiments import default_results_dir
 from rtc.experiments.disintegration import (
-    FACTORISED_MODELS,
-    ClaimThresholds,
-    analyse_codes,
-    check_distinct,
-    check_exists,
-    check_suppression,
-    check_tradeoff,
+    analyse_runs,
+    check_claims,
+    clearest_split,
+    closed_form_agreement,
     closed_forms,
     controlled_experiment,
+    controlled_value,
     correlation_table,
-    deficit_summary,
-    most_split_factor,
+    deficit_shares,
+    deficit_table,
+    encode_runs,
+    find_run,
+    number_text,
+    pair_text,
     reaction_table,
+    rho_text,
     split_r2,
+    split_texts,
 )
-from rtc.models import encode, load_model
+from rtc.experiments.disintegration_plots import (
+    METRIC_LABELS,
+    controlled_figure,
+    correlation_figure,
+    deficit_figure,
+    pair_figures,
+    score_matrices_figure,
+)
+from rtc.report import glue_figure, glue_values, markdown_table
 from rtc.sweep import grid_runs, run_grid
 
 # The CPU is shared by several jobs: one thread per process avoids oversubscription.
@@ -81,41 +92,13 @@ torch.set_num_threads(threads)
 if 1 not in ks or 0.0 not in noises:
     raise ValueError(f"ks must include 1 (the identity code) and noises 0.0 (the exact case); got ks={ks}, "
                      f"noises={noises}")
-thresholds = ClaimThresholds()  # every threshold of the verdicts below, fixed before the run
+thresholds = THRESHOLDS  # rtc.claims.Thresholds: every threshold of the verdicts below, fixed before the run
 t_start = time.perf_counter()
-
-# %% tags=["hide-input"]
-# Plot styles, and formatting for numbers that may be undefined in a reduced profile (a model that learned
-# nothing has no captured factor): those reach the prose as text, "n/a" when undefined.
-import matplotlib.pyplot as plt
-from myst_nb import glue
-
-
-def txt(x, fmt=".2f"):
-    return "n/a" if x is None or not np.isfinite(x) else format(float(x), fmt)
-
-
-def rho_txt(r):
-    if not np.isfinite(r["rho"]):
-        return f"n/a ({r['n']} runs)"
-    return f"{r['rho']:.2f} [{r['lo']:.2f}, {r['hi']:.2f}] ({r['n']} runs)"
-
-
-def placeholder(text, size=(6, 2)):
-    fig, ax = plt.subplots(figsize=size)
-    ax.text(0.5, 0.5, text, ha="center", va="center", wrap=True)
-    ax.set_axis_off()
-    return fig
-
-
-glue("m", m, display=False)
-glue("dep-n", dependent_m, display=False)
-glue("kmax", max(ks), display=False)
-glue("grid-profile", training_grid, display=False)
-for name in ("min_score", "exists_share", "suppression", "independent_mi", "dependent_excess", "min_runs",
-             "min_cases"):
-    glue(f"th-{name}", getattr(thresholds, name), display=False)
-glue("th-exists-pct", 100 * thresholds.exists_share, display=False)
+glue_values({"m": m, "dep-n": dependent_m, "kmax": max(ks), "grid-profile": profile,
+             "th-exists-pct": 100 * thresholds.exists_share,
+             **{f"th-{name}": getattr(thresholds, name) for name in (
+                 "min_score", "exists_share", "suppression", "independent_mi", "dependent_excess", "min_runs",
+                 "min_cases")}})
 
 # %% [markdown]
 # ## 1. Controlled disintegration: every metric against a known answer
@@ -157,68 +140,27 @@ controlled = controlled_experiment(
     other_sizes=other_sizes, chen_samples=chen_samples, seed=seed,
     score_kwargs=dict(batch_size=score_batch, num_train=score_train, num_eval=score_eval,
                       num_variance_estimate=score_variance))
-exact = controlled[controlled.exact]
-dev_exact = (exact.value - exact.closed_form).abs()
-noisy = controlled[(controlled.noise > 0) & controlled.closed_form.notna()]
-dev_noisy = (noisy.value - noisy.closed_form).abs()
+agreement = closed_form_agreement(controlled)
 reactions = reaction_table(controlled)
+flag = {True: "flagged", False: "not flagged"}
+glue_values({
+    "cf-maxdev-exact": agreement["maxdev_exact"], "cf-count-exact": agreement["count_exact"],
+    "cf-maxdev-noisy": number_text(agreement["maxdev_noisy"], ".3f"), "cf-count-noisy": agreement["count_noisy"],
+    "cf-sap0-kmax": closed_forms("split", k=max(ks), m=m, num_factors=1 + len(other_sizes))["sap_r2"][0],
+    "cf-r2-coarse-kmax": float(split_r2(m, max(ks))[0]),
+    "cf-dep-mig0": closed_forms("dependent", m=dependent_m)["mig_ref"][0],
+    "ctl-flag-nmi-kmax": flag[controlled_value(controlled, "split", "flag_nmi", k=max(ks)) == 1],
+    "ctl-flag-r2-kmax": flag[controlled_value(controlled, "split", "flag_r2", k=max(ks)) == 1],
+    "ctl-ratio-r2-kmax": controlled_value(controlled, "split", "split_ratio_r2", k=max(ks)),
+    "ctl-dep-pairnmi": controlled_value(controlled, "dependent", "pair_nmi"),
+    "ctl-dep-flag": flag[controlled_value(controlled, "dependent", "flag_nmi") == 1],
+    "ctl-alpha-max": max(alphas_deg),
+    **{f"react-{metric}-{case}": number_text(reactions.loc[metric, case], "+.2f")
+       for metric in ("dci_completeness", "dci_disentanglement", "modularity", "beta_vae_eval", "factor_vae_eval",
+                      "mig_ref", "sap_r2") for case in ("split", "dependent", "rotation")}})
 
 # %% tags=["hide-input"]
-METRICS = [("sap_r2", "SAP (R²)"), ("mig_ref", "MIG (reference)"), ("mig_chen", "MIG (Chen et al.)"),
-           ("dci_disentanglement", "DCI disentanglement"), ("dci_completeness", "DCI completeness"),
-           ("modularity", "modularity"), ("beta_vae_eval", "BetaVAE score"), ("factor_vae_eval", "FactorVAE score")]
-split = controlled[controlled["mode"] == "split"]
-fig, axes = plt.subplots(2, 4, figsize=(13, 6), sharex=True)
-colors = plt.cm.viridis(np.linspace(0, 0.85, len(noises)))
-for ax, (metric, label) in zip(axes.flat, METRICS, strict=True):
-    for s, col in zip(noises, colors, strict=True):
-        for scope, ls in (("factor 0", "-"), ("model", ":")):
-            g = split[(split.metric == metric) & (split.scope == scope) & np.isclose(split.noise, s)].sort_values("k")
-            if g.empty:
-                continue
-            ax.plot(g.k, g.value, ls, marker="o", ms=4, color=col,
-                    label=f"σ = {s:g}" + (" (factor 0)" if scope == "factor 0" else " (model)"))
-            cf = g[g.closed_form.notna()]
-            ax.plot(cf.k, cf.closed_form, "x", color="k", ms=7)
-    ax.set_title(label, fontsize=10)
-    ax.set_ylim(-0.05, 1.05)
-    ax.grid(alpha=0.3)
-for ax in axes[1]:
-    ax.set_xlabel("k (latents carrying factor 0)")
-    ax.set_xticks(ks)
-axes[0, 0].legend(fontsize=6)
-fig.tight_layout()
-glue("fig-dis-controlled", fig, display=False)
-plt.close(fig)
-
-glue("cf-maxdev-exact", txt(dev_exact.max(), ".1e"), display=False)
-glue("cf-count-exact", int(len(exact)), display=False)
-glue("cf-maxdev-noisy", txt(dev_noisy.max() if len(dev_noisy) else float("nan"), ".3f"), display=False)
-glue("cf-count-noisy", int(len(noisy)), display=False)
-cf_k = closed_forms("split", k=max(ks), m=m, num_factors=1 + len(other_sizes))
-glue("cf-sap0-kmax", cf_k["sap_r2"][0], display=False)
-glue("cf-r2-coarse-kmax", float(split_r2(m, max(ks))[0]), display=False)
-glue("cf-dep-mig0", closed_forms("dependent", m=dependent_m)["mig_ref"][0], display=False)
-
-
-def ctl(mode, metric, scope="factor 0", **where):
-    c = controlled[(controlled["mode"] == mode) & (controlled.metric == metric) & (controlled.scope == scope)
-                   & np.isclose(controlled.noise, 0.0)]
-    for key, v in where.items():
-        c = c[np.isclose(c[key], v)]
-    return float(c.value.iloc[0])
-
-
-glue("ctl-flag-nmi-kmax", "flagged" if ctl("split", "flag_nmi", k=max(ks)) else "not flagged", display=False)
-glue("ctl-flag-r2-kmax", "flagged" if ctl("split", "flag_r2", k=max(ks)) else "not flagged", display=False)
-glue("ctl-ratio-r2-kmax", ctl("split", "split_ratio_r2", k=max(ks)), display=False)
-glue("ctl-dep-pairnmi", ctl("dependent", "pair_nmi"), display=False)
-glue("ctl-dep-flag", "flagged" if ctl("dependent", "flag_nmi") else "not flagged", display=False)
-glue("ctl-alpha-max", max(alphas_deg), display=False)
-for metric in ("dci_completeness", "dci_disentanglement", "modularity", "beta_vae_eval", "factor_vae_eval",
-               "mig_ref", "sap_r2"):
-    for case in ("split", "dependent", "rotation"):
-        glue(f"react-{metric}-{case}", txt(reactions.loc[metric, case], "+.2f"), display=False)
+glue_figure("fig-dis-controlled", controlled_figure(controlled, ks=ks, noises=noises))
 
 # %% [markdown]
 # ```{glue:figure} fig-dis-controlled
@@ -232,7 +174,7 @@ for metric in ("dci_completeness", "dci_disentanglement", "modularity", "beta_va
 #
 # **Agreement with the closed forms.** Over the {glue:text}`cf-count-exact` measured values that have an exact
 # closed form (σ = 0: SAP and the reference MIG, factor 0 and model level, split and dependent codes, and SAP under
-# rotation), the largest deviation is {glue:text}`cf-maxdev-exact` — round-off. Over the
+# rotation), the largest deviation is {glue:text}`cf-maxdev-exact:.1e` — round-off. Over the
 # {glue:text}`cf-count-noisy` noisy SAP values the largest deviation from the population value is
 # {glue:text}`cf-maxdev-noisy`. At k = {glue:text}`kmax` factor 0's SAP is {glue:text}`cf-sap0-kmax:.3f`
 # (the coarse digit alone has R² = {glue:text}`cf-r2-coarse-kmax:.3f`), its MIG 0.
@@ -242,11 +184,9 @@ for metric in ("dci_completeness", "dci_disentanglement", "modularity", "beta_va
 # (α = {glue:text}`ctl-alpha-max`°), all at σ = 0.
 
 # %% tags=["hide-input"]
-names = dict(METRICS)
-reactions.drop(columns=["k_max", "alpha_max"]).rename(index=lambda k: names.get(k, k)).loc[
-    [label for _, label in METRICS]].style.format("{:.3f}", subset=["identity"]).format(
-    "{:+.3f}", subset=["split", "dependent", "rotation"]).set_caption(
-    "Model-level value for the identity code and its change under each manipulation (σ = 0)")
+display(Markdown(markdown_table(
+    reactions.loc[list(METRIC_LABELS), ["identity", "split", "dependent", "rotation"]]
+    .rename(index=METRIC_LABELS).rename_axis("metric (σ = 0)").reset_index())))
 
 # %% [markdown]
 # A split moves MIG (by {glue:text}`react-mig_ref-split`) and DCI completeness
@@ -278,68 +218,31 @@ reactions.drop(columns=["k_max", "alpha_max"]).rename(index=lambda k: names.get(
 # the encoder means µ are used.
 
 # %%
-runs = grid_runs(training_grid)
-table = run_grid(runs, results_dir=default_results_dir(), progress=False)
-results, encodings, factor_rows = {}, {}, []
-for i, spec in enumerate(runs):
-    res = run(spec.config, spec.dataset, evaluation=spec.evaluation, results_dir=default_results_dir())
-    model = load_model(res.run_dir / "final.pt", spec.config)
-    enc = encode(model, spec.dataset.load(), n=encode_n, seed=seed)
-    a = analyse_codes(enc.mu, enc.factors, factor_names=res.factor_names, max_points=knn_max_points,
-                      min_score=thresholds.min_score, seed=seed)
-    factor_rows.append(a.assign(run=i, model=spec.config.model, dataset=spec.dataset.name,
-                                strength=float(spec.config.strength), seed=spec.config.seed))
-    results[i], encodings[i] = (res, model), enc
-factors_all = pd.concat(factor_rows, ignore_index=True)
-
-
-def find_run(model_name, dataset_name):
-    """Index of the first run of a model on a dataset in this profile's grid, or None."""
-    hits = [i for i, s in enumerate(runs) if s.config.model == model_name and s.dataset.name == dataset_name]
-    return hits[0] if hits else None
-
-
-fig8_run, dip_run = find_run("rtc_vae", "shapes3d"), find_run("dip_vae_i", "shapes3d")
-
-# %% tags=["hide-input"]
-from rtc.metrics.plots import heatmap, latent_traversal, pairplot
-
-NO_RUN = "inconclusive: no such run in this profile"
-glue("n-runs", len(runs), display=False)
-if fig8_run is None:
-    fig = placeholder("No RTC-VAE run on Shapes3D in this profile's grid.")
-    for key in ("fig8-sap", "fig8-mig", "fig8-split-factor", "fig8-split-gap-r2", "fig8-split-gap-nmi",
-                "fig8-split-pair"):
-        glue(key, "n/a", display=False)
-else:
-    res = results[fig8_run][0]
-    fig, axes = plt.subplots(1, 2, figsize=(12, 5.2))
-    for ax, key, title in zip(axes, ("r2", "nmi"), ("R² (SAP)", "normalised MI (MIG)"), strict=True):
-        mat = res.matrices[key]
-        gaps = np.sort(mat, axis=0)[-1] - np.sort(mat, axis=0)[-2]
-        heatmap(mat, factor_names=[f"{n}\ngap {g:.2f}" for n, g in zip(res.factor_names, gaps, strict=True)],
-                ax=ax, title=title)
-    fig.tight_layout()
-    nmi_tab = factors_all[(factors_all.run == fig8_run) & (factors_all.score == "nmi")].reset_index(drop=True)
-    r2_tab = factors_all[(factors_all.run == fig8_run) & (factors_all.score == "r2")].reset_index(drop=True)
-    pick = most_split_factor(nmi_tab)
-    glue("fig8-sap", txt(res.row["sap_r2"]), display=False)
-    glue("fig8-mig", txt(res.row["mig_ref"]), display=False)
-    if pick is None:
-        for key in ("fig8-split-factor", "fig8-split-gap-r2", "fig8-split-gap-nmi", "fig8-split-pair"):
-            glue(key, "n/a (no captured factor)", display=False)
-    else:
-        row = nmi_tab.loc[pick]
-        glue("fig8-split-factor", str(row.factor), display=False)
-        glue("fig8-split-gap-nmi", txt(row.gap), display=False)
-        glue("fig8-split-gap-r2", txt(r2_tab.loc[pick].gap), display=False)
-        glue("fig8-split-pair", f"z{row.top_latent}, z{row.second_latent}", display=False)
-glue("fig-dis-fig8", fig, display=False)
-plt.close(fig)
+runs = grid_runs(profile)
+table, results = run_grid(runs, results_dir=default_results_dir(), progress=False)
+encodings = encode_runs(results, n=encode_n, seed=seed)
+factors_all = analyse_runs(results, encodings, max_points=knn_max_points, min_score=thresholds.min_score, seed=seed)
+glue_values({"n-runs": len(runs)})
 
 # %% [markdown]
 # ## 3. Fig. 8: where SAP and MIG lose their gap
 #
+# Fig. 8's model is the grid's first RTC-VAE on Shapes3D, the contrast of §4 its first DIP-VAE-I on Shapes3D
+# (`find_run`: the grid's order decides); `split_texts` reads its evaluation's SAP and MIG and, on the codes
+# encoded here, its clearest split (`clearest_split`: the captured factor with the largest split ratio,
+# preferring a flagged, then a dedicated pair).
+
+# %%
+fig8_run, dip_run = find_run(results, "rtc_vae", "shapes3d"), find_run(results, "dip_vae_i", "shapes3d")
+glue_values({f"fig8-{key}": text for key, text in split_texts(results, factors_all, fig8_run).items()})
+
+# %% tags=["hide-input"]
+if fig8_run is None:
+    glue_values({"fig-dis-fig8": Markdown("*No RTC-VAE run on Shapes3D in this profile's grid: nothing to show.*")})
+else:
+    glue_figure("fig-dis-fig8", score_matrices_figure(results[fig8_run]))
+
+# %% [markdown]
 # ```{glue:figure} fig-dis-fig8
 # :name: fig-dis-fig8
 #
@@ -353,52 +256,30 @@ plt.close(fig)
 # by ({glue:text}`fig8-split-pair`), with an MI gap of {glue:text}`fig8-split-gap-nmi` and an R² gap of
 # {glue:text}`fig8-split-gap-r2`.
 
-# %% tags=["hide-input"]
-def pair_figures(run_index, label):
-    """Latent walks and a pairplot of the top pair of the clearest split factor of one run (or placeholders)."""
-    if run_index is None:
-        glue(f"{label}-pair-text", NO_RUN, display=False)
-        return placeholder(f"No such run in this profile ({label})."), placeholder(f"No such run ({label}).")
-    res, model = results[run_index]
-    enc = encodings[run_index]
-    tab = factors_all[(factors_all.run == run_index) & (factors_all.score == "nmi")].reset_index(drop=True)
-    pick = most_split_factor(tab)
-    if pick is None:  # nothing captured: show the factor with the largest split ratio anyway, and say so
-        pick, note = int(tab.split_ratio.fillna(-1).idxmax()), " (no factor is captured: shown for the mechanics)"
-    else:
-        note = ""
-    row = tab.loc[pick]
-    a, b, k = int(row.top_latent), int(row.second_latent), int(pick)
-    lo = float(np.quantile(enc.mu[:, [a, b]], 0.01))
-    hi = float(np.quantile(enc.mu[:, [a, b]], 0.99))
-    base = np.median(enc.mu, axis=0)
-    walks = latent_traversal(lambda z: torch.sigmoid(model.decode(z)), base, dims=[a, b],
-                             values=np.linspace(lo, hi, walk_steps))
-    grid = pairplot(enc.mu, enc.factors, factor=k, latents=[a, b], factor_names=res.factor_names,
-                    max_points=knn_max_points, seed=seed, height=2.4)
-    glue(f"{label}-pair-text",
-         f"factor {row.factor}{note}: latents z{a} and z{b} (normalised MI {row.s1:.2f} and {row.s2:.2f}), "
-         f"corr {txt(row['corr'])}, kNN MI {txt(row.knn_mi, '.3f')} nats, excess MI over the Gaussian value "
-         f"{txt(row.excess_mi, '.3f')} nats, pair NMI {txt(row.pair_nmi)}; flagged as disintegrated: "
-         f"{'yes' if row.disintegrated else 'no'}", display=False)
-    return walks, grid.figure
-
-
-for run_index, label in ((fig8_run, "rtc"), (dip_run, "dip")):
-    walks, pp = pair_figures(run_index, label)
-    glue(f"fig-dis-{label}-walks", walks, display=False)
-    glue(f"fig-dis-{label}-pairs", pp, display=False)
-    plt.close(walks)
-    plt.close(pp)
-
 # %% [markdown]
 # ## 4. Figs 5 and 7: the latents that share a factor
 #
 # For the RTC-VAE on Shapes3D and, as the contrast, the DIP-VAE-I on Shapes3D, we take the factor whose
 # normalised-MI scores are most evenly split between two latents (preferring a flagged, then a dedicated pair),
 # walk each of the two latents from the 1st to the 99th percentile of the encoded means with the other latents at
-# their medians, and plot the pair coloured by the factor.
-#
+# their medians, and plot the pair coloured by the factor (`pair_text` describes the pair).
+
+# %%
+glue_values({"rtc-pair-text": pair_text(factors_all, fig8_run), "dip-pair-text": pair_text(factors_all, dip_run)})
+
+# %% tags=["hide-input"]
+for run_index, label, name in ((fig8_run, "rtc", "RTC-VAE"), (dip_run, "dip", "DIP-VAE-I")):
+    if run_index is None:
+        nothing = Markdown(f"*No {name} run on Shapes3D in this profile's grid: nothing to show.*")
+        glue_values({f"fig-dis-{label}-walks": nothing, f"fig-dis-{label}-pairs": nothing})
+        continue
+    walks, pairs = pair_figures(results[run_index].load_model(), encodings[run_index],
+                                clearest_split(factors_all, run_index, fallback=True), results[run_index].factor_names,
+                                steps=walk_steps, max_points=knn_max_points, seed=seed)
+    glue_figure(f"fig-dis-{label}-walks", walks)
+    glue_figure(f"fig-dis-{label}-pairs", pairs)
+
+# %% [markdown]
 # ```{glue:figure} fig-dis-rtc-walks
 # :name: fig-dis-rtc-walks
 #
@@ -440,30 +321,13 @@ for run_index, label in ((fig8_run, "rtc"), (dip_run, "dip")):
 # %%
 X_COLS = ["disintegration_r2", "disintegration_nmi"]
 Y_COLS = ["sap_r2", "mig_ref", "dci_completeness", "tc_mean"]
-corr = correlation_table(table, X_COLS, Y_COLS, repeats=bootstrap_repeats, seed=seed)
+boot_level = 0.95
+corr = correlation_table(table, X_COLS, Y_COLS, repeats=bootstrap_repeats, seed=seed, level=boot_level)
+glue_values({"boot-level": round(100 * boot_level), "boot-repeats": bootstrap_repeats,
+             **{f"rho-{r.x}-{r.y}": rho_text(r) for _, r in corr.iterrows()}})
 
 # %% tags=["hide-input"]
-fig, axes = plt.subplots(2, 4, figsize=(13, 6))
-model_names = sorted(table.model.unique())
-mcol = dict(zip(model_names, plt.cm.tab10(np.arange(len(model_names))), strict=True))
-for r, x in enumerate(X_COLS):
-    for c, y in enumerate(Y_COLS):
-        ax = axes[r, c]
-        for name, g in table.groupby("model"):
-            ax.scatter(g[x], g[y], s=22, color=mcol[name], label=name)
-        rr = corr[(corr.x == x) & (corr.y == y)].iloc[0]
-        ax.set_title(f"ρ = {txt(rr.rho)}", fontsize=9)
-        ax.set_xlabel(x, fontsize=8)
-        ax.set_ylabel(y, fontsize=8)
-        ax.grid(alpha=0.3)
-axes[0, 0].legend(fontsize=6)
-fig.tight_layout()
-glue("fig-dis-scatter", fig, display=False)
-plt.close(fig)
-for _, rr in corr.iterrows():
-    glue(f"rho-{rr.x}-{rr.y}", rho_txt(rr), display=False)
-glue("boot-level", 95, display=False)
-glue("boot-repeats", bootstrap_repeats, display=False)
+glue_figure("fig-dis-scatter", correlation_figure(table, corr, X_COLS, Y_COLS))
 
 # %% [markdown]
 # ```{glue:figure} fig-dis-scatter
@@ -500,41 +364,19 @@ glue("boot-repeats", bootstrap_repeats, display=False)
 # codes, so they differ slightly from the evaluation's 1 − SAP and 1 − MIG) and the share ℓ explains:
 
 # %%
-def per_run_deficits(score):
-    rows = []
-    for i, spec in enumerate(runs):
-        t = factors_all[(factors_all.run == i) & (factors_all.score == score)]
-        c = spec.config
-        rows.append(dict(run=f"{c.model} {c.strength:g} (seed {c.seed}), {spec.dataset.name}", model=c.model,
-                         dataset=spec.dataset.name, **deficit_summary(t)))
-    return pd.DataFrame(rows)
-
-
-deficits = {"sap": per_run_deficits("r2"), "mig": per_run_deficits("nmi")}
+deficits = {"sap": deficit_table(factors_all, results, "r2"), "mig": deficit_table(factors_all, results, "nmi")}
+for key, d in deficits.items():
+    shares = deficit_shares(d)
+    glue_values({f"share-{key}": number_text(shares["share"], ".1f"),
+                 f"share-{key}-max": number_text(shares["max_share"], ".0f"),
+                 f"share-{key}-max-run": shares["max_run"]})
 
 # %% tags=["hide-input"]
-fig, axes = plt.subplots(1, 2, figsize=(13, 0.9 + 0.32 * len(runs)), sharey=True)
-for ax, (key, d) in zip(axes, deficits.items(), strict=True):
-    y = np.arange(len(d))
-    ax.barh(y, d.explained, color="tab:red", label="lost to disintegration (ℓ)")
-    ax.barh(y, d.deficit - d.explained, left=d.explained, color="tab:gray", alpha=0.6, label="rest")
-    ax.set_yticks(y, d.run, fontsize=7)
-    ax.set_xlabel(f"deficit 1 − {key.upper()} (encoded codes)")
-    ax.set_xlim(0, 1)
-    ax.grid(alpha=0.3, axis="x")
-axes[1].legend(fontsize=7, loc="lower right")
-fig.tight_layout()
-glue("fig-dis-deficits", fig, display=False)
-plt.close(fig)
-for key, d in deficits.items():
-    tot = d.deficit.sum()
-    glue(f"share-{key}", txt(100 * d.explained.sum() / tot if tot > 0 else float("nan"), ".1f"), display=False)
-    best = d.loc[d.share.fillna(-1).idxmax()]
-    glue(f"share-{key}-max", txt(100 * best.share, ".0f") if np.isfinite(best.share) else "n/a", display=False)
-    glue(f"share-{key}-max-run", best.run, display=False)
-(pd.concat({k.upper(): d.set_index("run")[["deficit", "explained", "share"]] for k, d in deficits.items()}, axis=1)
- .style.format(precision=3).set_caption("Per run: mean deficit over factors, the part explained by disintegration (ℓ), "
-                            "and its share"))
+glue_figure("fig-dis-deficits", deficit_figure(deficits))
+display(Markdown("Per run: mean deficit over factors, the part explained by disintegration (ℓ), and its share.\n\n"
+                 + markdown_table(pd.concat([deficits["sap"][["run"]]] + [
+                     d[["deficit", "explained", "share"]].add_prefix(f"{key.upper()} ")
+                     for key, d in deficits.items()], axis=1))))
 
 # %% [markdown]
 # ```{glue:figure} fig-dis-deficits
@@ -548,13 +390,14 @@ for key, d in deficits.items():
 
 # %% tags=["hide-input"]
 if fig8_run is None:
-    display(Markdown(f"*{NO_RUN}.*"))
+    display(Markdown("*No RTC-VAE run on Shapes3D in this profile's grid: nothing to show.*"))
 else:
-    display(factors_all[factors_all.run == fig8_run][
-        ["score", "factor", "s1", "s2", "s3", "joint", "gain", "gap", "deficit", "dedicated", "explained", "chance",
-         "captured", "disintegrated"]].style.format(precision=3).hide(axis="index").set_caption(
-        "RTC-VAE on Shapes3D, per factor: single, second and third best scores, the pair's joint score, the gap, "
-        "the deficit and the part explained by disintegration (score r2 → SAP, nmi → MIG)"))
+    display(Markdown(
+        "RTC-VAE on Shapes3D, per factor: single, second and third best scores, the pair's joint score, the gap, the "
+        "deficit and the part explained by disintegration (score r2 → SAP, nmi → MIG).\n\n" + markdown_table(
+            factors_all[factors_all.run == fig8_run][
+                ["score", "factor", "s1", "s2", "s3", "joint", "gain", "gap", "deficit", "dedicated", "explained",
+                 "chance", "captured", "disintegrated"]])))
 
 # %% [markdown]
 # Over all runs, disintegration explains {glue:text}`share-sap` % of the summed SAP deficit and
@@ -565,7 +408,7 @@ else:
 # %% [markdown]
 # ## 7. The claims, checked
 #
-# Each claim is a test with thresholds fixed before the runs (`ClaimThresholds`): a factor counts only when it is
+# Each claim is a test with thresholds fixed before the runs (`rtc.claims.Thresholds`): a factor counts only when it is
 # captured — its best latent scores at least {glue:text}`th-min_score` above chance, chance being the best score
 # of any latent against the factors with their rows shuffled (the 20-bin plug-in MI is biased upwards by about
 # 19·(n_v − 1)/(2N) nats, a large bias for a many-valued factor and few codes, so a fixed threshold alone would
@@ -589,30 +432,19 @@ else:
 # {glue:text}`th-min_cases` flagged factors or pairs per score or group (claims 2 and 3) is inconclusive.
 
 # %%
-captured = factors_all[factors_all.captured]
-# TC values of different datasets are not comparable: the trade-off is tested on the dataset with most
-# factorised runs.
-fz_runs = table[table.model.isin(FACTORISED_MODELS)]
-tradeoff_dataset = fz_runs.dataset.value_counts().index[0] if len(fz_runs) else None
-pairs = captured[captured.dedicated & (captured.score == "nmi")]
-claims = [check_exists(factors_all, thresholds), check_suppression(factors_all, thresholds),
-          check_distinct(pairs, thresholds),
-          check_tradeoff(table, dataset=tradeoff_dataset, th=thresholds, repeats=bootstrap_repeats, seed=seed)]
-
-# %% tags=["hide-input"]
-for i, o in enumerate(claims, 1):
-    glue(f"claim{i}-verdict", o.summary, display=False)
-    glue(f"claim{i}-evidence", o.evidence, display=False)
-glue("chapter-seconds", time.perf_counter() - t_start, display=False)
-pd.DataFrame([dict(claim=o.claim, verdict=o.summary, evidence=o.evidence) for o in claims]).style.set_caption(
-    "The claims of §5.3–5.4 and the conclusion, with this profile's verdicts")
+claims = check_claims(factors_all, table, thresholds, repeats=bootstrap_repeats, seed=seed)
+glue_values({f"claim{i}-{part}": getattr(o, attr) for i, o in enumerate(claims, 1)
+             for part, attr in (("verdict", "summary"), ("evidence", "evidence"))})
+display(Markdown("The claims of §5.3–5.4 and the conclusion, with this profile's verdicts.\n\n" + markdown_table(
+    pd.DataFrame([dict(claim=o.claim, verdict=o.summary, evidence=o.evidence) for o in claims]))))
+glue_values({"chapter-seconds": time.perf_counter() - t_start})
 
 # %% [markdown]
 # ## Conclusions
 #
 # - **Controlled codes.** A factor split over k independent latents keeps the code factorised and drives the
 #   factor's MIG to 0 for every k ≥ 2, while SAP drops only by the fine digits' share of the variance
-#   {eq}`eq-split-r2`; the measured values match the closed forms to {glue:text}`cf-maxdev-exact`. DCI
+#   {eq}`eq-split-r2`; the measured values match the closed forms to {glue:text}`cf-maxdev-exact:.1e`. DCI
 #   completeness reacts to a split, DCI disentanglement, modularity and the BetaVAE/FactorVAE scores hardly do;
 #   an uncorrelated-but-dependent pair (DIP-VAE's pattern) is told apart by its pair dependence.
 # - Claim 1, disintegration exists in trained factorised models: {glue:text}`claim1-verdict`.

@@ -44,7 +44,10 @@ the MI of the latent itself. Hence every factor size and every latent's value co
 **Trained runs.** :func:`pair_gain_table` separates the score lost to disintegration from the rest (its
 docstring defines it); :func:`spearman_bootstrap` is a rank correlation with a seeded bootstrap interval over
 runs; the ``check_*`` functions turn the chapter's tables into verdicts with the thresholds of
-:class:`ClaimThresholds`.
+:class:`rtc.claims.Thresholds` (min_score, exists_share, suppression, independent_mi, dependent_excess, min_runs,
+min_cases). :func:`encode_runs`, :func:`analyse_runs`, :func:`find_run`, :func:`clearest_split`,
+:func:`deficit_table` and :func:`check_claims` are the chapter's steps over the trained grid (a list of
+``rtc.experiments.results.RunResult``); :func:`number_text` writes a number for the prose ("n/a" when undefined).
 """
 from __future__ import annotations
 
@@ -55,7 +58,7 @@ import numpy as np
 import pandas as pd
 
 from rtc._validate import is_integer, is_real
-from rtc.claims import Observation, spearman_bootstrap
+from rtc.claims import THRESHOLDS, Observation, Thresholds, fraction_verdict, spearman_bootstrap
 from rtc.experiments.dependence import pairwise_dependence
 from rtc.metrics import (
     beta_vae_score,
@@ -68,11 +71,16 @@ from rtc.metrics import (
     normalized_mi_matrix,
     r2_matrix,
 )
+from rtc.metrics.evaluate import ARRAY_METRICS
 
-__all__ = ["MAX_VALUES", "MODES", "FACTORISED_MODELS", "DIP_MODELS", "SyntheticCode", "SyntheticDataset",
-           "synthetic_code", "split_r2", "closed_forms", "evaluate_synthetic", "controlled_experiment",
-           "pair_gain_table", "analyse_codes", "most_split_factor", "reaction_table", "deficit_summary",
-           "top_pair_dependence", "spearman_bootstrap", "correlation_table", "ClaimThresholds", "check_exists", "check_suppression", "check_distinct", "check_tradeoff"]
+__all__ = ["MAX_VALUES", "MODES", "FACTORISED_MODELS", "DIP_MODELS", "SYNTHETIC_METRICS", "SyntheticCode",
+           "SyntheticDataset", "synthetic_code", "split_r2", "closed_forms", "evaluate_synthetic",
+           "controlled_experiment", "controlled_value", "closed_form_agreement", "pair_gain_table", "analyse_codes",
+           "most_split_factor", "reaction_table", "deficit_summary", "top_pair_dependence", "spearman_bootstrap",
+           "correlation_table", "NO_RUN", "number_text", "rho_text", "find_run", "run_label", "encode_runs",
+           "analyse_runs", "clearest_split", "split_texts", "pair_text", "deficit_table", "deficit_shares",
+           "tradeoff_dataset",
+           "check_exists", "check_suppression", "check_distinct", "check_tradeoff", "check_claims"]
 
 MAX_VALUES = 20  # the reference MIG's bin count: up to this many equispaced values per latent bin losslessly
 MODES = ("split", "dependent", "rotation")
@@ -259,7 +267,9 @@ class SyntheticDataset:
         return z + self.code.noise * self._rng.standard_normal(z.shape) if self.code.noise > 0 else z
 
 
-ARRAY_METRICS = ("sap_r2", "mig", "mig_chen", "dci", "modularity", "disintegration")
+# The array metrics (rtc.metrics.evaluate) measured on a controlled code: all but the code's TC (not a metric
+# this study compares) and the SVC SAP (slow, and the closed forms are R²'s).
+SYNTHETIC_METRICS = tuple(m for m in ARRAY_METRICS if m not in ("tc", "sap_svc"))
 
 
 def evaluate_synthetic(code: SyntheticCode, *, scores: bool = True, score_kwargs: dict | None = None,
@@ -282,7 +292,7 @@ def evaluate_synthetic(code: SyntheticCode, *, scores: bool = True, score_kwargs
         raise ValueError("posterior_std must be > 0 (Chen's MIG needs an encoder variance)")
     F = len(code.factor_sizes)
     ev = evaluate(code.codes, code.factors, logvar=np.full(code.codes.shape, 2 * math.log(posterior_std)),
-                  metrics=list(ARRAY_METRICS), dci_estimator=dci_estimator, chen_samples=chen_samples, seed=seed,
+                  metrics=list(SYNTHETIC_METRICS), dci_estimator=dci_estimator, chen_samples=chen_samples, seed=seed,
                   factor_names=code.factor_names, progress=False)
     cf = closed_forms(code.mode, k=code.k, m=code.m, num_factors=F, noise=code.noise, alpha=code.alpha)
     base = dict(mode=code.mode, k=code.k, m=code.m, noise=code.noise, alpha=code.alpha)
@@ -505,48 +515,204 @@ def correlation_table(table: pd.DataFrame, xs, ys, *, repeats: int = 1000, seed:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Verdicts
+# The chapter's steps: look-ups in the controlled table, the trained grid, numbers for the prose
 # ---------------------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class ClaimThresholds:
-    """The claims' thresholds, fixed before looking at the trained runs.
+NO_RUN = "inconclusive: no such run in this profile"
 
-    min_score: a factor is *captured* when its best latent scores at least this much above chance (the
-        ``captured`` column of :func:`pair_gain_table`; ``rtc.metrics.disintegration``'s default); claims only
-        look at captured factors.
-    exists_share: "disintegration exists" is confirmed when at least this share of the factorised runs has a
-        flagged factor (partly when some but fewer do, refuted when none does).
-    suppression: "it suppresses SAP and MIG" is confirmed when a flagged factor loses on average at least this
-        much of its gap to the split (``explained`` of :func:`pair_gain_table`), for SAP and for MIG.
-    independent_mi: a pair whose kNN mutual information is below this (nats) counts as independent.
-    dependent_excess: a pair whose excess MI (kNN MI − Gaussian MI) is at least this (nats) is dependent beyond
-        its correlation (the DIP-VAE pattern).
-    min_runs: a rank correlation, or the share of claim 1, over fewer runs than this is inconclusive.
-    min_cases: a claim about flagged factors (2) or top pairs (3) with fewer of them than this (per score, per
-        group) is inconclusive: a few 30-step runs must not refute anything.
-    """
 
-    min_score: float = 0.1
-    exists_share: float = 0.25
-    suppression: float = 0.1
-    independent_mi: float = 0.1
-    dependent_excess: float = 0.1
-    min_runs: int = 5
-    min_cases: int = 3
+def number_text(value, spec: str = ".2f") -> str:
+    """``value`` written with the format ``spec`` for the prose, or "n/a" when it is undefined (None, NaN, ±inf):
+    a model that learned nothing has no captured factor, a profile without noise no noisy value. ``TypeError``
+    for anything that is not a real number (a bool included)."""
+    if value is None:
+        return "n/a"
+    if not is_real(value):
+        raise TypeError(f"number_text needs a real number or None, got {type(value).__name__} {value!r}")
+    return format(float(value), spec) if math.isfinite(value) else "n/a"
 
-    def __post_init__(self):
-        for name in ("min_score", "exists_share", "suppression", "independent_mi", "dependent_excess"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                raise ValueError(f"ClaimThresholds.{name} must be a finite number > 0, got {v!r}")
-        if self.exists_share > 1:
-            raise ValueError(f"ClaimThresholds.exists_share must be ≤ 1, got {self.exists_share!r}")
-        if not (isinstance(self.min_runs, int) and self.min_runs >= 3):
-            raise ValueError(f"ClaimThresholds.min_runs must be an integer ≥ 3, got {self.min_runs!r}")
-        if not (isinstance(self.min_cases, int) and self.min_cases >= 1):
-            raise ValueError(f"ClaimThresholds.min_cases must be an integer ≥ 1, got {self.min_cases!r}")
 
+def rho_text(r) -> str:
+    """A :func:`correlation_table` row (a mapping with rho, lo, hi, n) as "ρ [lo, hi] (n runs)", or
+    "n/a (n runs)" when ρ is undefined (fewer than 3 runs, or a constant column)."""
+    if not math.isfinite(r["rho"]):
+        return f"n/a ({r['n']} runs)"
+    return f"{r['rho']:.2f} [{r['lo']:.2f}, {r['hi']:.2f}] ({r['n']} runs)"
+
+
+def controlled_value(controlled: pd.DataFrame, mode: str, metric: str, *, scope: str = "factor 0",
+                     noise: float = 0.0, **where) -> float:
+    """The value of the one row of a :func:`controlled_experiment` table with this ``mode``, ``metric``, ``scope``
+    and ``noise``, and the values ``where`` of further columns (e.g. ``k=4``, ``alpha=0.5``; numbers compared with
+    ``np.isclose``). ``ValueError`` naming the selection unless exactly one row matches."""
+    _need(controlled, ["mode", "metric", "scope", "noise", "value", *where], "controlled")
+    c = controlled[(controlled["mode"] == mode) & (controlled.metric == metric) & (controlled.scope == scope)
+                   & np.isclose(controlled.noise, noise)]
+    for key, v in where.items():
+        c = c[np.isclose(c[key], v)]
+    if len(c) != 1:
+        raise ValueError(f"{len(c)} rows of the controlled table have mode={mode!r}, metric={metric!r}, "
+                         f"scope={scope!r}, noise={noise!r}, {where}; expected exactly one")
+    return float(c.value.iloc[0])
+
+
+def closed_form_agreement(controlled: pd.DataFrame) -> dict:
+    """How closely a :func:`controlled_experiment` table's values match their closed forms.
+
+    ``count_exact``, ``maxdev_exact``: the rows whose closed form is exact (σ = 0) and the largest
+    |value − closed form| among them (round-off when the code is right); ``count_noisy``, ``maxdev_noisy``: the
+    rows with σ > 0 and a (population) closed form, and the largest deviation — NaN when there is none (no noise
+    level above 0). ``ValueError`` when no row is exact: the table needs noise 0.0."""
+    _need(controlled, ["exact", "noise", "value", "closed_form"], "controlled")
+    exact = controlled[controlled.exact.astype(bool)]
+    if exact.empty:
+        raise ValueError("no row of the controlled table has an exact closed form: include noise 0.0")
+    noisy = controlled[(controlled.noise > 0) & controlled.closed_form.notna()]
+    return {"count_exact": len(exact), "maxdev_exact": float((exact.value - exact.closed_form).abs().max()),
+            "count_noisy": len(noisy),
+            "maxdev_noisy": float((noisy.value - noisy.closed_form).abs().max()) if len(noisy) else float("nan")}
+
+
+def find_run(runs, model: str, dataset: str) -> int | None:
+    """Position in ``runs`` (``RunResult`` or ``RunSpec`` objects: anything with ``config.model`` and
+    ``dataset.name``) of the *first* run of ``model`` on ``dataset``: the grid's order decides which run a figure
+    shows (the first strength and seed the grid lists). None when the grid has no such run."""
+    for i, r in enumerate(runs):
+        if r.config.model == model and r.dataset.name == dataset:
+            return i
+    return None
+
+
+def run_label(run) -> str:
+    """"model strength (seed s), dataset" of a ``RunResult`` or ``RunSpec``: one run's name in tables."""
+    c = run.config
+    return f"{c.model} {c.strength:g} (seed {c.seed}), {run.dataset.name}"
+
+
+def encode_runs(results, *, n: int, seed: int = 0, device=None) -> list:
+    """Encode ``n`` images of uniformly drawn factors (seeded, ``rtc.models.encode``) with each run's trained
+    model (``RunResult.load_model``, which never trains) on the run's dataset. One ``Encoding`` per run, in the
+    order of ``results``: µ, σ, z (n, L), factors (n, F)."""
+    from rtc.models import encode
+
+    return [encode(r.load_model(device=device), r.dataset.load(), n=n, seed=seed) for r in results]
+
+
+def analyse_runs(results, encodings, *, max_points: int = 2000, min_score: float = 0.1,
+                 seed: int = 0) -> pd.DataFrame:
+    """:func:`analyse_codes` of every run's encoder means: ``encodings[i]`` (anything with ``mu`` (N, L) and
+    ``factors`` (N, F), e.g. :func:`encode_runs`' output) belongs to ``results[i]``. One table, a row per (run,
+    score, factor), with the run's position ``run``, ``model``, ``dataset``, ``strength`` and ``seed`` added."""
+    if len(results) != len(encodings):
+        raise ValueError(f"{len(results)} results but {len(encodings)} encodings: one encoding per run")
+    if not len(results):
+        raise ValueError("analyse_runs needs at least one run")
+    tables = []
+    for i, (res, enc) in enumerate(zip(results, encodings, strict=True)):
+        a = analyse_codes(enc.mu, enc.factors, factor_names=res.factor_names, max_points=max_points,
+                          min_score=min_score, seed=seed)
+        c = res.config
+        tables.append(a.assign(run=i, model=c.model, dataset=res.dataset.name, strength=float(c.strength),
+                               seed=c.seed))
+    return pd.concat(tables, ignore_index=True)
+
+
+def clearest_split(factors: pd.DataFrame, run: int, *, fallback: bool = False) -> pd.Series | None:
+    """The clearest split factor of run ``run`` in an :func:`analyse_runs` table, by normalised MI
+    (:func:`most_split_factor`): that factor's "nmi" row, plus ``factor_index`` (its column in the factors,
+    0 … F − 1) and ``gap_r2`` (its gap under R²). None when no factor of the run is captured — unless
+    ``fallback``: then the factor with the largest split ratio, to show the mechanics (its ``captured`` is False).
+    ``ValueError`` when the table has no row of that run."""
+    _need(factors, ["run", "score", "factor", "gap", "split_ratio", "captured", "dedicated", "disintegrated"],
+          "factors")
+    nmi = factors[(factors.run == run) & (factors.score == "nmi")].reset_index(drop=True)
+    r2 = factors[(factors.run == run) & (factors.score == "r2")].reset_index(drop=True)
+    if nmi.empty or len(r2) != len(nmi):
+        raise ValueError(f"factors has {len(nmi)} 'nmi' and {len(r2)} 'r2' rows of run {run}; expected one per "
+                         "factor under each score")
+    pick = most_split_factor(nmi)
+    if pick is None:
+        if not fallback:
+            return None
+        pick = int(nmi.split_ratio.fillna(-1).idxmax())
+    row = nmi.loc[pick].copy()
+    row["factor_index"], row["gap_r2"] = pick, float(r2.loc[pick].gap)
+    return row
+
+
+def split_texts(results, factors: pd.DataFrame, run: int | None) -> dict:
+    """The prose's numbers about run ``run`` (a position in ``results``): ``sap`` and ``mig`` (its evaluation's
+    SAP and reference MIG), and of its :func:`clearest_split`: ``split-factor``, ``split-pair`` ("z3, z5"),
+    ``split-gap-nmi``, ``split-gap-r2``. All "n/a" when ``run`` is None; the split's "n/a (no captured factor)"
+    when no factor of the run is captured."""
+    keys = ("split-factor", "split-gap-r2", "split-gap-nmi", "split-pair")
+    if run is None:
+        return dict.fromkeys(("sap", "mig", *keys), "n/a")
+    row = results[run].row
+    out = {"sap": number_text(row["sap_r2"]), "mig": number_text(row["mig_ref"])}
+    split = clearest_split(factors, run)
+    if split is None:
+        return {**out, **dict.fromkeys(keys, "n/a (no captured factor)")}
+    return {**out, "split-factor": str(split.factor), "split-gap-nmi": number_text(split.gap),
+            "split-gap-r2": number_text(split.gap_r2),
+            "split-pair": f"z{int(split.top_latent)}, z{int(split.second_latent)}"}
+
+
+def pair_text(factors: pd.DataFrame, run: int | None) -> str:
+    """One sentence on the top pair of run ``run``'s :func:`clearest_split` (with ``fallback``): the factor, its
+    two latents and their normalised MI, correlation, kNN MI, excess MI over the Gaussian value, pair NMI and the
+    flag. :data:`NO_RUN` when ``run`` is None."""
+    if run is None:
+        return NO_RUN
+    row = clearest_split(factors, run, fallback=True)
+    note = "" if row.captured else " (no factor is captured: shown for the mechanics)"
+    return (f"factor {row.factor}{note}: latents z{int(row.top_latent)} and z{int(row.second_latent)} (normalised MI "
+            f"{row.s1:.2f} and {row.s2:.2f}), corr {number_text(row['corr'])}, kNN MI {number_text(row.knn_mi, '.3f')}"
+            f" nats, excess MI over the Gaussian value {number_text(row.excess_mi, '.3f')} nats, pair NMI "
+            f"{number_text(row.pair_nmi)}; flagged as disintegrated: {'yes' if row.disintegrated else 'no'}")
+
+
+def deficit_table(factors: pd.DataFrame, results, score: str) -> pd.DataFrame:
+    """Per run (in the order of ``results``), :func:`deficit_summary` of its factors under ``score`` ("r2" → SAP,
+    "nmi" → MIG) in an :func:`analyse_runs` table: columns run (:func:`run_label`), model, dataset, deficit,
+    explained, share (NaN when the run has no deficit)."""
+    if score not in ("r2", "nmi"):
+        raise ValueError(f"score must be 'r2' or 'nmi', got {score!r}")
+    _need(factors, ["run", "score", "deficit", "explained"], "factors")
+    rows = []
+    for i, res in enumerate(results):
+        t = factors[(factors.run == i) & (factors.score == score)]
+        if t.empty:
+            raise ValueError(f"factors has no {score!r} row of run {i} ({run_label(res)})")
+        rows.append(dict(run=run_label(res), model=res.config.model, dataset=res.dataset.name, **deficit_summary(t)))
+    return pd.DataFrame(rows)
+
+
+def deficit_shares(deficits: pd.DataFrame) -> dict:
+    """Over the runs of a :func:`deficit_table`: ``share`` = 100 · Σ explained / Σ deficit (percent; NaN when
+    the deficits sum to 0), and the run with the largest share: ``max_share`` (percent, NaN when no run has a
+    share) and ``max_run`` (its label; the first run when none has a share)."""
+    _need(deficits, ["run", "deficit", "explained", "share"], "deficits")
+    if deficits.empty:
+        raise ValueError("deficit_shares needs at least one run")
+    total = float(deficits.deficit.sum())
+    best = deficits.loc[deficits.share.fillna(-1).idxmax()]
+    return {"share": 100 * float(deficits.explained.sum()) / total if total > 0 else float("nan"),
+            "max_share": 100 * float(best.share), "max_run": best.run}
+
+
+def tradeoff_dataset(table: pd.DataFrame) -> str | None:
+    """The dataset with the most factorised runs in a grid's table (TC values of different datasets are not
+    comparable, so the trade-off is tested on one); the first listed by ``value_counts`` on a tie; None without a
+    factorised run."""
+    _need(table, ["model", "dataset"], "table")
+    fz = table[table.model.isin(FACTORISED_MODELS)]
+    return fz.dataset.value_counts().index[0] if len(fz) else None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Verdicts
+# ---------------------------------------------------------------------------------------------------------------
 
 def _inconclusive(claim: str, why: str, values=None) -> Observation:
     return Observation(claim, "inconclusive", f"inconclusive: {why}", "", values or {})
@@ -563,7 +729,7 @@ def _need(df: pd.DataFrame, cols, name: str):
         raise ValueError(f"{name} lacks the columns {missing}; it has {list(df.columns)}")
 
 
-def check_exists(factors: pd.DataFrame, th: ClaimThresholds = ClaimThresholds()) -> Observation:
+def check_exists(factors: pd.DataFrame, th: Thresholds = THRESHOLDS) -> Observation:
     """Claim: factor disintegration exists in trained factorised models.
 
     ``factors``: one row per (run, score "r2"/"nmi", factor) with columns run, model, strength, score, factor,
@@ -588,7 +754,8 @@ def check_exists(factors: pd.DataFrame, th: ClaimThresholds = ClaimThresholds())
     share = with_flag / runs
     strengths = sorted({float(s) for s in flagged.strength})
     models = sorted(set(flagged.model))
-    verdict = "confirmed" if share >= th.exists_share else ("partly" if with_flag else "refuted")
+    # confirmed from exists_share on, refuted only when no run has a flag, partly between
+    verdict = fraction_verdict(share, most=th.exists_share, few=0.0)
     evidence = (f"{with_flag} of {runs} factorised runs with a captured factor have at least one disintegrated "
                 f"factor ({100 * share:.0f} %; threshold {100 * th.exists_share:.0f} %)"
                 + (f", in {', '.join(models)} at strengths {', '.join(f'{s:g}' for s in strengths)}" if with_flag
@@ -597,7 +764,7 @@ def check_exists(factors: pd.DataFrame, th: ClaimThresholds = ClaimThresholds())
                                                            "share": 100 * share})
 
 
-def check_suppression(factors: pd.DataFrame, th: ClaimThresholds = ClaimThresholds()) -> Observation:
+def check_suppression(factors: pd.DataFrame, th: Thresholds = THRESHOLDS) -> Observation:
     """Claim: disintegration suppresses SAP and MIG. Over the flagged captured factors, the mean gap lost to the
     split (``explained``) under R² (SAP) and normalised MI (MIG); confirmed when both are ≥ ``suppression``,
     partly when one is, refuted when neither; inconclusive without a flagged factor."""
@@ -618,11 +785,12 @@ def check_suppression(factors: pd.DataFrame, th: ClaimThresholds = ClaimThreshol
     if not ok:
         return Observation(claim, "inconclusive", f"inconclusive: fewer than {th.min_cases} flagged factors per "
                            "score", evidence, values)
-    verdict = "confirmed" if all(ok) and len(ok) == 2 else ("partly" if any(ok) else "refuted")
+    # the share of the two scores (SAP, MIG) that show the suppression; a score with too few cases does not
+    verdict = fraction_verdict(sum(ok) / 2, most=1.0, few=0.0)
     return Observation(claim, verdict, verdict, evidence, values)
 
 
-def check_distinct(pairs: pd.DataFrame, th: ClaimThresholds = ClaimThresholds()) -> Observation:
+def check_distinct(pairs: pd.DataFrame, th: Thresholds = THRESHOLDS) -> Observation:
     """Claim: the disintegration of factorised models is distinct from DIP-VAE's dependence.
 
     ``pairs``: one row per (run, factor) top pair of a captured factor whose top two latents are dedicated to it
@@ -657,7 +825,7 @@ def check_distinct(pairs: pd.DataFrame, th: ClaimThresholds = ClaimThresholds())
 
 
 def check_tradeoff(runs: pd.DataFrame, *, x: str = "tc_mean", y: str = "disintegration_nmi", dataset: str | None = None,
-                   th: ClaimThresholds = ClaimThresholds(), repeats: int = 1000, seed: int = 0,
+                   th: Thresholds = THRESHOLDS, repeats: int = 1000, seed: int = 0,
                    level: float = 0.95) -> Observation:
     """Claim: a trade-off — the more factorised a model (lower ``x`` = TC of the means), the more disintegrated
     (higher ``y``). Spearman ρ over the factorised runs with finite values and its bootstrap interval: confirmed
@@ -682,3 +850,16 @@ def check_tradeoff(runs: pd.DataFrame, *, x: str = "tc_mean", y: str = "disinteg
     else:
         return Observation(claim, "inconclusive", "inconclusive: the interval contains 0", evidence, r)
     return Observation(claim, verdict, verdict, evidence, r)
+
+
+def check_claims(factors: pd.DataFrame, table: pd.DataFrame, th: Thresholds = THRESHOLDS, *, repeats: int = 1000,
+                 seed: int = 0) -> list:
+    """The chapter's four claims, in order: :func:`check_exists` and :func:`check_suppression` on ``factors`` (an
+    :func:`analyse_runs` table), :func:`check_distinct` on the top pairs of captured factors whose two best latents
+    are dedicated to them (normalised MI), :func:`check_tradeoff` on the grid's ``table`` (one row per run) over
+    the :func:`tradeoff_dataset`. Returns the four ``Observation``s."""
+    _need(factors, [*_FACTOR_COLUMNS, "dedicated"], "factors")
+    captured = factors[factors.captured.astype(bool)]
+    pairs = captured[captured.dedicated.astype(bool) & (captured.score == "nmi")]
+    return [check_exists(factors, th), check_suppression(factors, th), check_distinct(pairs, th),
+            check_tradeoff(table, dataset=tradeoff_dataset(table), th=th, repeats=repeats, seed=seed)]

@@ -1,0 +1,346 @@
+"""Known answers for the disintegration chapter's steps over the trained grid (rtc.experiments.disintegration):
+look-ups in the controlled table, the run finder, encoding and analysing runs (a fake RunResult whose "encoder"
+returns a controlled code with a known split factor), texts for the prose, deficits and the claims."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from rtc.claims import THRESHOLDS, Thresholds
+from rtc.experiments.disintegration import (
+    NO_RUN,
+    SYNTHETIC_METRICS,
+    analyse_runs,
+    check_claims,
+    check_distinct,
+    check_exists,
+    check_suppression,
+    check_tradeoff,
+    clearest_split,
+    closed_form_agreement,
+    controlled_experiment,
+    controlled_value,
+    deficit_shares,
+    deficit_table,
+    encode_runs,
+    find_run,
+    number_text,
+    pair_text,
+    rho_text,
+    run_label,
+    split_r2,
+    split_texts,
+    synthetic_code,
+    tradeoff_dataset,
+)
+from rtc.metrics.evaluate import ARRAY_METRICS
+
+# ---------------------------------------------------------------------------------------------------------------
+# A fake trained run: its "images" are the rows of a controlled code, its encoder the identity
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class CodeDataset:
+    """The ``rtc.data`` interface over a SyntheticCode's grid: an observation is the code row (L, 1, 1)."""
+
+    def __init__(self, code):
+        self.code, self.factor_sizes = code, code.factor_sizes
+
+    def sample_factors(self, n, rng):
+        return self.code.factors[rng.integers(len(self.code.factors), size=n)]
+
+    def observations(self, factors):
+        rows = np.ravel_multi_index(tuple(np.asarray(factors).T), self.factor_sizes)
+        return torch.as_tensor(self.code.codes[rows], dtype=torch.float32)[:, :, None, None]
+
+
+class IdentityVAE(torch.nn.Module):
+    """µ = the observation, log σ² = 0; decoding returns µ as a (n, L, 1, 1) "image"."""
+
+    def __init__(self):
+        super().__init__()
+        self.dummy = torch.nn.Parameter(torch.zeros(1))  # encode_images reads the device from the parameters
+
+    def encode(self, x):
+        mu = x.flatten(1)
+        return mu, torch.zeros_like(mu)
+
+    def decode(self, z):
+        return z[:, :, None, None]
+
+
+@dataclass
+class Config:
+    model: str
+    strength: float
+    seed: int
+
+
+@dataclass
+class Spec:
+    name: str
+    code: object = None
+
+    def load(self):
+        return CodeDataset(self.code)
+
+
+@dataclass
+class FakeResult:
+    """The RunResult fields the chapter's steps read: config, dataset, factor_names, row, load_model()."""
+    config: Config
+    dataset: Spec
+    factor_names: tuple = ()
+    row: dict | None = None
+    loads: int = 0
+
+    def load_model(self, device=None):
+        assert device is None
+        self.loads += 1
+        return IdentityVAE()
+
+
+SPLIT = synthetic_code("split", k=2, m=4, other_sizes=(4,), noise=0.01, seed=1)  # factor 0 over latents 0, 1
+
+
+def _result(model="rtc_vae", dataset="shapes3d", strength=10.0, seed=0, row=None):
+    return FakeResult(Config(model, strength, seed), Spec(dataset, SPLIT), SPLIT.factor_names, row or {})
+
+
+@pytest.fixture(scope="module")
+def analysed():
+    results = [_result(), _result("dip_vae_i", strength=5.0, seed=1)]
+    encodings = encode_runs(results, n=600, seed=3)
+    return results, encodings, analyse_runs(results, encodings, max_points=600, seed=0)
+
+
+def test_encode_runs_loads_each_model_once_and_encodes_its_dataset(analysed):
+    results, encodings, _ = analysed
+    assert [r.loads for r in results] == [1, 1] and len(encodings) == 2
+    enc = encodings[0]
+    assert enc.mu.shape == (600, 3) and enc.factors.shape == (600, 2)
+    rows = np.ravel_multi_index(tuple(enc.factors.T), SPLIT.factor_sizes)
+    np.testing.assert_allclose(enc.mu, SPLIT.codes[rows], atol=1e-6)  # the identity encoder: µ = the code
+    np.testing.assert_array_equal(enc.factors, encodings[1].factors)  # same seed, same draws
+
+
+def test_analyse_runs_flags_the_known_split_factor(analysed):
+    _, _, factors = analysed
+    assert set(factors.run) == {0, 1} and len(factors) == 2 * 2 * 2  # runs × scores × factors
+    first = factors[factors.run == 0].set_index(["score", "factor"])
+    assert bool(first.loc[("nmi", "factor 0"), "disintegrated"])          # each digit latent: NMI 1/2
+    assert first.loc[("nmi", "factor 0"), "split_ratio"] == pytest.approx(1.0, abs=0.1)
+    assert not bool(first.loc[("r2", "factor 0"), "disintegrated"])       # the fine digit explains little variance
+    assert not bool(first.loc[("nmi", "factor 1"), "disintegrated"])      # the identity latent
+    r2 = split_r2(4, 2)
+    assert first.loc[("r2", "factor 0"), "s1"] == pytest.approx(r2[0], abs=0.02)
+    second = factors[factors.run == 1].iloc[0]
+    assert (second.model, second.dataset, second.strength, second.seed) == ("dip_vae_i", "shapes3d", 5.0, 1)
+
+
+def test_analyse_runs_needs_one_encoding_per_run(analysed):
+    results, encodings, _ = analysed
+    with pytest.raises(ValueError, match="one encoding per run"):
+        analyse_runs(results, encodings[:1])
+
+
+def test_clearest_split_of_the_known_split(analysed):
+    _, _, factors = analysed
+    row = clearest_split(factors, 0)
+    assert row.factor == "factor 0" and row.factor_index == 0
+    assert {int(row.top_latent), int(row.second_latent)} == {0, 1}
+    r2 = split_r2(4, 2)
+    assert row.gap_r2 == pytest.approx(r2[0] - r2[1], abs=0.03)
+    with pytest.raises(ValueError, match="run 7"):
+        clearest_split(factors, 7)
+
+
+def _uncaptured(factors):
+    """The analysed table with no factor captured (a model that learned nothing)."""
+    return factors.assign(captured=False)
+
+
+def test_clearest_split_without_a_captured_factor(analysed):
+    _, _, factors = analysed
+    none = _uncaptured(factors)
+    assert clearest_split(none, 0) is None
+    row = clearest_split(none, 0, fallback=True)  # the largest split ratio, shown for the mechanics
+    assert row.factor == "factor 0" and not row.captured
+
+
+def test_split_and_pair_texts(analysed):
+    results, _, factors = analysed
+    results = [_result(row={"sap_r2": 0.5, "mig_ref": float("nan")}), results[1]]
+    texts = split_texts(results, factors, 0)
+    assert texts["sap"] == "0.50" and texts["mig"] == "n/a" and texts["split-factor"] == "factor 0"
+    assert texts["split-pair"] in ("z0, z1", "z1, z0")
+    assert set(texts) == {"sap", "mig", "split-factor", "split-pair", "split-gap-nmi", "split-gap-r2"}
+    assert set(split_texts(results, factors, None).values()) == {"n/a"}
+    none = split_texts(results, _uncaptured(factors), 0)
+    assert none["split-factor"] == none["split-pair"] == "n/a (no captured factor)" and none["sap"] == "0.50"
+    text = pair_text(factors, 0)
+    assert text.startswith("factor factor 0: latents z") and text.endswith("flagged as disintegrated: yes")
+    assert "shown for the mechanics" in pair_text(_uncaptured(factors), 0)
+    assert pair_text(factors, None) == NO_RUN
+
+
+def test_find_run_takes_the_first_in_grid_order():
+    runs = [_result("factor_vae"), _result("rtc_vae", "dsprites"), _result("rtc_vae", seed=1), _result("rtc_vae")]
+    assert find_run(runs, "rtc_vae", "shapes3d") == 2  # the first of two, not the last
+    assert find_run(runs, "rtc_vae", "dsprites") == 1
+    assert find_run(runs, "dip_vae_i", "shapes3d") is None
+    assert find_run([], "rtc_vae", "shapes3d") is None
+    assert run_label(runs[2]) == "rtc_vae 10 (seed 1), shapes3d"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Numbers for the prose
+# ---------------------------------------------------------------------------------------------------------------
+
+def test_number_text():
+    assert number_text(0.123456) == "0.12" and number_text(np.float32(2.5), ".1f") == "2.5"
+    assert number_text(3, "+.2f") == "+3.00" and number_text(1.5e-12, ".1e") == "1.5e-12"
+    assert number_text(None) == number_text(float("nan")) == number_text(-math.inf) == "n/a"
+    for bad in (True, "0.5", [0.5]):
+        with pytest.raises(TypeError, match="real number"):
+            number_text(bad)
+
+
+def test_rho_text():
+    assert rho_text(dict(rho=-0.5, lo=-0.91, hi=0.054, n=7)) == "-0.50 [-0.91, 0.05] (7 runs)"
+    assert rho_text(dict(rho=float("nan"), lo=float("nan"), hi=float("nan"), n=2)) == "n/a (2 runs)"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The controlled table
+# ---------------------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def controlled():
+    return controlled_experiment(ks=(1, 2), noises=(0.0, 0.2), m=3, dependent_m=4, alphas=(0.0, math.pi / 4),
+                                 other_sizes=(3,), scores=False, chen_samples=30)
+
+
+def test_synthetic_metrics_are_the_array_metrics_without_tc_and_svc():
+    assert SYNTHETIC_METRICS == ("sap_r2", "mig", "mig_chen", "dci", "modularity", "disintegration")
+    assert set(SYNTHETIC_METRICS) <= set(ARRAY_METRICS)
+
+
+def test_controlled_value_known_answers(controlled):
+    assert controlled_value(controlled, "split", "flag_nmi", k=2) == 1.0   # a two-digit split is flagged by NMI
+    assert controlled_value(controlled, "split", "flag_nmi", k=1) == 0.0   # the identity code is not
+    assert controlled_value(controlled, "split", "mig_ref", k=2) == pytest.approx(0.0, abs=1e-9)
+    assert controlled_value(controlled, "split", "mig_ref", scope="model", k=1) == pytest.approx(1.0)
+    assert controlled_value(controlled, "rotation", "sap_r2", alpha=math.pi / 4) == pytest.approx(0.0, abs=1e-9)
+    with pytest.raises(ValueError, match="2 rows"):  # two k values: the selection is ambiguous
+        controlled_value(controlled, "split", "flag_nmi")
+    with pytest.raises(ValueError, match="0 rows"):
+        controlled_value(controlled, "split", "flag_nmi", k=5)
+    with pytest.raises(ValueError, match="lacks the columns"):
+        controlled_value(controlled, "split", "flag_nmi", depth=1)
+
+
+def test_closed_form_agreement(controlled):
+    a = closed_form_agreement(controlled)
+    exact = controlled[controlled.exact]
+    assert a["count_exact"] == len(exact) > 0 and a["maxdev_exact"] < 1e-9
+    assert a["count_noisy"] == int(((controlled.noise > 0) & controlled.closed_form.notna()).sum()) > 0
+    assert 0 < a["maxdev_noisy"] < 0.2  # one noise draw against the population value
+    clean = closed_form_agreement(controlled[controlled.noise == 0])
+    assert clean["count_noisy"] == 0 and math.isnan(clean["maxdev_noisy"])
+    with pytest.raises(ValueError, match="noise 0.0"):
+        closed_form_agreement(controlled[controlled.noise > 0])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Deficits and claims on hand-made tables
+# ---------------------------------------------------------------------------------------------------------------
+
+def _factor_rows(run, model, score, deficits, explained, **extra):
+    return [dict(run=run, model=model, strength=1.0, score=score, factor=f"f{j}", deficit=d, explained=e,
+                 captured=True, disintegrated=e > 0, dedicated=True, **extra)
+            for j, (d, e) in enumerate(zip(deficits, explained, strict=True))]
+
+
+def test_deficit_table_and_shares():
+    results = [_result("rtc_vae", "dsprites"), _result("beta_vae", "dsprites", seed=2)]
+    factors = pd.DataFrame(_factor_rows(0, "rtc_vae", "r2", [0.4, 0.2], [0.2, 0.0])
+                           + _factor_rows(1, "beta_vae", "r2", [0.5, 0.5], [0.1, 0.0])
+                           + _factor_rows(0, "rtc_vae", "nmi", [0.0, 0.0], [0.0, 0.0])
+                           + _factor_rows(1, "beta_vae", "nmi", [0.0, 0.0], [0.0, 0.0]))
+    d = deficit_table(factors, results, "r2")
+    assert list(d.run) == ["rtc_vae 10 (seed 0), dsprites", "beta_vae 10 (seed 2), dsprites"]
+    np.testing.assert_allclose(d.deficit, [0.3, 0.5])
+    np.testing.assert_allclose(d.explained, [0.1, 0.05])
+    np.testing.assert_allclose(d.share, [1 / 3, 0.1])
+    s = deficit_shares(d)
+    assert s["share"] == pytest.approx(100 * 0.15 / 0.8) and s["max_share"] == pytest.approx(100 / 3)
+    assert s["max_run"] == d.run[0]
+    none = deficit_shares(deficit_table(factors, results, "nmi"))  # no deficit: no share
+    assert math.isnan(none["share"]) and math.isnan(none["max_share"]) and none["max_run"] == d.run[0]
+    with pytest.raises(ValueError, match="score must"):
+        deficit_table(factors, results, "mi")
+    with pytest.raises(ValueError, match="run 2"):
+        deficit_table(factors, [*results, _result()], "r2")
+
+
+def test_tradeoff_dataset():
+    table = pd.DataFrame(dict(model=["rtc_vae", "factor_vae", "beta_vae", "beta_vae", "rtc_vae"],
+                              dataset=["dsprites", "shapes3d", "cars3d", "cars3d", "shapes3d"]))
+    assert tradeoff_dataset(table) == "shapes3d"  # most factorised runs; beta_vae does not count
+    assert tradeoff_dataset(table[table.model == "beta_vae"]) is None
+
+
+def test_suppression_verdict_counts_the_two_scores():
+    def table(r2_loss, nmi_loss, n_nmi=3):
+        return pd.DataFrame(_factor_rows(0, "rtc_vae", "r2", [1.0] * 3, [r2_loss] * 3)
+                            + _factor_rows(0, "rtc_vae", "nmi", [1.0] * n_nmi, [nmi_loss] * n_nmi))
+    assert check_suppression(table(0.5, 0.5)).verdict == "confirmed"
+    assert check_suppression(table(0.5, 0.01)).verdict == "partly"      # one score of two
+    assert check_suppression(table(0.01, 0.01)).verdict == "refuted"
+    assert check_suppression(table(0.5, 0.5, n_nmi=2)).verdict == "partly"   # MIG has too few flagged factors
+    assert check_suppression(table(0.01, 0.5, n_nmi=2)).verdict == "refuted"
+
+
+def test_exists_verdict_threshold_is_inclusive():
+    rows = []
+    for run in range(8):
+        rows += _factor_rows(run, "factor_vae", "nmi", [1.0], [0.5 if run < 2 else 0.0])
+    factors = pd.DataFrame(rows)
+    assert check_exists(factors).verdict == "confirmed"  # 2 of 8 = exists_share exactly
+    assert check_exists(factors, Thresholds(exists_share=0.3)).verdict == "partly"
+    assert check_exists(factors.assign(disintegrated=False)).verdict == "refuted"
+
+
+def test_check_claims_is_the_four_checks_on_the_dedicated_nmi_pairs():
+    rows = []
+    for run in range(6):
+        model = "rtc_vae" if run < 3 else "dip_vae_i"
+        indep = model == "rtc_vae"
+        for score in ("r2", "nmi"):
+            rows += _factor_rows(run, model, score, [1.0], [0.5], knn_mi=0.01 if indep else 0.9,
+                                 excess_mi=0.0 if indep else 0.8, corr=0.0)
+            # a non-dedicated (entangled) pair with a dependent top pair: check_claims must leave it out
+            rows += [dict(rows[-1], factor="g", dedicated=False, knn_mi=2.0, excess_mi=2.0)]
+    factors = pd.DataFrame(rows)
+    table = pd.DataFrame(dict(model="factor_vae", dataset="dsprites", tc_mean=np.arange(6.0),
+                              disintegration_nmi=-np.arange(6.0)))
+    claims = check_claims(factors, table, repeats=50, seed=0)
+    pairs = factors[factors.captured & factors.dedicated & (factors.score == "nmi")]
+    expected = [check_exists(factors), check_suppression(factors), check_distinct(pairs),
+                check_tradeoff(table, dataset="dsprites", repeats=50, seed=0)]
+    assert [c.summary for c in claims] == [c.summary for c in expected]
+    assert [c.evidence for c in claims] == [c.evidence for c in expected]
+    assert claims[2].verdict == "confirmed" and claims[3].verdict == "confirmed"
+    assert claims[0].verdict == "inconclusive"  # 3 factorised runs < min_runs
+    assert check_claims(factors, table, Thresholds(min_runs=3), repeats=50)[0].verdict == "confirmed"
+
+
+def test_the_disintegration_thresholds_are_the_registry_defaults():
+    assert (THRESHOLDS.min_score, THRESHOLDS.exists_share, THRESHOLDS.suppression, THRESHOLDS.independent_mi,
+            THRESHOLDS.dependent_excess, THRESHOLDS.min_runs, THRESHOLDS.min_cases) == (0.1, 0.25, 0.1, 0.1, 0.1, 5, 3)
