@@ -1,9 +1,10 @@
 # Entry points, usable on a fresh machine (they create or reuse .venv and install first):
 #   make book [PROFILE=default|ci|paper]   execute every chapter and build the HTML book
-#   make test                              run the test suite (every chapter under the ci profile via nbmake included)
-#   make lint                              ruff (pyflakes + bugbear) over the repository; part of make test
+#   make test                              everything: lint, the ci book (each chapter executed once, the HTML built
+#                                          with -W), then the test suite, whose chapter tests read those notebooks
+#   make lint                              ruff (pyflakes, bugbear, line length, import order); part of make test
 #   make check-html                        open every page of the built book in headless Chromium and check it
-#   make nbmake [NBPROFILE=ci]             only the chapters, through nbmake
+#   make nbmake [NBPROFILE=ci]             the chapters through nbmake instead of the runner (not part of make test)
 # `jupyter-book build book/` also builds the whole book (default profile), sharing make book's cache.
 PYTHON ?= python3
 VENV ?= .venv
@@ -26,10 +27,13 @@ install: $(STAMP)
 book: $(STAMP)
 	$(PY) -m rtc.book --profile $(PROFILE)
 
+# Each chapter runs once under ci: the runner executes what its cache lacks and builds the HTML (-W); the chapter
+# tests (tests/test_chapters.py) then check those executed notebooks instead of executing the chapters again.
 test: $(STAMP) lint
+	$(PY) -m rtc.book --profile ci
 	$(PY) -m pytest
 
-# Static checks (ruff: pyflakes + bugbear rules, configured in pyproject.toml).
+# Static checks (ruff: pyflakes, bugbear, line length and import order, configured in pyproject.toml).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 

@@ -23,12 +23,14 @@ The book's sources stay the ``.py`` chapters: this module is also a Sphinx exten
 ``RTC_BOOK_PROFILE`` (default: ``default``), executing it first when it is missing or stale. So
 a plain ``jupyter-book build book/`` builds the whole ``default`` book, sharing this cache.
 
-A chapter is skipped when its executed notebook carries the same cache key: a hash of its
-source, the parameters it was run with, every file of the ``rtc`` package and the profile's
-training grid ``parameters/<profile>/training.yaml`` (``--force`` reruns). All profiles are
-validated before any chapter runs. A failing cell stops that chapter, names the chapter and the
-cell, leaves the previous executed notebook in place and the failed one in
-``book/_build/failed/<profile>/``, and makes the whole run exit with status 1 without building.
+A chapter is skipped when its executed notebook carries the same cache key (:func:`cache_key`): a
+hash of everything it reads — its source, the parameters it was run with (``profile`` is the
+folder's name), every file of the ``rtc`` package, the *resolved* training grids of its profile and
+of the ``paper`` profile it describes itself against, and the paper profile's parameters of the
+chapter (``--force`` reruns). All profiles are validated before any chapter runs. A failing cell
+stops that chapter, names the chapter and the cell, leaves the previous executed notebook in place
+and the failed one in ``book/_build/failed/<profile>/``, and makes the whole run exit with status 1
+without building.
 
 Concurrent builders: a per-profile lock (``book/_build/locks/profile-<profile>.lock``) is held while a
 profile's chapters execute and an ``html`` lock while Sphinx writes ``book/_build/html`` (one tree for
@@ -59,13 +61,16 @@ import yaml
 
 from ._io import LockBusy, atomic_write, atomic_write_bytes, file_lock, remove_orphans
 from ._source import files_digest
-from .params import ParameterError, chapter_defaults, find_root, load_profile
+from .params import ParameterError, chapter_defaults, chapter_notebook, find_root, load_profile
 
-__all__ = ["Chapter", "chapters", "cache_key", "run_chapter", "plan", "prepare", "run_all", "build", "main", "ChapterFailed",
-           "executed_path", "read_chapter", "ensure_mathjax", "setup", "PROFILE_ENV", "BookBusy", "book_lock", "failed_dir",
-           "LOCKS_ENV"]
+__all__ = ["Chapter", "chapters", "cache_key", "run_chapter", "plan", "prepare", "run_all", "build", "main",
+           "ChapterFailed", "executed_path", "read_chapter", "ensure_mathjax", "setup", "PROFILE_ENV", "BookBusy",
+           "book_lock", "failed_dir", "LOCKS_ENV", "REFERENCE_PROFILE"]
 
 PROFILE_ENV = "RTC_BOOK_PROFILE"  # the profile a plain `jupyter-book build book/` renders (default: default)
+# The profile every chapter compares its run with (rtc.params.describe_run, rtc.experiments.comparison.describe_grid):
+# its parameters and grid are read by every profile's chapters, so they enter every cache key.
+REFERENCE_PROFILE = "paper"
 # Cells that only carry parameters: hidden from the HTML (the chapter's profile table says what ran).
 PARAMETER_TAGS = ("parameters", "injected-parameters")
 
@@ -162,7 +167,8 @@ def chapters(root: Path, book_dir: str = "book") -> list[Chapter]:
 
 
 def executed_path(chapter: Chapter, profile: str) -> Path:
-    """Where the runner keeps ``chapter`` executed under ``profile``: ``<book>/_build/executed/<profile>/<file>.ipynb``."""
+    """Where the runner keeps ``chapter`` executed under ``profile``:
+    ``<book>/_build/executed/<profile>/<file>.ipynb``."""
     return chapter.book / "_build" / "executed" / profile / f"{chapter.docname}.ipynb"
 
 
@@ -170,20 +176,38 @@ def _package_digest() -> str:
     return files_digest(Path(__file__).resolve().parent.rglob("*.py"))
 
 
-def _grid_file(chapter: Chapter, profile: str) -> Path:
-    return chapter.book.parent / "parameters" / profile / "training.yaml"
+def _profile_inputs(chapter: Chapter, profile: str) -> dict:
+    """What ``chapter`` reads of the parameter files besides its own parameters: the resolved training grids
+    (:func:`rtc.experiments.grid.grid_key` of the normalised grid, so a comment edit changes nothing) of ``profile``
+    and of :data:`REFERENCE_PROFILE`, and the reference profile's parameters of the chapter. Any chapter may read the
+    grid through a library call, so every chapter's key holds it: a grid edit re-executes them all, never serves a
+    stale one. Raises :class:`ParameterError` for a grid that does not validate."""
+    from .experiments.grid import GridError, grid_key, load_grid
+
+    root = chapter.book.parent
+    out = {}
+    try:
+        for p in dict.fromkeys([profile, REFERENCE_PROFILE]):
+            if (root / "parameters" / p / "training.yaml").exists():
+                out[f"grid {p}"] = grid_key(load_grid(p, root=root))
+    except GridError as exc:
+        raise ParameterError(str(exc)) from None
+    if (root / "parameters" / REFERENCE_PROFILE).is_dir():
+        out[f"parameters {REFERENCE_PROFILE}"] = load_profile(REFERENCE_PROFILE, chapter.name, root=root,
+                                                               chapter_path=chapter.source)
+    return out
 
 
 def cache_key(chapter: Chapter, params: dict, profile: str | None = None) -> str:
-    """Hash of the chapter source, its parameters, the whole ``rtc`` package and, with ``profile``, the profile's
-    training grid (``parameters/<profile>/training.yaml``, which the training chapters read): editing the grid
-    re-executes them."""
+    """Hash of everything the chapter reads: its source, its parameters, the whole ``rtc`` package and, with
+    ``profile``, the resolved training grids and reference parameters of :func:`_profile_inputs` — editing what a
+    run is made of (``steps:`` in training.yaml) re-executes the chapters, a comment does not."""
     h = hashlib.sha256()
     h.update(chapter.source.read_bytes())
     h.update(json.dumps(params, sort_keys=True).encode())
     h.update(_package_digest().encode())
-    if profile is not None and _grid_file(chapter, profile).exists():
-        h.update(_grid_file(chapter, profile).read_bytes())
+    if profile is not None:
+        h.update(json.dumps(_profile_inputs(chapter, profile), sort_keys=True).encode())
     return h.hexdigest()
 
 
@@ -275,16 +299,13 @@ def run_chapter(chapter: Chapter, params: dict, out: Path, *, force: bool = Fals
     """Execute one chapter into ``out``; returns ``'cached'`` or ``'ran'``. Raises :class:`ChapterFailed` on a
     failing cell. ``profile`` enters the cache key through its training grid (:func:`cache_key`);
     ``on_progress(line)`` receives the lines the chapter's work reports through :mod:`rtc.progress`."""
-    import jupytext
     import nbformat
     import papermill as pm
 
     key = cache_key(chapter, params, profile)
     if not force and out.exists() and _stored_key(out) == key:
         return "cached"
-    nb = jupytext.read(chapter.source)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.metadata.pop("jupytext", None)
+    nb = chapter_notebook(chapter.source)
     with tempfile.TemporaryDirectory(prefix=f"rtc-{chapter.name}-") as tmp:
         src_nb = Path(tmp) / f"{chapter.name}.ipynb"
         out_nb = Path(tmp) / f"{chapter.name}.out.ipynb"
@@ -319,13 +340,12 @@ def run_chapter(chapter: Chapter, params: dict, out: Path, *, force: bool = Fals
 
 
 def plan(root: Path, profile: str, selected: list[Chapter]) -> list[tuple[Chapter, dict]]:
-    """Validated parameters of every selected chapter under ``profile`` (raises :class:`ParameterError` first)."""
+    """Validated parameters of every selected chapter under ``profile`` (``profile`` set to the profile's name), and
+    the training grids their cache keys read validated too (raises :class:`ParameterError` first)."""
     out = []
     for c in selected:
-        defaults = chapter_defaults(c.source)
-        params = load_profile(profile, c.name, root=root, defaults=defaults)
-        if "profile" in defaults:
-            params.setdefault("profile", profile)
+        params = load_profile(profile, c.name, root=root, defaults=chapter_defaults(c.source))
+        _profile_inputs(c, profile)
         out.append((c, params))
     return out
 
@@ -335,16 +355,13 @@ def prepare(todo: list[tuple[Chapter, dict]], out_dir: Path) -> list[Path]:
 
     For runners that take plain notebooks and inject nothing themselves (``pytest --nbmake``).
     """
-    import jupytext
     import nbformat
     import papermill as pm
 
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for c, params in todo:
-        nb = jupytext.read(c.source)
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-        nb.metadata.pop("jupytext", None)
+        nb = chapter_notebook(c.source)
         src = out_dir / f"{c.name}.src.ipynb"
         nbformat.write(nb, src)
         paths.append(out_dir / f"{c.name}.ipynb")

@@ -3,24 +3,31 @@
 A chapter is a jupytext percent-format script ``book/chapters/<chapter>.py`` whose cell tagged
 ``parameters`` is a flat block of ``name = literal`` assignments (nanoGPT style). Those
 literals *are* the chapter's defaults, and must equal ``parameters/default/<chapter>.yaml``
-(tested). Other profiles override any subset of the keys. Every value a profile gives is
+(tested; all but ``profile``, see below). Other profiles override any subset of the keys. Every value a profile gives is
 checked against the defaults before anything runs: an unknown name or a value of the wrong
 type is a :class:`ParameterError` naming the file, the key and what was expected.
 
-Type rules: ``bool`` only matches bool; ``int`` matches int (not bool); ``float`` matches
-int or float; ``str`` matches str; a list matches a list whose items match the default's
-items (by the type of its first item); ``None`` as a default accepts anything.
+The profile's name is its folder's: :func:`load_profile` sets ``profile`` (a parameter every chapter
+declares) to ``<profile>``, and a file that sets ``profile:`` itself is an error — one name, never two.
+
+Type rules (:func:`rtc._validate.fits` on the type of the default, :func:`default_type`): ``bool``
+only matches bool; ``int`` matches int (not bool); ``float`` matches int or float; ``str`` matches
+str; a list matches a list whose items match the default's items (by the type of its first item);
+``None`` as a default accepts anything.
 """
 from __future__ import annotations
 
 import ast
 import json
+import typing
 from pathlib import Path
 
 import yaml
 
-__all__ = ["ParameterError", "find_root", "chapter_defaults", "load_profile", "validate", "profiles",
-           "describe_run"]
+from ._validate import fits
+
+__all__ = ["ParameterError", "find_root", "chapter_notebook", "chapter_defaults", "default_type", "load_profile",
+           "validate", "profiles", "describe_run"]
 
 
 class ParameterError(ValueError):
@@ -44,10 +51,19 @@ def find_root(start: str | Path | None = None) -> Path:
                             f"{' or '.join(str(p.resolve()) for p in starts)}")
 
 
-def _parameters_source(chapter_path: Path) -> str:
+def chapter_notebook(chapter_path: str | Path):
+    """The jupytext chapter ``chapter_path`` as an nbformat notebook, ready to execute: a ``python3`` kernelspec and
+    no jupytext metadata (the one reader of a chapter's source: the runner, papermill and the parameters cell)."""
     import jupytext
 
     nb = jupytext.read(chapter_path)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata.pop("jupytext", None)
+    return nb
+
+
+def _parameters_source(chapter_path: Path) -> str:
+    nb = chapter_notebook(chapter_path)
     cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     if len(cells) != 1:
         raise ParameterError(f"{chapter_path}: expected exactly one cell tagged 'parameters', found {len(cells)}")
@@ -73,24 +89,23 @@ def _type_name(v) -> str:
     return type(v).__name__
 
 
-def _matches(default, value) -> bool:
+def default_type(default):
+    """The type annotation a chapter's default value stands for: ``bool``, ``int``, ``float``, ``str``,
+    ``list[T]`` with ``T`` the type of its first item (``list`` when empty), ``typing.Any`` for ``None``."""
     if default is None:
-        return True
-    if isinstance(default, bool):
-        return isinstance(value, bool)
-    if isinstance(default, int):
-        return isinstance(value, int) and not isinstance(value, bool)
-    if isinstance(default, float):
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if isinstance(default, str):
-        return isinstance(value, str)
+        return typing.Any
     if isinstance(default, list):
-        if not isinstance(value, list):
-            return False
-        if not default:
-            return True
-        return all(_matches(default[0], v) for v in value)
-    return type(default) is type(value)
+        return list[default_type(default[0])] if default else list
+    return type(default)
+
+
+def _promote(tp, value):
+    """``value`` with every number where ``tp`` wants a float made a float (ints are accepted for floats)."""
+    if tp is float:
+        return float(value)
+    if typing.get_origin(tp) is list:
+        return [_promote(typing.get_args(tp)[0], v) for v in value]
+    return value
 
 
 def validate(defaults: dict, values: dict, *, source: str) -> dict:
@@ -103,15 +118,12 @@ def validate(defaults: dict, values: dict, *, source: str) -> dict:
             known = ", ".join(sorted(defaults))
             raise ParameterError(f"{source}: unknown parameter {key!r}; this chapter takes: {known}")
         d = defaults[key]
-        if not _matches(d, value):
+        tp = default_type(d)
+        if not fits(tp, value):
             want = _type_name(d) + (f" of {_type_name(d[0])}" if isinstance(d, list) and d else "")
             raise ParameterError(f"{source}: parameter {key!r} must be {want} (like the default {d!r}), "
                                  f"got {_type_name(value)} {value!r}")
-        if isinstance(d, float) and isinstance(value, int):
-            value = float(value)
-        if isinstance(d, list) and d and isinstance(d[0], float):
-            value = [float(v) for v in value]
-        out[key] = value
+        out[key] = _promote(tp, value)
     return out
 
 
@@ -123,11 +135,12 @@ def profiles(root: str | Path | None = None) -> list[str]:
 
 def load_profile(profile: str, chapter: str, *, root: str | Path | None = None, chapter_path: Path | None = None,
                  defaults: dict | None = None) -> dict:
-    """Validated parameters for ``chapter`` under ``profile`` (only the keys the file sets).
+    """Validated parameters for ``chapter`` under ``profile``: the keys the file sets, and ``profile`` (the folder's
+    name) when the chapter declares it.
 
     ``defaults`` (the chapter's parameters cell, :func:`chapter_defaults`) is read from the chapter
-    when not given. Raises :class:`ParameterError` for an unknown profile, malformed YAML, unknown
-    keys or wrong types.
+    when not given. Raises :class:`ParameterError` for an unknown profile, malformed YAML, a ``profile:``
+    key, unknown keys or wrong types.
     """
     root = find_root(root)
     pdir = root / "parameters" / profile
@@ -137,13 +150,17 @@ def load_profile(profile: str, chapter: str, *, root: str | Path | None = None, 
     chapter_path = chapter_path or root / "book" / "chapters" / f"{chapter}.py"
     if defaults is None:
         defaults = chapter_defaults(chapter_path)
-    if not path.exists():
-        return {}
-    try:
-        values = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ParameterError(f"{path}: not valid YAML: {exc}") from None
-    return validate(defaults, values, source=str(path))
+    values = {}
+    if path.exists():
+        try:
+            values = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ParameterError(f"{path}: not valid YAML: {exc}") from None
+        if isinstance(values, dict) and "profile" in values:
+            raise ParameterError(f"{path}: remove the 'profile' key: the profile is the folder's name "
+                                 f"({profile!r})")
+        values = validate(defaults, values, source=str(path))
+    return {"profile": profile, **values} if "profile" in defaults else values
 
 
 def _short(value, keep: int = 6) -> str:

@@ -16,7 +16,9 @@ JB = str(Path(sys.executable).with_name("jupyter-book"))
 def executed(root: Path, profile: str, name: str) -> Path:
     return root / "book" / "_build" / "executed" / profile / "chapters" / f"{name}.ipynb"
 
-HEADER = "# ---\n# jupyter:\n#   kernelspec:\n#     display_name: Python 3\n#     language: python\n#     name: python3\n# ---\n\n"
+
+HEADER = ("# ---\n# jupyter:\n#   kernelspec:\n#     display_name: Python 3\n#     language: python\n"
+          "#     name: python3\n# ---\n\n")
 
 
 def make_book(root: Path, chapters: dict, repo_root: Path, toc_extra: str = "", intro: str = "# Intro\n"):
@@ -57,7 +59,7 @@ def test_cache_skips_unchanged_and_reruns_on_parameter_change(tmp_path, repo_roo
     assert "good ran" in capsys.readouterr().out
     assert main(["--profile", "ci", "--root", str(tmp_path), "--no-build"]) == 0
     assert "good cached" in capsys.readouterr().out
-    (tmp_path / "parameters" / "ci" / "good.yaml").write_text("profile: ci\nn: 5\n")
+    (tmp_path / "parameters" / "ci" / "good.yaml").write_text("n: 5\n")
     assert main(["--profile", "ci", "--root", str(tmp_path), "--no-build"]) == 0
     assert "good ran" in capsys.readouterr().out
     nb = executed(tmp_path, "ci", "good").read_text()
@@ -68,7 +70,7 @@ def test_cache_skips_unchanged_and_reruns_on_parameter_change(tmp_path, repo_roo
 
 def test_bad_parameters_fail_before_anything_runs(tmp_path, repo_root, capsys):
     make_book(tmp_path, {"good": GOOD}, repo_root)
-    (tmp_path / "parameters" / "ci" / "good.yaml").write_text("profile: ci\nm: 5\n")
+    (tmp_path / "parameters" / "ci" / "good.yaml").write_text("m: 5\n")
     assert main(["--profile", "ci", "--root", str(tmp_path), "--no-build"]) == 2
     assert "unknown parameter 'm'" in capsys.readouterr().err
     assert not executed(tmp_path, "ci", "good").exists()
@@ -101,7 +103,7 @@ def test_plain_jupyter_book_build_renders_the_default_book_and_runner_profiles_d
     parameter cells are removed, the Markdown table is a table, hide-input folds the code but keeps the
     output, MathJax is served locally; a ci build in between never shows up in a later default build."""
     make_book(tmp_path, {"showcase": SHOWCASE}, repo_root)
-    (tmp_path / "parameters" / "ci" / "showcase.yaml").write_text("profile: ci\nn: 5\n")
+    (tmp_path / "parameters" / "ci" / "showcase.yaml").write_text("n: 5\n")
     env = {k: v for k, v in os.environ.items() if k != "RTC_BOOK_PROFILE"}
     proc = subprocess.run([JB, "build", "book/"], cwd=tmp_path, capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -169,25 +171,78 @@ def test_incremental_build_rereads_a_chapter_whose_results_changed(tmp_path, rep
     page = tmp_path / "book" / "_build" / "html" / "chapters" / "good.html"
     assert subprocess.run([JB, "build", "book/"], cwd=tmp_path, capture_output=True).returncode == 0
     assert ">6\n<" in page.read_text()  # print(n * 2) with n = 3
-    (tmp_path / "parameters" / "default" / "good.yaml").write_text("profile: default\nn: 4\n")
+    (tmp_path / "parameters" / "default" / "good.yaml").write_text("n: 4\n")
     proc = subprocess.run([JB, "build", "book/"], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 0 and "good ran" in proc.stdout
     assert ">8\n<" in page.read_text()
 
 
-def test_editing_the_profiles_training_grid_reexecutes_the_chapters(tmp_path, repo_root, capsys):
-    """The training chapters read parameters/<profile>/training.yaml: an edit there (steps: …) must not be served
-    the old executed notebooks as "cached"."""
+GRID = """# a training grid
+description: tiny
+defaults:
+  steps: 10
+  batch_size: 8
+grids:
+  - name: a
+    models: [beta_vae]
+    strengths: [1]
+    datasets: [dsprites]
+    seeds: [0]
+"""
+
+
+def test_the_cache_key_follows_the_resolved_training_grid(tmp_path, repo_root, capsys):
+    """The training chapters read the profile's resolved grid (and the paper profile's, which they describe
+    themselves against): an edit of what a run is made of (steps: …) changes every chapter's key, a comment or a
+    layout change does not, nor does another profile's grid; an invalid grid stops the runner before anything
+    runs."""
+    from rtc.book import cache_key, chapters, plan
+
     make_book(tmp_path, {"good": GOOD}, repo_root)
     grid = tmp_path / "parameters" / "ci" / "training.yaml"
-    grid.write_text("defaults:\n  steps: 10\n")
-    args = ["--profile", "ci", "--root", str(tmp_path), "--no-build"]
-    assert main(args) == 0 and "good ran" in capsys.readouterr().out
-    assert main(args) == 0 and "good cached" in capsys.readouterr().out
-    grid.write_text("defaults:\n  steps: 20\n")
-    assert main(args) == 0 and "good ran" in capsys.readouterr().out
-    (tmp_path / "parameters" / "default" / "training.yaml").write_text("defaults:\n  steps: 30\n")
-    assert main(args) == 0 and "good cached" in capsys.readouterr().out  # another profile's grid: not read here
+
+    def key():
+        ((chapter, params),) = plan(tmp_path, "ci", chapters(tmp_path))
+        return cache_key(chapter, params, "ci")
+
+    grid.write_text(GRID)
+    first = key()
+    grid.write_text(GRID.replace("# a training grid", "# the same grid, commented\n# twice")
+                    .replace("  steps: 10\n  batch_size: 8\n", "  batch_size: 8   # reordered\n  steps: 10\n"))
+    assert key() == first
+    (tmp_path / "parameters" / "default" / "training.yaml").write_text(GRID.replace("steps: 10", "steps: 30"))
+    assert key() == first  # another profile's grid: not read under ci
+    grid.write_text(GRID.replace("steps: 10", "steps: 20"))
+    assert key() != first
+    grid.write_text(GRID)
+    assert key() == first
+    (tmp_path / "parameters" / "paper" / "training.yaml").write_text(GRID.replace("steps: 10", "steps: 40"))
+    assert key() != first  # the reference profile's grid: the chapters print how this one differs from it
+
+    grid.write_text(GRID.replace("steps: 10", "stepz: 10"))
+    assert main(["--profile", "ci", "--root", str(tmp_path), "--no-build"]) == 2
+    err = capsys.readouterr().err
+    assert "ci/training.yaml: defaults: unknown key 'stepz'" in err
+    assert not executed(tmp_path, "ci", "good").exists()
+
+
+def test_the_cache_key_follows_the_reference_profiles_parameters(tmp_path, repo_root):
+    """Each chapter's first output compares its parameters with the paper profile's: editing those changes the key."""
+    from rtc.book import cache_key, chapters, plan
+
+    make_book(tmp_path, {"good": GOOD}, repo_root)
+
+    def key():
+        ((chapter, params),) = plan(tmp_path, "ci", chapters(tmp_path))
+        return cache_key(chapter, params, "ci")
+
+    first = key()
+    (tmp_path / "parameters" / "paper" / "good.yaml").write_text("n: 7\n")
+    assert key() != first
+    (tmp_path / "parameters" / "default" / "good.yaml").write_text("n: 9\n")
+    second = key()
+    (tmp_path / "parameters" / "default" / "good.yaml").write_text("n: 8\n")
+    assert key() == second
 
 
 SLOW = ('# %% tags=["parameters"]\nprofile = "default"\n\n'

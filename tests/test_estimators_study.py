@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rtc.claims import Thresholds
 from rtc.estimators import study
-from rtc.estimators.study import Thresholds
 
 
 def cells_from(errors: dict, truth: dict | None = None) -> pd.DataFrame:
@@ -65,6 +65,17 @@ def test_thresholds_validated():
         Thresholds(accurate=0)
     with pytest.raises(ValueError, match="few"):
         Thresholds(few=0.9, most=0.5)
+
+
+def test_the_study_judges_by_the_one_registry():
+    """The study's default thresholds are rtc.claims.THRESHOLDS, not a copy of them."""
+    import inspect
+
+    from rtc.claims import THRESHOLDS
+
+    for f in (study.check_observations, study.check_paper_laws):
+        assert inspect.signature(f).parameters["thresholds"].default is THRESHOLDS
+    assert not hasattr(study, "Thresholds") or study.Thresholds is Thresholds
 
 
 # --- the four observations ----------------------------------------------------------------------------
@@ -146,7 +157,8 @@ def test_error_table_and_estimator_errors():
 # --- the laws -------------------------------------------------------------------------------------------
 
 def law_table(slope_of, dims=(5, 10), ms=(64, 128, 256), rules=("N fixed", "N = M")):
-    """Estimates that are exactly slope_of(name, rule, shut, D)·log M + 1, with the isolated law predicting value − 0.1."""
+    """Estimates that are exactly slope_of(name, rule, shut, D)·log M + 1, with the isolated law predicting
+    value − 0.1."""
     rows = []
     for name in ("mws", "mss1"):
         for rule in rules:

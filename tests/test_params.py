@@ -24,23 +24,53 @@ def test_default_profile_equals_parameters_cell(repo_root):
     for c in _chapters(repo_root):
         defaults = chapter_defaults(c.source)
         profile = yaml.safe_load((repo_root / "parameters" / "default" / f"{c.name}.yaml").read_text())
-        assert profile == defaults, f"{c.name}: parameters cell and parameters/default/{c.name}.yaml differ"
+        assert defaults["profile"] == "default", f"{c.name}: the parameters cell must name the default profile"
+        assert profile == {k: v for k, v in defaults.items() if k != "profile"}, \
+            f"{c.name}: parameters cell and parameters/default/{c.name}.yaml differ"
 
 
 @pytest.mark.parametrize("profile", PROFILES)
-def test_profiles_validate_and_name_themselves(repo_root, profile):
+def test_profiles_validate_and_take_their_folders_name(repo_root, profile):
     for c in _chapters(repo_root):
+        assert "profile" not in (yaml.safe_load((repo_root / "parameters" / profile / f"{c.name}.yaml").read_text())
+                                 or {}), f"parameters/{profile}/{c.name}.yaml sets profile:"
         values = load_profile(profile, c.name, root=repo_root, chapter_path=c.source)
-        assert values.get("profile") == profile
+        assert values["profile"] == profile
 
 
-DEFAULTS = {"profile": "default", "n": 10, "x": 0.5, "flag": True, "xs": [1.0, 2.0], "names": ["a"], "anything": None}
+def _tiny_root(tmp_path, profile="mine"):
+    root = tmp_path / "r"
+    (root / "book" / "chapters").mkdir(parents=True)
+    (root / "parameters" / profile).mkdir(parents=True)
+    (root / "book" / "chapters" / "c.py").write_text('# %% tags=["parameters"]\nprofile = "default"\nn = 1\n')
+    return root
+
+
+def test_the_profile_is_the_folders_name(tmp_path):
+    root = _tiny_root(tmp_path)
+    assert load_profile("mine", "c", root=root) == {"profile": "mine"}  # no file: only the name
+    (root / "parameters" / "mine" / "c.yaml").write_text("n: 2\n")
+    assert load_profile("mine", "c", root=root) == {"profile": "mine", "n": 2}
+    (root / "parameters" / "mine" / "c.yaml").write_text("profile: mine\nn: 2\n")
+    with pytest.raises(ParameterError, match=r"mine/c\.yaml: remove the 'profile' key: the profile is the folder's"):
+        load_profile("mine", "c", root=root)
+    # a chapter without a profile parameter gets none
+    (root / "book" / "chapters" / "c.py").write_text('# %% tags=["parameters"]\nn = 1\n')
+    (root / "parameters" / "mine" / "c.yaml").write_text("n: 2\n")
+    assert load_profile("mine", "c", root=root) == {"n": 2}
+
+
+DEFAULTS = {"profile": "default", "n": 10, "x": 0.5, "flag": True, "xs": [1.0, 2.0], "names": ["a"], "anything": None,
+            "bands": [[0.05, 0.5]], "empty": []}
 
 
 def test_validate_accepts_and_promotes():
-    out = validate(DEFAULTS, {"x": 2, "xs": [1, 2.5], "n": 3, "flag": False, "anything": [1, "a"]}, source="t")
+    out = validate(DEFAULTS, {"x": 2, "xs": [1, 2.5], "n": 3, "flag": False, "anything": [1, "a"],
+                              "bands": [[1, 2], [0.5, 3]], "empty": [1, "a"]}, source="t")
     assert out["x"] == 2.0 and isinstance(out["x"], float)
     assert out["xs"] == [1.0, 2.5] and all(isinstance(v, float) for v in out["xs"])
+    assert out["bands"] == [[1.0, 2.0], [0.5, 3.0]] and all(isinstance(v, float) for b in out["bands"] for v in b)
+    assert out["n"] == 3 and isinstance(out["n"], int)
 
 
 @pytest.mark.parametrize("values, match", [
@@ -52,6 +82,9 @@ def test_validate_accepts_and_promotes():
     ({"xs": [1.0, "a"]}, "'xs' must be list of float"),
     ({"xs": 1.0}, "'xs' must be list"),
     ({"names": [1]}, "'names' must be list of str"),
+    ({"bands": [[0.1, "a"]]}, "'bands' must be list of list"),
+    ({"bands": [0.1, 0.2]}, "'bands' must be list of list"),
+    ({"empty": 1}, "'empty' must be list"),
 ])
 def test_validate_rejects(values, match):
     with pytest.raises(ParameterError, match=match):

@@ -318,26 +318,59 @@ def _with(path, value):
 @pytest.mark.parametrize("doc, match", [
     ({**GOOD, "extra": 1}, "unknown top-level key 'extra'"),
     (_with(["defaults", "stepz"], 3), "defaults: unknown key 'stepz'"),
-    (_with(["defaults", "steps"], "30"), "'steps' must be int"),
-    (_with(["defaults", "steps"], True), "'steps' must be int"),
+    (_with(["defaults", "steps"], "30"), "x.yaml: defaults: 'steps' must be an integer"),
+    (_with(["defaults", "steps"], True), "'steps' must be an integer"),
+    (_with(["defaults", "lr"], "1e-3"), "'lr' must be a number"),
+    (_with(["defaults", "eta_cap"], "big"), "'eta_cap' must be a number or None"),
+    (_with(["defaults"], [1]), "defaults: expected a mapping"),
     (_with(["defaults", "adam_betas"], [0.9]), "adam_betas"),
     (_with(["defaults", "model"], "beta_vae"), "defaults: unknown key 'model'"),
     (_with(["eval", "preset"], "quick"), "eval.preset"),
-    (_with(["eval", "num_tc"], 1.5), "'num_tc' must be int"),
+    (_with(["eval", "num_tc"], 1.5), "x.yaml: eval: 'num_tc' must be an integer"),
+    (_with(["eval", "num_tc"], 100), "x.yaml: eval: .*num_tc=100 is too small"),
+    (_with(["eval", "bogus"], 1), "x.yaml: eval: unknown key 'bogus'"),
     (_with(["eval", "dci_estimator"], "svm"), "dci_estimator"),
+    (_with(["resources"], {"cpus_per_run": 0}), "x.yaml: resources: cpus_per_run must be > 0"),
+    (_with(["resources"], {"gpus_per_run": -0.5}), "x.yaml: resources: gpus_per_run must be ≥ 0"),
+    (_with(["resources"], {"gpus_per_run": 1.5}), "gpus_per_run above 1 must be a whole number"),
+    (_with(["resources"], {"gpus_per_run": "all"}), "'gpus_per_run' must be a number"),
+    (_with(["resources"], {"gpus": 1}), "x.yaml: resources: unknown key 'gpus'"),
     (_with(["grids", 0, "models"], ["vae"]), "models \\['vae'\\]"),
     (_with(["grids", 0, "datasets"], ["mnist"]), "datasets"),
     (_with(["grids", 0, "seeds"], [-1]), "seeds"),
     (_with(["grids", 0, "strengths"], []), "non-empty"),
     (_with(["grids", 0, "strengths"], ["2"]), "strengths"),
     (_with(["grids", 1, "name"], "a"), "duplicate grid name"),
-    (_with(["grids", 1, "overrides"], {"seed": 3}), "overrides: unknown key 'seed'"),
+    (_with(["grids", 1, "overrides"], {"seed": 3}), r"x.yaml: grids\[1\] \(b\): overrides: unknown key 'seed'"),
+    (_with(["grids", 1, "overrides"], {"steps": 1.5}), r"grids\[1\] \(b\): overrides: 'steps' must be an integer"),
     (_with(["grids", 0, "shape"], 1), "unknown key 'shape'"),
     ({k: v for k, v in GOOD.items() if k != "grids"}, "missing 'grids'"),
 ])
 def test_schema_errors_name_the_key(doc, match):
     with pytest.raises(GridError, match=match):
         validate_grid(doc, "x.yaml")
+
+
+def test_resources_reach_every_run():
+    runs = grid_runs(validate_grid(GOOD))
+    assert {(r.cpus, r.gpus) for r in runs} == {(1.0, 0.0)}  # defaults: one CPU, no GPU
+    doc = {**GOOD, "resources": {"cpus_per_run": 2, "gpus_per_run": 0.25}}
+    runs = grid_runs(validate_grid(doc))
+    assert {(r.cpus, r.gpus) for r in runs} == {(2.0, 0.25)} and isinstance(runs[0].cpus, float)
+    with pytest.raises(ValueError, match="RunSpec.cpus"):
+        RunSpec(runs[0].config, runs[0].dataset, runs[0].evaluation, cpus=0)
+
+
+def test_grid_key_is_the_resolved_grid():
+    """Equal for the same settings written differently, different when a run's settings change."""
+    from rtc.experiments.grid import grid_key
+
+    base = grid_key(validate_grid(GOOD))
+    reordered = {"grids": GOOD["grids"], "eval": GOOD["eval"], "defaults": dict(reversed(GOOD["defaults"].items()))}
+    assert grid_key(validate_grid(reordered)) == base
+    assert grid_key(validate_grid(_with(["defaults", "steps"], 31))) != base
+    assert grid_key(validate_grid(_with(["eval", "num_tc"], 500))) != base
+    assert grid_key(validate_grid(_with(["grids", 1, "overrides", "steps"], 61))) != base
 
 
 def test_unknown_grid_name():
@@ -360,6 +393,7 @@ def test_paper_profile_is_table_1(repo_root):
     assert all(r.config.batch_size == 500 and r.config.lr == 1e-3 for r in runs)
     assert all((r.config.disc_hidden, r.config.disc_layers) == (1000, 6) for r in runs)
     assert g["eval"].num_tc == 5000
+    assert {(r.cpus, r.gpus) for r in runs} == {(1.0, 0.25)}  # four runs share a GPU
     by = lambda m: {r.config.strength for r in runs if r.config.model == m}  # noqa: E731
     assert by("factor_vae") == by("rtc_vae") == {2.0, 6.0, 10.0, 20.0, 50.0}
     assert by("dip_vae_i") == by("dip_vae_ii") == {2.0, 5.0, 10.0, 20.0, 50.0}

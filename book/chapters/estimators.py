@@ -58,9 +58,9 @@ import pandas as pd
 import torch
 from tqdm import tqdm  # text bars (stderr): visible in reruns, removed from the rendered book
 
+from rtc.claims import Thresholds
 from rtc.estimators import (
     ESTIMATORS,
-    Thresholds,
     check_observations,
     check_paper_laws,
     density_ratio_estimate,
@@ -85,18 +85,17 @@ t_start = time.perf_counter()
 # Plot styles, and the settings the prose quotes.
 import matplotlib.pyplot as plt
 import numpy as np
-from myst_nb import glue
+
+from rtc.report import glue_figure, glue_values
 
 LABEL = {"mws": "MWS (with log BN)", "mws_noconst": "MWS (no constants)", "mss0": "MSS0", "mss1": "MSS1",
          "knn": "kNN (KSG)", "density_ratio": "density ratio"}
 COLOR = {"mws": "tab:red", "mws_noconst": "tab:orange", "mss0": "tab:purple", "mss1": "tab:blue",
          "knn": "tab:green", "density_ratio": "tab:brown"}
-glue("sigma", sigma, display=False)
-glue("sigma0", shutdown_sigma0, display=False)
-for name in ("accurate", "low_tc", "low_d", "high_d", "law_slope"):
-    glue(f"threshold-{name}", getattr(thresholds, name), display=False)
-glue("threshold-most", 100 * thresholds.most, display=False)
-glue("threshold-few", 100 * thresholds.few, display=False)
+glue_values({f"threshold-{name}": getattr(thresholds, name)
+             for name in ("accurate", "low_tc", "low_d", "high_d", "law_slope")},
+            sigma=sigma, sigma0=shutdown_sigma0, threshold_most=100 * thresholds.most,
+            threshold_few=100 * thresholds.few)
 
 # %% [markdown]
 # ## The estimators
@@ -128,9 +127,7 @@ for ax, name in zip(axes, ["mss0", "mss1"], strict=True):
     ax.set_ylabel("i (code z_i)")
     for (i, j), v in np.ndenumerate(w):
         ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6, color="w" if v < 0.1 else "k")
-fig.tight_layout()
-glue("fig-estimators-weights", fig, display=False)
-plt.close(fig)
+glue_figure("fig-estimators-weights", fig)
 
 # %% [markdown]
 # ```{glue:figure} fig-estimators-weights
@@ -199,12 +196,9 @@ for ax, d in zip(np.atleast_1d(axes), dims, strict=True):
 np.atleast_1d(axes)[0].set_ylabel("TC(z) estimate (nats, symlog)")
 handles, labels = np.atleast_1d(axes)[0].get_legend_handles_labels()
 fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8)
-fig.tight_layout(rect=(0, 0.08, 1, 1))
-glue("fig-estimators-figure2", fig, display=False)
-plt.close(fig)
-glue("fig2-batch", batch_size, display=False)
-glue("fig2-n", dataset_size, display=False)
-glue("fig2-repeats", repeats, display=False)
+fig.tight_layout(rect=(0, 0.08, 1, 1))  # room for the legend below the panels
+glue_figure("fig-estimators-figure2", fig, tight=False)
+glue_values(fig2_batch=batch_size, fig2_n=dataset_size, fig2_repeats=repeats)
 
 # %% [markdown]
 # ```{glue:figure} fig-estimators-figure2
@@ -222,7 +216,7 @@ glue("fig2-repeats", repeats, display=False)
 # ## The paper's four observations, checked
 #
 # `check_observations` states each observation as a test on the cell means (mean over repeats at one (D, |Σ|)),
-# with thresholds written down before looking (`Thresholds`): "accurate" means the mean error is within
+# with thresholds written down before looking (`rtc.claims.Thresholds`): "accurate" means the mean error is within
 # ±{glue:text}`threshold-accurate` nats; "over-estimates" means the mean error exceeds
 # +{glue:text}`threshold-accurate` nats; a low TC is a true TC below {glue:text}`threshold-low_tc` nats; "low D"
 # is D < {glue:text}`threshold-low_d`, "high D" is D ≥ {glue:text}`threshold-high_d`. A claim that holds in at
@@ -236,14 +230,11 @@ errors = study.error_table(cell)  # mean absolute error of the cell means, per e
 
 # %% tags=["hide-input"]
 for i, o in enumerate(observations, 1):
-    glue(f"obs{i}-verdict", o.summary, display=False)
-    glue(f"obs{i}-evidence", o.evidence, display=False)
-    for key, v in o.values.items():
-        glue(f"obs{i}-{key}", v, display=False)
+    glue_values({f"obs{i}-verdict": o.summary, f"obs{i}-evidence": o.evidence,
+                 **{f"obs{i}-{key}": v for key, v in o.values.items()}})
 for n in ("knn", "density_ratio"):
     mae, largest = study.estimator_errors(cell, n)
-    glue(f"extra-mae-{n}", mae, display=False)
-    glue(f"extra-maxerr-{n}", largest, display=False)
+    glue_values({f"extra-mae-{n}": mae, f"extra-maxerr-{n}": largest})
 errors.rename(index=LABEL, columns=lambda d: f"D = {d}").round(2).style.set_caption(
     "Mean absolute error (nats) of the cell means, per estimator and D")
 
@@ -313,23 +304,16 @@ for ax, rule in zip(axes, ("N fixed", "N = M"), strict=True):
     ax.grid(alpha=0.3)
 axes[0].set_ylabel("d TĈ / d log M")
 axes[1].legend(fontsize=6, ncol=2)
-fig.tight_layout()
-glue("fig-estimators-laws", fig, display=False)
-plt.close(fig)
+glue_figure("fig-estimators-laws", fig)
 
 # The slopes at the largest D of the grid, under keys that do not depend on which D that is.
 slope = slopes.set_index(["estimator", "rule", "shutdown", "D"]).slope
 dmax = max(law_dims)
-for name in ESTIMATORS:
-    for rule, key in (("N fixed", "fixed"), ("N = M", "eqm")):
-        glue(f"law-slope-{name}-{key}-dmax", float(slope[(name, rule, 0, dmax)]), display=False)
-        glue(f"law-slope-{name}-{key}-dmax-shut", float(slope[(name, rule, 1, dmax)]), display=False)
-glue("law-dmax", dmax, display=False)
-glue("law-dmax-1", dmax - 1, display=False)
-glue("law-dmax-2", dmax - 2, display=False)
+glue_values({f"law-slope-{name}-{key}-dmax{'-shut' if shut else ''}": float(slope[(name, rule, shut, dmax)])
+             for name in ESTIMATORS for rule, key in (("N fixed", "fixed"), ("N = M", "eqm")) for shut in (0, 1)})
+glue_values({"law-dmax": dmax, "law-dmax-1": dmax - 1, "law-dmax-2": dmax - 2})
 for i, o in enumerate(laws, 1):
-    glue(f"law{i}-verdict", o.summary, display=False)
-    glue(f"law{i}-evidence", o.evidence, display=False)
+    glue_values({f"law{i}-verdict": o.summary, f"law{i}-evidence": o.evidence})
 
 # %% [markdown]
 # ```{glue:figure} fig-estimators-laws
@@ -392,18 +376,12 @@ ax.set_xlabel("isolated-point law (nats)")
 ax.set_ylabel("measured estimate (nats)")
 ax.legend(fontsize=7)
 ax.grid(alpha=0.3)
-fig.tight_layout()
-glue("fig-estimators-isolated", fig, display=False)
-plt.close(fig)
-for name in ESTIMATORS:
-    glue(f"iso-maxres-{name}", float(residuals[name]), display=False)
-glue("iso-mmin", m_min, display=False)
-glue("iso-spread-per-dim", study.spread_term_per_dim(sigma), display=False)
-glue("shut-drop-mean", float(drop.mean()), display=False)
-glue("shut-drop-min", float(drop.min()), display=False)
-glue("shut-drop-max", float(drop.max()), display=False)
-glue("shut-drop-theory", drop_theory, display=False)
-glue("chapter-seconds", time.perf_counter() - t_start, display=False)
+glue_figure("fig-estimators-isolated", fig)
+glue_values({f"iso-maxres-{name}": float(residuals[name]) for name in ESTIMATORS})
+glue_values({"iso-mmin": m_min, "iso-spread-per-dim": study.spread_term_per_dim(sigma),
+             "shut-drop-mean": float(drop.mean()), "shut-drop-min": float(drop.min()),
+             "shut-drop-max": float(drop.max()), "shut-drop-theory": drop_theory,
+             "chapter-seconds": time.perf_counter() - t_start})
 
 # %% [markdown]
 # ```{glue:figure} fig-estimators-isolated

@@ -62,22 +62,17 @@ gallery = [gallery_images(insp, points=traversal_points, images=traced_images, r
            for insp in inspections]
 
 # %% tags=["hide-input"]
-from myst_nb import glue
+from rtc.report import glue_values
 
 sizes = [sum(len(data) for _, data in g.values()) for g in gallery]
 if sum(sizes) > 20e6:  # the page must stay light enough to open: 20 MB of images at most
     raise ValueError(f"the gallery's images weigh {sum(sizes) / 1e6:.1f} MB, over the 20 MB budget: lower "
                      "traversal_points, traced_images or recon_images")
 gifs = [len(data) for g in gallery for mime, data in g.values() if mime == "image/gif"]
-glue("n-runs", len(runs), display=False)
-glue("encode-n", encode_n, display=False)
-glue("points", traversal_points, display=False)
-glue("active-var", ACTIVE_VAR, display=False)
-glue("gallery-mb", sum(sizes) / 1e6, display=False)
-glue("run-kb-max", max(sizes) / 1e3, display=False)
-glue("gif-kb-mean", sum(gifs) / len(gifs) / 1e3, display=False)
-glue("mismatched", sum(not insp.key_ok for insp in inspections), display=False)
-glue("computed-evals", sum(insp.eval_source.startswith("no cached") for insp in inspections), display=False)
+glue_values(n_runs=len(runs), encode_n=encode_n, points=traversal_points, active_var=ACTIVE_VAR,
+            gallery_mb=sum(sizes) / 1e6, run_kb_max=max(sizes) / 1e3, gif_kb_mean=sum(gifs) / len(gifs) / 1e3,
+            mismatched=sum(not insp.key_ok for insp in inspections),
+            computed_evals=sum(insp.eval_source.startswith("no cached") for insp in inspections))
 
 # %% [markdown]
 # ## How to read one run
@@ -112,8 +107,9 @@ for spec, res, insp, images in zip(runs, results, inspections, gallery, strict=T
     row = res.row
     head = f"{LABELS.get(spec.config.model, spec.config.model)} {spec.config.strength:g}, seed {spec.config.seed}, " \
            f"{spec.dataset.name}"
-    line = (f"TC_mean {row['tc_mean']:.2f}, TC_sample {row['tc_sample']:.2f} nats; SAP {row.get('sap_r2', float('nan')):.2f}, "
-            f"MIG {row.get('mig_ref', float('nan')):.2f}; {int(row['active_dims'])} active latents; reconstruction "
+    line = (f"TC_mean {row['tc_mean']:.2f}, TC_sample {row['tc_sample']:.2f} nats; "
+            f"SAP {row.get('sap_r2', float('nan')):.2f}, MIG {row.get('mig_ref', float('nan')):.2f}; "
+            f"{int(row['active_dims'])} active latents; reconstruction "
             f"{row['recon']:.1f} nats; run `{insp.run_dir.name}`"
             + ("" if insp.key_ok else " — **cache key mismatch: trained by other code**"))
     display(Markdown(f"```{{rubric}} {head}\n```\n\n{line}"))
@@ -123,13 +119,11 @@ for spec, res, insp, images in zip(runs, results, inspections, gallery, strict=T
 # %% tags=["hide-input"]
 pick = next((i for i, s in enumerate(runs) if s.config.model == "rtc_vae" and s.dataset.name == "dsprites"), 0)
 facts = image_facts(inspections[pick])
-glue("desc-run", run_title(runs[pick].config, runs[pick].dataset.name), display=False)
-for key in ("top_latent", "second_latent", "inactive", "latents", "factor", "factor_top", "factor_second",
-            "disintegrated"):
-    glue(f"desc-{key.replace('_', '-')}", facts[key], display=False)
-for key in ("top_kl", "second_kl", "factor_nmi", "factor_gap"):
-    glue(f"desc-{key.replace('_', '-')}", f"{facts[key]:.2f}", display=False)
-glue("chapter-seconds", time.perf_counter() - t_start, display=False)
+glue_values(desc_run=run_title(runs[pick].config, runs[pick].dataset.name),
+            **{f"desc_{key}": facts[key] for key in ("top_latent", "second_latent", "inactive", "latents", "factor",
+                                                     "factor_top", "factor_second", "disintegrated")},
+            **{f"desc_{key}": f"{facts[key]:.2f}" for key in ("top_kl", "second_kl", "factor_nmi", "factor_gap")},
+            chapter_seconds=time.perf_counter() - t_start)
 
 # %% [markdown]
 # ## Two images, as a reader sees them

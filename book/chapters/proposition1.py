@@ -25,7 +25,12 @@
 #
 # *Proof.* The marginals are $x_k \sim \mathcal N(0, \Sigma_{kk})$, so $\prod_k p(x_k)$ is the Gaussian
 # $\mathcal N(0, \operatorname{diag}\Sigma)$, and the KL divergence between two zero-mean Gaussians is
-# $\tfrac12\big(\operatorname{tr}(\operatorname{diag}(\Sigma)^{-1}\Sigma) - D + \log|\operatorname{diag}\Sigma| - \log|\Sigma|\big)$;
+#
+# $$
+# \tfrac12\big(\operatorname{tr}(\operatorname{diag}(\Sigma)^{-1}\Sigma) - D
+#   + \log|\operatorname{diag}\Sigma| - \log|\Sigma|\big);
+# $$
+#
 # the trace is $\sum_k \Sigma_{kk}/\Sigma_{kk} = D$. ∎
 #
 # The paper (after {cite:t}`locatello2019challenging`) reports TC_mean and TC_sample of trained
@@ -52,12 +57,12 @@ import numpy as np
 import pandas as pd
 import torch
 from IPython.display import Markdown, display
-from myst_nb import glue
 from tqdm import tqdm  # text bars (stderr): visible in reruns, removed from the rendered book
 
 from rtc.gaussian import gaussian_tc, gaussian_tc_from_samples, random_covariance
 from rtc.known_tc import Gaussian, RotatedUniformSquare, UniformDisk, monte_carlo_tc
 from rtc.params import describe_run
+from rtc.report import glue_figure, glue_values
 
 display(Markdown(describe_run("proposition1", globals())))
 gen = torch.Generator().manual_seed(seed)
@@ -102,13 +107,9 @@ t = np.linspace(-4, 4, 200)
 axes[1].plot(t, np.exp(-t * t / 2) / math.sqrt(2 * math.pi), "k-", label="N(0, 1)")
 axes[1].set(xlabel="standardised difference", title="standardised differences against N(0, 1)")
 axes[1].legend(fontsize=8)
-fig.tight_layout()
-glue("fig-prop1-mc", fig, display=False)
-plt.close(fig)
-glue("prop1-n-checks", len(check), display=False)
-glue("prop1-covered", int(check.covered.sum()), display=False)
-glue("prop1-max-abs-z", float(np.abs(zs).max()), display=False)
-glue("prop1-mean-z", float(zs.mean()), display=False)
+glue_figure("fig-prop1-mc", fig)
+glue_values({"prop1-n-checks": len(check), "prop1-covered": int(check.covered.sum()),
+             "prop1-max-abs-z": float(np.abs(zs).max()), "prop1-mean-z": float(zs.mean())})
 check.groupby("D").agg(draws=("draw", "size"), mean_closed=("closed_form", "mean"),
                        mean_mc=("monte_carlo", "mean"), max_abs_z=("z_score", lambda z: np.abs(z).max()),
                        ci_coverage=("covered", "mean")).round(4)
@@ -153,14 +154,11 @@ ax.hist(np.maximum(diffs_perm, 1e-18), bins=bins, alpha=0.6, label="permutation"
 ax.set(xscale="log", xlabel="relative change of TC (zero drawn at 1e-18)", ylabel="count",
        title=f"{invariance_draws} random covariances")
 ax.legend(fontsize=8)
-fig.tight_layout()
-glue("fig-prop1-invariance", fig, display=False)
-plt.close(fig)
-glue("prop1-max-scale", float(max(diffs_scale)), display=False)
-glue("prop1-max-perm", float(max(diffs_perm)), display=False)
+glue_figure("fig-prop1-invariance", fig)
 # round-off: a relative change within 100 float64 ulps (2.2e-14) of the TC
-glue("prop1-invariance-verdict", "float64 round-off" if max(diffs_scale + diffs_perm) <= 100 * np.finfo(float).eps
-     else "more than float64 round-off", display=False)
+round_off = max(diffs_scale + diffs_perm) <= 100 * np.finfo(float).eps
+glue_values({"prop1-max-scale": float(max(diffs_scale)), "prop1-max-perm": float(max(diffs_perm)),
+             "prop1-invariance-verdict": "float64 round-off" if round_off else "more than float64 round-off"})
 
 # %% [markdown]
 # ```{glue:figure} fig-prop1-invariance
@@ -211,13 +209,11 @@ axes[2].bar(pos + 0.2, blind["exact TC"], width=0.4, label="true TC")
 axes[2].set_xticks(pos, blind.example)
 axes[2].set(ylabel="nats", title="what Prop. 1 sees")
 axes[2].legend(fontsize=8)
-fig.tight_layout()
-glue("fig-prop1-blind", fig, display=False)
-plt.close(fig)
-for i, name in enumerate(["square", "disk"]):
-    glue(f"blind-{name}-prop1", float(blind.iloc[i]["Prop. 1 on sample covariance"]), display=False)
-    glue(f"blind-{name}-exact", float(blind.iloc[i]["exact TC"]), display=False)
-    glue(f"blind-{name}-mc", float(blind.iloc[i]["Monte Carlo TC"]), display=False)
+glue_figure("fig-prop1-blind", fig)
+glue_values({f"blind-{name}-{key}": float(blind.iloc[i][column])
+             for i, name in enumerate(["square", "disk"])
+             for key, column in (("prop1", "Prop. 1 on sample covariance"), ("exact", "exact TC"),
+                                 ("mc", "Monte Carlo TC"))})
 blind.round(5)
 
 # %% [markdown]
@@ -229,8 +225,8 @@ blind.round(5)
 # ```
 #
 # On the Gaussian cases the Monte Carlo interval covered the formula {glue:text}`prop1-covered` times in
-# {glue:text}`prop1-n-checks`; on the rotated square it reports {glue:text}`blind-square-prop1:.1e` nats where the truth is
-# {glue:text}`blind-square-exact:.4f` (Monte Carlo with exact densities: {glue:text}`blind-square-mc:.4f`),
+# {glue:text}`prop1-n-checks`; on the rotated square it reports {glue:text}`blind-square-prop1:.1e` nats where the
+# truth is {glue:text}`blind-square-exact:.4f` (Monte Carlo with exact densities: {glue:text}`blind-square-mc:.4f`),
 # and on the disk {glue:text}`blind-disk-prop1:.1e` against {glue:text}`blind-disk-exact:.4f`
 # ({glue:text}`blind-disk-mc:.4f`). To see such dependence in learned codes we need an estimator
 # that is not Gaussian-based — the non-parametric one of the estimator chapter.

@@ -72,7 +72,6 @@ import numpy as np
 import pandas as pd
 import torch
 from IPython.display import Markdown, display
-from myst_nb import glue
 from tqdm import tqdm  # text bars (stderr): visible in reruns, removed from the rendered book
 
 from rtc.gaussian import bivariate_tc, gaussian_tc, random_correlation
@@ -87,6 +86,7 @@ from rtc.mixture_tc import (
     theorem1_bound,
 )
 from rtc.params import describe_run
+from rtc.report import glue_figure, glue_values
 
 display(Markdown(describe_run("theorem1", globals())))
 torch.manual_seed(seed)
@@ -120,21 +120,16 @@ axes[1].contourf(z1.numpy(), z2.numpy(), pz.T.numpy(), levels=20, cmap="Blues")
 axes[1].scatter(z_s[:500, 0], z_s[:500, 1], s=2, alpha=0.3, color="k")
 axes[1].set(title=f"density of z: TC(z) = {tc_fig1_closed:.4f} nats", xlabel=r"$z_1$", ylabel=r"$z_2$",
             xlim=(-4, 4), ylim=(-4, 4))
-fig.tight_layout()
-glue("fig-theorem1-figure1", fig, display=False)
-plt.close(fig)
-glue("tc-fig1-closed", tc_fig1_closed, display=False)
-glue("tc-fig1-quad", q_fig1.tc, display=False)
-glue("tc-fig1-quad-err", q_fig1.error, display=False)
-glue("tc-fig1-mc", mc_fig1.tc, display=False)
-glue("tc-fig1-mc-lo", mc_fig1.ci_low, display=False)
-glue("tc-fig1-mc-hi", mc_fig1.ci_high, display=False)
+glue_figure("fig-theorem1-figure1", fig)
 # agreement: the quadrature within 10× its error estimate of the exact value, the exact value inside the MC interval
 agree = abs(q_fig1.tc - tc_fig1_closed) <= 10 * q_fig1.error and mc_fig1.contains(tc_fig1_closed)
-glue("fig1-agree", "agree" if agree else "do not all agree", display=False)
+glue_values({"tc-fig1-closed": tc_fig1_closed, "tc-fig1-quad": q_fig1.tc, "tc-fig1-quad-err": q_fig1.error,
+             "tc-fig1-mc": mc_fig1.tc, "tc-fig1-mc-lo": mc_fig1.ci_low, "tc-fig1-mc-hi": mc_fig1.ci_high,
+             "fig1-agree": "agree" if agree else "do not all agree"})
 pd.DataFrame({"method": ["Prop. 1 of Σ + Σ′ (exact)", "2-D quadrature", "Monte Carlo"],
               "TC(z) [nats]": [tc_fig1_closed, q_fig1.tc, mc_fig1.tc],
-              "uncertainty": ["—", f"± {q_fig1.error:.1e} (est.)", f"95 % CI [{mc_fig1.ci_low:.4f}, {mc_fig1.ci_high:.4f}]"]})
+              "uncertainty": ["—", f"± {q_fig1.error:.1e} (est.)",
+                              f"95 % CI [{mc_fig1.ci_low:.4f}, {mc_fig1.ci_high:.4f}]"]})
 
 # %% [markdown]
 # ```{glue:figure} fig-theorem1-figure1
@@ -183,19 +178,14 @@ for i, (c1, c2) in enumerate(variance_bounds):
 ax.set(xscale="log", xlabel=r"$1-\rho$", ylabel="total correlation [nats]", title="mean vs sampled representation")
 ax.invert_xaxis()
 ax.legend(fontsize=8)
-fig.tight_layout()
-glue("fig-theorem1-sweep", fig, display=False)
-plt.close(fig)
-last = sweep[sweep.rho == max(rhos)]
-glue("rho-max", max(rhos), display=False)
-glue("tc-mu-max", float(bivariate_tc(max(rhos))), display=False)
-per_band = [f"{sweep[(sweep.c1 == c1) & (sweep.c2 == c2)].tc_z.max():.3f} for [{c1}, {c2}]" for c1, c2 in variance_bounds]
-glue("tc-z-max-per-band", "; ".join(per_band), display=False)
-glue("tc-z-max-all", float(sweep.tc_z.max()), display=False)
-glue("quad-err-max", float(sweep.tc_z_err.max()), display=False)
+glue_figure("fig-theorem1-sweep", fig)
+per_band = [f"{sweep[(sweep.c1 == c1) & (sweep.c2 == c2)].tc_z.max():.3f} for [{c1}, {c2}]"
+            for c1, c2 in variance_bounds]
 # between the constant-noise closed forms (more noise, less TC: c2's curve below c1's), within the quadrature error
 between = ((sweep.tc_z >= sweep.tc_z_const_c2 - sweep.tc_z_err) & (sweep.tc_z <= sweep.tc_z_const_c1 + sweep.tc_z_err))
-glue("sweep-between", f"{int(between.sum())} of {len(sweep)}", display=False)
+glue_values({"rho-max": max(rhos), "tc-mu-max": float(bivariate_tc(max(rhos))),
+             "tc-z-max-per-band": "; ".join(per_band), "tc-z-max-all": float(sweep.tc_z.max()),
+             "quad-err-max": float(sweep.tc_z_err.max()), "sweep-between": f"{int(between.sum())} of {len(sweep)}"})
 sweep.round(5)
 
 # %% [markdown]
@@ -244,17 +234,16 @@ ax.errorbar(high_d["TC(µ) exact"], high_d["TC(z) MC, σ′(µ) ∈ [c1,c2]"],
             yerr=[high_d["TC(z) MC, σ′(µ) ∈ [c1,c2]"] - high_d["95% CI low"],
                   high_d["95% CI high"] - high_d["TC(z) MC, σ′(µ) ∈ [c1,c2]"]],
             fmt="s-", color="C3", capsize=3, label=fr"TC(z), $\sigma'(\mu)\in[{c1}, {c2}]$ (MC, 95 % CI)")
-ax.plot(high_d["TC(µ) exact"], high_d["TC(z) exact, σ′ = c1"], "--", color="C0", label=fr"TC(z), $\sigma' = {c1}$ (exact)")
-ax.plot(high_d["TC(µ) exact"], high_d["TC(z) exact, σ′ = c2"], ":", color="C0", label=fr"TC(z), $\sigma' = {c2}$ (exact)")
+ax.plot(high_d["TC(µ) exact"], high_d["TC(z) exact, σ′ = c1"], "--", color="C0",
+        label=fr"TC(z), $\sigma' = {c1}$ (exact)")
+ax.plot(high_d["TC(µ) exact"], high_d["TC(z) exact, σ′ = c2"], ":", color="C0",
+        label=fr"TC(z), $\sigma' = {c2}$ (exact)")
 ax.set(xlabel="TC(µ) [nats]", ylabel="TC [nats]", title=f"D = {mc_dim}")
 ax.legend(fontsize=8)
-fig.tight_layout()
-glue("fig-theorem1-highd", fig, display=False)
-plt.close(fig)
-glue("mc-dim", mc_dim, display=False)
-glue("mc-tc-mu-max", float(high_d["TC(µ) exact"].max()), display=False)
-glue("mc-tc-z-max", float(high_d["TC(z) MC, σ′(µ) ∈ [c1,c2]"].max()), display=False)
-glue("mc-covers", f"{int(high_d['MC CI covers exact'].sum())} of {len(high_d)}", display=False)
+glue_figure("fig-theorem1-highd", fig)
+glue_values({"mc-dim": mc_dim, "mc-tc-mu-max": float(high_d["TC(µ) exact"].max()),
+             "mc-tc-z-max": float(high_d["TC(z) MC, σ′(µ) ∈ [c1,c2]"].max()),
+             "mc-covers": f"{int(high_d['MC CI covers exact'].sum())} of {len(high_d)}"})
 high_d.round(4)
 
 # %% [markdown]
@@ -300,19 +289,16 @@ ax.set(xscale="log", yscale="symlog", xlabel="noise variance c = c1 = c2", ylabe
        title="TC(z) as the noise vanishes (dashed: TC(µ))")
 ax.invert_xaxis()
 ax.legend(fontsize=8)
-fig.tight_layout()
-glue("fig-theorem1-vanish", fig, display=False)
-plt.close(fig)
+glue_figure("fig-theorem1-vanish", fig)
 sing = vanish[vanish.rho == 1.0]
 # the slope in log(1/c) over the small noise scales (c ≤ 0.01), or the two smallest if fewer are that small
 fit = sing[sing.c <= 0.01] if (sing.c <= 0.01).sum() >= 2 else sing.nsmallest(2, "c")
 if fit.c.nunique() >= 2:
     slope = float(np.polyfit(np.log(1 / fit.c), fit.tc_z, 1)[0])
-    glue("vanish-slope", slope, display=False)
-    glue("vanish-fit", f"for c ≤ {fit.c.max():g} is {slope:.3f}, "
-         + ("matching" if abs(slope - 0.5) <= 0.05 else "against") + " the predicted ½", display=False)
+    glue_values({"vanish-slope": slope, "vanish-fit": f"for c ≤ {fit.c.max():g} is {slope:.3f}, "
+                 + ("matching" if abs(slope - 0.5) <= 0.05 else "against") + " the predicted ½"})
 else:
-    glue("vanish-fit", "is not measured: this profile has fewer than two noise scales", display=False)
+    glue_values({"vanish-fit": "is not measured: this profile has fewer than two noise scales"})
 vanish.pivot(index="c", columns="rho", values="tc_z").round(4)
 
 # %% [markdown]

@@ -2,7 +2,8 @@
 
 The estimator chapter runs the estimators (Figure 2 grid, the appendix's law grid) and hands the
 results here as long tables; everything it concludes from them is computed by this module, so
-each threshold is written once (:class:`Thresholds`) and each verdict is a function of the run.
+each threshold is written once (:class:`rtc.claims.Thresholds`: ``accurate``, ``low_tc``,
+``low_d``, ``high_d``, ``most``, ``few``, ``law_slope``) and each verdict is a function of the run.
 
 Inputs (pandas DataFrames, one row per estimate):
 
@@ -18,47 +19,18 @@ cells it is about), ``refuted`` (in at most ``few``), ``partly`` (in between) an
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from rtc.claims import FEW, MOST, VERDICTS, Observation, fraction_verdict
+from rtc.claims import THRESHOLDS, VERDICTS, Observation, Thresholds, fraction_verdict
 
-__all__ = ["VERDICTS", "Thresholds", "Observation", "cell_means", "fraction_verdict", "check_observations",
+__all__ = ["VERDICTS", "Observation", "cell_means", "fraction_verdict", "check_observations",
            "error_table", "estimator_errors", "paper_law_x", "law_fits", "per_dim_slopes", "check_paper_laws",
            "isolated_residuals", "shutdown_drop", "shutdown_drop_theory", "spread_term_per_dim"]
 
 MWS_FORMS = ("mws", "mws_noconst")
 MSS_FORMS = ("mss0", "mss1")
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """The observations' thresholds, fixed before looking at the results.
-
-    accurate: a cell mean within ±accurate nats of the truth is accurate; an error above +accurate
-        is an over-estimate (observations 2 and 3).
-    low_tc: a true TC below this is "small" (observation 3).
-    low_d: observation 2 is about D < low_d.   high_d: observation 3 is about D ≥ high_d.
-    most, few: a claim holding in a fraction ≥ most of its cells is confirmed, ≤ few refuted.
-    law_slope: a measured slope in log M within ±law_slope of the paper's D − 1 (or D − 2) follows the law.
-    """
-
-    accurate: float = 0.25
-    low_tc: float = 0.5
-    low_d: int = 4
-    high_d: int = 5
-    most: float = MOST
-    few: float = FEW
-    law_slope: float = 0.5
-
-    def __post_init__(self):
-        for name in ("accurate", "low_tc", "law_slope"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"Thresholds.{name} must be > 0, got {getattr(self, name)!r}")
-        if not 0 <= self.few < self.most <= 1:
-            raise ValueError(f"Thresholds need 0 ≤ few < most ≤ 1, got few={self.few!r}, most={self.most!r}")
 
 
 def _need(df: pd.DataFrame, columns, name: str):
@@ -176,7 +148,7 @@ def _obs4(mb: pd.DataFrame) -> Observation:
     return Observation("overall MSS1 is closer to the truth than MSS0", verdict, verdict, evidence, v)
 
 
-def check_observations(cells: pd.DataFrame, thresholds: Thresholds = Thresholds()) -> list[Observation]:
+def check_observations(cells: pd.DataFrame, thresholds: Thresholds = THRESHOLDS) -> list[Observation]:
     """The paper's four observations (section 4) judged on the cell means of :func:`cell_means`.
 
     Returns [observation 1, …, observation 4]; see each ``Observation.claim``. Only the minibatch
@@ -188,7 +160,8 @@ def check_observations(cells: pd.DataFrame, thresholds: Thresholds = Thresholds(
 
 
 def error_table(cells: pd.DataFrame, estimators=MWS_FORMS + MSS_FORMS) -> pd.DataFrame:
-    """Mean absolute error (nats) of the cell means: one row per estimator (in ``estimators`` order), one column per D."""
+    """Mean absolute error (nats) of the cell means: one row per estimator (in ``estimators`` order), one column
+    per D."""
     _need(cells, ["estimator", "D", "error"], "cells")
     sub = cells[cells.estimator.isin(estimators)]
     table = sub.assign(abs_error=sub.error.abs()).groupby(["estimator", "D"]).abs_error.mean().unstack("D")
@@ -244,7 +217,7 @@ def per_dim_slopes(law: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def check_paper_laws(slopes: pd.DataFrame, thresholds: Thresholds = Thresholds(),
+def check_paper_laws(slopes: pd.DataFrame, thresholds: Thresholds = THRESHOLDS,
                      labels: dict | None = None) -> list[Observation]:
     """The appendix's two laws judged on :func:`per_dim_slopes`: [(D − 1)·log M with all dimensions
     active, (D − 2)·log M with one shut down].

@@ -6,12 +6,16 @@ Executing a grid is :func:`rtc.sweep.run_grid` (Ray); one run is :func:`rtc.expe
 """
 from __future__ import annotations
 
-import dataclasses
+import hashlib
 import itertools
+import json
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+
+from rtc._validate import Config, ConfigError, _type_name, check_real, fits, is_integer
 
 from .results import (
     EVAL_PRESETS,
@@ -23,16 +27,29 @@ from .results import (
     run_settings,
 )
 
-__all__ = ["RunSpec", "GridError", "load_grid", "validate_grid", "grid_runs", "cached_row", "estimate_seconds",
-           "dry_run", "STEP_SECONDS", "EVAL_SECONDS"]
+__all__ = ["RunSpec", "Resources", "GridError", "load_grid", "validate_grid", "grid_key", "grid_runs", "cached_row",
+           "estimate_seconds", "dry_run", "STEP_SECONDS", "EVAL_SECONDS"]
+
+
+def _check_resources(cpus, gpus, names: tuple[str, str]) -> tuple[float, float]:
+    """(cpus, gpus) as floats: Ray's resources of one run, named ``names`` in errors. cpus > 0; gpus ≥ 0, and a
+    whole number above 1 (Ray shares a GPU between runs only in fractions of one)."""
+    cpus = check_real(cpus, names[0], positive=True)
+    gpus = check_real(gpus, names[1], minimum=0)
+    if gpus > 1 and not gpus.is_integer():
+        raise ValueError(f"{names[1]} above 1 must be a whole number of GPUs, got {gpus!r}")
+    return cpus, gpus
 
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One run of a grid: a ``TrainConfig``, a dataset spec and evaluation settings."""
+    """One run of a grid: a ``TrainConfig``, a dataset spec, evaluation settings and the Ray resources of its task
+    (``cpus`` > 0, ``gpus`` ≥ 0; a fraction of a GPU shares one GPU between runs)."""
     config: object
     dataset: DatasetSpec
     evaluation: EvalSettings = EvalSettings()
+    cpus: float = 1.0
+    gpus: float = 0.0
 
     def __post_init__(self):
         from rtc.models import TrainConfig
@@ -41,6 +58,9 @@ class RunSpec:
         object.__setattr__(self, "dataset", as_dataset_spec(self.dataset))
         if not isinstance(self.evaluation, EvalSettings):
             raise TypeError(f"RunSpec.evaluation must be an EvalSettings, got {type(self.evaluation).__name__}")
+        cpus, gpus = _check_resources(self.cpus, self.gpus, ("RunSpec.cpus", "RunSpec.gpus"))
+        object.__setattr__(self, "cpus", cpus)
+        object.__setattr__(self, "gpus", gpus)
 
     @property
     def label(self) -> str:
@@ -48,7 +68,7 @@ class RunSpec:
         return f"{c.model}(strength={c.strength:g}, seed={c.seed}, steps={c.steps}) on {self.dataset.name}"
 
 
-class GridError(ValueError):
+class GridError(ConfigError):
     """A training.yaml that does not fit the grid schema (the message names the file and the key)."""
 
 
@@ -73,45 +93,37 @@ def cached_row(spec: RunSpec, results_dir: Path, datasets: dict):
 # ---------------------------------------------------------------------------------------------------------------
 
 _GRID_KEYS = {"name": str, "models": list, "strengths": list, "datasets": list, "seeds": list, "overrides": dict}
-_TOP_KEYS = ("description", "defaults", "eval", "grids")
+_TOP_KEYS = ("description", "defaults", "eval", "resources", "grids")
 _FROM_GRID = ("model", "strength", "seed")  # TrainConfig fields a grid sets; not allowed in defaults / overrides
 
 
-def _type_ok(annotation: str, v) -> bool:
-    """Does the YAML value ``v`` fit a TrainConfig / EvalSettings field annotated ``annotation`` (a string)?"""
-    alts = [a.strip() for a in annotation.split("|")]
-    if v is None:
-        return "None" in alts
-    for a in alts:
-        if a == "bool" and isinstance(v, bool):
-            return True
-        if isinstance(v, bool):
-            continue
-        if a == "int" and isinstance(v, int):
-            return True
-        if a == "float" and isinstance(v, (int, float)):
-            return True
-        if a == "str" and isinstance(v, str):
-            return True
-        if a.startswith("tuple") and isinstance(v, list):
-            n = a.count(",") + 1 if "..." not in a else len(v)
-            if "[" not in a:
-                return True
-            inner = a[a.index("[") + 1:a.rindex("]")].split(",")[0].strip()
-            return len(v) == n and all(_type_ok(inner, x) for x in v)
-    return False
+@dataclass(frozen=True)
+class Resources(Config):
+    """Ray resources of every run of a grid (training.yaml's ``resources``): CPUs (> 0) and GPUs (≥ 0; a fraction
+    shares one GPU between runs, e.g. 0.25 puts four on one) per run."""
+    cpus_per_run: float = 1.0
+    gpus_per_run: float = 0.0
+
+    def __post_init__(self):
+        cpus, gpus = _check_resources(self.cpus_per_run, self.gpus_per_run, ("cpus_per_run", "gpus_per_run"))
+        object.__setattr__(self, "cpus_per_run", cpus)
+        object.__setattr__(self, "gpus_per_run", gpus)
 
 
-def _check_fields(values, cls, where: str, exclude=()) -> dict:
+def _train_fields(values, where: str) -> dict:
+    """A ``defaults`` / ``overrides`` mapping checked against the ``TrainConfig`` fields and their annotations
+    (:func:`rtc._validate.fits`), lists made tuples; the grid's own fields (model, strength, seed) are refused."""
+    from rtc.models import TrainConfig
+
     if not isinstance(values, dict):
-        raise GridError(f"{where}: expected a mapping, got {type(values).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in exclude}
+        raise GridError(f"{where}: expected a mapping of TrainConfig fields, got {type(values).__name__} {values!r}")
+    hints = {k: v for k, v in typing.get_type_hints(TrainConfig).items() if k not in _FROM_GRID}
     out = {}
     for k, v in values.items():
-        if k not in fields:
-            raise GridError(f"{where}: unknown key {k!r}; allowed: {', '.join(sorted(fields))}")
-        if not _type_ok(str(fields[k].type), v):
-            raise GridError(f"{where}: {k!r} must be {fields[k].type}, got {type(v).__name__} {v!r}")
+        if k not in hints:
+            raise GridError(f"{where}: unknown key {k!r}; allowed: {', '.join(sorted(hints))}")
+        if not fits(hints[k], v):
+            raise GridError(f"{where}: {k!r} must be {_type_name(hints[k])}, got {type(v).__name__} {v!r}")
         out[k] = tuple(v) if isinstance(v, list) else v
     return out
 
@@ -119,7 +131,7 @@ def _check_fields(values, cls, where: str, exclude=()) -> dict:
 def validate_grid(doc, source: str = "training.yaml") -> dict:
     """Check a parsed training.yaml against the schema of :func:`load_grid`; return it normalised."""
     from rtc.data import DATASETS
-    from rtc.models import MODELS, TrainConfig
+    from rtc.models import MODELS
 
     if not isinstance(doc, dict):
         raise GridError(f"{source}: expected a mapping with keys {_TOP_KEYS}, got {type(doc).__name__}")
@@ -128,16 +140,20 @@ def validate_grid(doc, source: str = "training.yaml") -> dict:
             raise GridError(f"{source}: unknown top-level key {k!r}; allowed: {', '.join(_TOP_KEYS)}")
     if "grids" not in doc:
         raise GridError(f"{source}: missing 'grids'")
-    defaults = _check_fields(doc.get("defaults") or {}, TrainConfig, f"{source}: defaults", exclude=_FROM_GRID)
-    ev = dict(doc.get("eval") or {})
+    defaults = _train_fields(doc.get("defaults") or {}, f"{source}: defaults")
+    ev = doc.get("eval") or {}
+    if not isinstance(ev, dict):
+        raise GridError(f"{source}: eval: expected a mapping, got {type(ev).__name__} {ev!r}")
+    ev = dict(ev)
     preset = ev.pop("preset", "reference")
     if preset not in EVAL_PRESETS:
         raise GridError(f"{source}: eval.preset must be one of {sorted(EVAL_PRESETS)}, got {preset!r}")
-    ev = _check_fields(ev, EvalSettings, f"{source}: eval")
     try:
-        settings = EvalSettings.preset(preset, **ev)
-    except ValueError as e:
-        raise GridError(f"{source}: eval: {e}") from None
+        # The preset's values, then the file's: one check of every field against EvalSettings.
+        settings = EvalSettings.from_mapping({**EVAL_PRESETS[preset].to_dict(), **ev}, where=f"{source}: eval")
+        resources = Resources.from_mapping(doc.get("resources") or {}, where=f"{source}: resources")
+    except ConfigError as e:
+        raise GridError(str(e)) from None
     grids = doc["grids"]
     if not isinstance(grids, list) or not grids:
         raise GridError(f"{source}: 'grids' must be a non-empty list of grids")
@@ -158,18 +174,23 @@ def validate_grid(doc, source: str = "training.yaml") -> dict:
             raise GridError(f"{where}: duplicate grid name {g['name']!r}")
         names.add(g["name"])
         for k, ok, what in (("models", lambda m: m in MODELS, f"a model of {sorted(MODELS)}"),
-                            ("strengths", lambda s: isinstance(s, (int, float)) and not isinstance(s, bool),
-                             "a number"),
+                            ("strengths", lambda s: fits(float, s), "a number"),
                             ("datasets", lambda d: d in DATASETS, f"one of {DATASETS}"),
-                            ("seeds", lambda s: isinstance(s, int) and not isinstance(s, bool) and s >= 0,
-                             "an integer ≥ 0")):
+                            ("seeds", lambda s: is_integer(s) and s >= 0, "an integer ≥ 0")):
             bad = [x for x in g[k] if not ok(x)]
             if bad:
                 raise GridError(f"{where} ({g['name']}): {k} {bad} — each must be {what}")
-        overrides = _check_fields(g.get("overrides") or {}, TrainConfig, f"{where} ({g['name']}): overrides",
-                                  exclude=_FROM_GRID)
+        overrides = _train_fields(g.get("overrides") or {}, f"{where} ({g['name']}): overrides")
         out_grids.append({**g, "overrides": overrides})
-    return {"description": doc.get("description", ""), "defaults": defaults, "eval": settings, "grids": out_grids}
+    return {"description": doc.get("description", ""), "defaults": defaults, "eval": settings,
+            "resources": resources, "grids": out_grids}
+
+
+def grid_key(grid: dict) -> str:
+    """sha256 of a normalised grid (what :func:`load_grid` / :func:`validate_grid` return): every setting its runs
+    are built from, so two training.yaml files that differ only in comments, layout or key order share it."""
+    doc = {**grid, "eval": grid["eval"].to_dict(), "resources": grid["resources"].to_dict()}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
 def load_grid(profile: str, *, root: str | Path | None = None) -> dict:
@@ -180,6 +201,7 @@ def load_grid(profile: str, *, root: str | Path | None = None) -> dict:
         description: str                 # optional
         defaults: {TrainConfig field: value}   # shared by every run; not model/strength/seed
         eval: {preset: reference|fast|lean|ci, EvalSettings field: value}
+        resources: {cpus_per_run: number > 0, gpus_per_run: number ≥ 0}   # optional; default 1 and 0
         grids:                           # each: the product models × strengths × datasets × seeds
           - name: str                    # unique; chapters select grids by name
             models: [model, ...]         # rtc.models.MODELS
@@ -188,7 +210,7 @@ def load_grid(profile: str, *, root: str | Path | None = None) -> dict:
             seeds: [int, ...]
             overrides: {TrainConfig field: value}   # optional, this grid only
 
-    Returns ``{"description", "defaults", "eval" (EvalSettings), "grids" (list of dicts)}``.
+    Returns ``{"description", "defaults", "eval" (EvalSettings), "resources" (Resources), "grids" (list of dicts)}``.
     """
     import yaml
 
@@ -220,7 +242,8 @@ def grid_runs(profile: str | dict, grids=None, *, root: str | Path | None = None
                                                                 grid["datasets"], grid["seeds"]):
             cfg = TrainConfig(model=model, strength=float(strength), seed=seed,
                               **{**g["defaults"], **grid["overrides"]})
-            spec = RunSpec(cfg, DatasetSpec(dataset), g["eval"])
+            spec = RunSpec(cfg, DatasetSpec(dataset), g["eval"], cpus=g["resources"].cpus_per_run,
+                           gpus=g["resources"].gpus_per_run)
             if spec not in seen:
                 seen.add(spec)
                 out.append(spec)

@@ -49,6 +49,7 @@ import pandas as pd
 
 from rtc._io import atomic_write, file_lock, remove_orphans
 from rtc._source import files_digest
+from rtc._validate import Config, check_int
 
 __all__ = ["EvalSettings", "EVAL_PRESETS", "DatasetSpec", "as_dataset_spec", "RunResult", "run", "eval_path",
            "default_results_dir", "EVAL_CODE_MODULES"]
@@ -61,7 +62,7 @@ EVAL_CODE_EXCLUDED = ("metrics/plots.py",)
 
 
 @dataclass(frozen=True)
-class EvalSettings:
+class EvalSettings(Config):
     """How a trained encoder is evaluated; every field enters the evaluation's cache key.
 
     ``name`` labels the settings in the row (column ``eval``): "reference" are the paper's and the
@@ -91,13 +92,16 @@ class EvalSettings:
         if not isinstance(self.name, str) or not self.name.isidentifier():
             raise ValueError(f"EvalSettings.name must be an identifier-like string, got {self.name!r}")
         for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            if f.type == "int" and (not isinstance(v, int) or isinstance(v, bool) or v < (0 if f.name == "seed"
-                                                                                          else 1)):
-                raise ValueError(f"EvalSettings.{f.name} must be an integer ≥ {0 if f.name == 'seed' else 1}, "
-                                 f"got {v!r}")
+            if f.type == "int":
+                minimum = 0 if f.name == "seed" else 1
+                try:
+                    object.__setattr__(self, f.name, check_int(getattr(self, f.name), f"EvalSettings.{f.name}",
+                                                               minimum=minimum))
+                except TypeError as e:  # a settings value of the wrong type is a bad value, like one out of range
+                    raise ValueError(str(e)) from None
         if self.dci_estimator not in ("gbt", "random_forest"):
-            raise ValueError(f"EvalSettings.dci_estimator must be 'gbt' or 'random_forest', got {self.dci_estimator!r}")
+            raise ValueError(f"EvalSettings.dci_estimator must be 'gbt' or 'random_forest', "
+                             f"got {self.dci_estimator!r}")
         if round(0.5 * self.num_tc) < 2 * self.dr_batch:  # density_ratio_estimate trains on half the codes
             raise ValueError(f"EvalSettings.num_tc={self.num_tc} is too small for the discriminator TC: its "
                              f"training half needs ≥ 2·dr_batch = {2 * self.dr_batch} codes")
@@ -115,9 +119,6 @@ class EvalSettings:
         if name not in EVAL_PRESETS:
             raise ValueError(f"unknown evaluation preset {name!r}; choose from {sorted(EVAL_PRESETS)}")
         return dataclasses.replace(EVAL_PRESETS[name], **overrides)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
 
 
 EVAL_PRESETS = {

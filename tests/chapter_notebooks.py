@@ -1,0 +1,75 @@
+"""What the chapter tests check in an executed chapter: the glue keys its prose references, what it glued, errors.
+
+Shared by test_chapters.py (the ci book's executed notebooks) and test_chapter_glue.py (a chapter under a generated
+profile, and the static check that every referenced key has a glue call).
+"""
+from __future__ import annotations
+
+import ast
+import math
+import re
+from pathlib import Path
+
+import nbformat
+
+from rtc.claims import VERDICTS
+from rtc.params import chapter_notebook
+
+_ROLE = re.compile(r"\{glue(?::(?:text|any|md)?)?\}`([^`:]+)(?::[^`]*)?`")
+_FIGURE = re.compile(r"^\s*```\{glue(?::figure|:math)?\}\s+(\S+)", re.M)
+# Glued keys that hold a claim's verdict (rtc.claims.Observation.summary): they must say one of VERDICTS.
+_VERDICT_KEY = re.compile(r"(obs|law|claim)[\w-]*-verdict")
+
+
+def referenced_keys(source: Path) -> set[str]:
+    """Glue keys referenced by the Markdown cells of a jupytext chapter."""
+    nb = chapter_notebook(source)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    return set(_ROLE.findall(text)) | set(_FIGURE.findall(text))
+
+
+def glued_values(notebook: Path) -> dict[str, str]:
+    """key → text/plain (or '<figure>') of every glue output of an executed notebook."""
+    nb = nbformat.read(notebook, as_version=4)
+    out = {}
+    for c in nb.cells:
+        for o in c.get("outputs", []):
+            name = o.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name:
+                data = o.get("data", {})
+                out[name] = ("<figure>" if any(k.endswith("image/png") for k in data) else
+                             data.get("application/papermill.record/text/plain", data.get("text/plain", "")))
+    return out
+
+
+def missing_or_bad(source: Path, notebook: Path) -> list[str]:
+    """Referenced keys that were not glued, or were glued as a non-finite number; verdict keys without a verdict."""
+    glued = glued_values(notebook)
+    bad = []
+    for key in sorted(referenced_keys(source)):
+        if key not in glued:
+            bad.append(f"{key}: not glued")
+            continue
+        try:
+            value = ast.literal_eval(glued[key])
+        except (ValueError, SyntaxError):
+            continue
+        if isinstance(value, float) and not math.isfinite(value):
+            bad.append(f"{key}: glued as {value}")
+        elif isinstance(value, str) and re.search(r"\bnan\b", value, re.I):
+            bad.append(f"{key}: glued text contains nan: {value!r}")
+        elif _VERDICT_KEY.fullmatch(key) and not any(w in str(value) for w in VERDICTS):
+            bad.append(f"{key}: glued {value!r}, which names none of the verdicts {VERDICTS}")
+    return bad
+
+
+def verdict_keys(notebook: Path) -> list[str]:
+    """The glued keys of an executed notebook that hold a claim's verdict."""
+    return [k for k in glued_values(notebook) if _VERDICT_KEY.fullmatch(k)]
+
+
+def error_outputs(notebook: Path) -> list[str]:
+    """``ename: evalue`` of every error output of an executed notebook (papermill stops at the first)."""
+    nb = nbformat.read(notebook, as_version=4)
+    return [f"{o.get('ename')}: {o.get('evalue')}" for c in nb.cells for o in c.get("outputs", [])
+            if o.get("output_type") == "error"]
