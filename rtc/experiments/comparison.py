@@ -11,8 +11,8 @@ The training chapter trains the profile's grid through :mod:`rtc.sweep` (one row
 - :func:`check_claims` — one :class:`rtc.claims.Observation` per claim of §5.1–5.2 (Fig. 3 left and
   right, Fig. 4, the appendix's Fig. 9, §5.2's DIP-VAE claim, Theorem 1 on trained encoders), each with its
   verdict computed from the table and :class:`Thresholds` fixed before the run;
-- :func:`snapshot_trace`, :func:`training_log`, :func:`noise_range`, :func:`load_trained` — what training did
-  (TC over training from the weight snapshots, per-step terms, RTC-VAE's η) and the trained networks;
+- :func:`snapshot_trace`, :func:`training_log`, :func:`noise_range` — what training did (TC over training from the
+  weight snapshots, per-step terms, RTC-VAE's η);
 - :func:`run_table` — the table of every run (also written as CSV by the chapter).
 
 Verdict words: ``confirmed``, ``refuted``, ``partly`` (the claim holds for some of the runs it is about) and
@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from rtc.claims import Observation, fraction_verdict, spearman_bootstrap
 
-__all__ = ["Thresholds", "PAIRS", "LABELS", "mean_image_baseline", "add_learning", "add_disparity", "check_claims", "noise_range", "snapshot_trace", "training_log", "load_trained",
+__all__ = ["Thresholds", "PAIRS", "LABELS", "mean_image_baseline", "add_learning", "add_disparity", "check_claims", "noise_range", "snapshot_trace", "training_log",
            "run_table", "TABLE_COLUMNS", "describe_grid", "markdown_table", "paper_cost"]
 
 # vanilla model → its revised form (the paper's "revised β-VAE" and RTC-VAE = revised FactorVAE)
@@ -319,13 +318,6 @@ def check_claims(table: pd.DataFrame, t: Thresholds = Thresholds(), *, repeats: 
 
 
 # ------------------------------------------------------------------------------------------------ trained runs
-
-def load_trained(result, config, device=None):
-    """The trained VAE of a :class:`rtc.experiments.RunResult` (its ``final.pt``), in eval mode."""
-    from rtc.models import load_model
-
-    return load_model(Path(result.run_dir) / "final.pt", config, device=device)
-
 
 def noise_range(sigma, var_mu, *, active: float = 0.01, quantiles=(0.05, 0.95)) -> dict:
     """Theorem 1's noise range of a trained encoder: [c1, c2] = the ``quantiles`` of σ_k²(x) over images x and
