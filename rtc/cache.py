@@ -3,8 +3,9 @@
 rtc keeps two caches, both gitignored and both safe to delete (everything in them is recomputed on demand):
 
 - the **results cache** (:func:`rtc.experiments.default_results_dir`: ``$RTC_RESULTS_DIR``, else
-  ``<repository>/results``): one folder per trained run, ``runs/<model>-<key>/`` (weights, checkpoint,
-  snapshots, ``config.json``, the lock) with its evaluations in ``eval/<preset>-<key>.pkl``;
+  ``<repository>/results``; its layout is :mod:`rtc.experiments.results`'s): one folder per trained run,
+  ``runs/<model>-<key>/`` (weights, checkpoint, snapshots, ``config.json``, the lock) with its evaluations in
+  ``eval/<preset>-<key>.json`` and their matrices in ``.npz`` beside them;
 - the **data cache** (:func:`rtc.data.cache.cache_dir`: ``$RTC_CACHE_DIR``, else ``<repository>/.cache/rtc``):
   rendered dataset grids (``<dataset>-v<renderer version>-seed<seed>.h5``), Shapes3D's ray-cast geometry
   (``.npy``) and the book's MathJax copy.
@@ -16,7 +17,8 @@ ones behind. :func:`scan` sorts every entry into
 - **reachable** — a run of a committed profile's grid (``parameters/<profile>/training.yaml``) under the current
   code, an evaluation a profile reads, a dataset file of the current renderer: what a build would use now;
 - **stale** — a run trained by other code, or by the current code but listed by no profile; an evaluation by
-  other code or settings; a rendered grid, geometry or MathJax copy of another version;
+  other code or settings, one in the old pickle format (``.pkl``, no longer read), or matrices (``.npz``) whose
+  evaluation file was never written; a rendered grid, geometry or MathJax copy of another version;
 - **orphan** — a temporary file left by a writer that was killed (:mod:`rtc._io`; its process is gone);
 - **in use** — a run whose lock is held right now (being trained) or a temporary file being written: never removed;
 - **other** — a file this module does not know: listed, never removed.
@@ -74,8 +76,7 @@ def _human(n: float) -> str:
 def reachable(root: Path, results_dir: Path, profiles: list[str] | None = None) -> tuple[dict, dict]:
     """What the committed profiles' grids use under the current code: ``({run dir: [labels]}, {evaluation file:
     [labels]})``, labels like ``"default: rtc_vae(strength=10, seed=0, steps=1500) on dsprites"``."""
-    from .experiments.results import eval_path
-    from .models import run_dir_for
+    from .experiments.results import eval_path, run_dir
     from .params import profiles as all_profiles
     from .sweep import grid_runs
 
@@ -88,10 +89,10 @@ def reachable(root: Path, results_dir: Path, profiles: list[str] | None = None) 
         for spec in grid_runs(profile, root=root):
             if spec.dataset not in datasets:
                 datasets[spec.dataset] = spec.dataset.load()
-            run_dir = run_dir_for(spec.config, datasets[spec.dataset], results_dir / "runs")
+            rd = run_dir(spec.config, datasets[spec.dataset], results_dir)
             label = f"{profile}: {spec.label}"
-            runs.setdefault(run_dir, []).append(label)
-            evals.setdefault(eval_path(run_dir, spec.evaluation), []).append(label)
+            runs.setdefault(rd, []).append(label)
+            evals.setdefault(eval_path(rd, spec.evaluation), []).append(label)
     return runs, evals
 
 
@@ -108,10 +109,40 @@ def _current_code(data: dict, memo: dict) -> str | None:
     return memo[(name, seed)]
 
 
+def _scan_evaluations(run_dir: Path, evals: dict) -> list[Entry]:
+    """The evaluations of a reachable run that no profile reads: by other code or settings, in the old pickle format,
+    or matrices without their evaluation file (a writer killed between the two). Never one whose lock is held."""
+    from .experiments.results import eval_dir
+
+    folder = eval_dir(run_dir)
+    out = []
+    for f in sorted(folder.iterdir()) if folder.is_dir() else []:
+        js, npz = f.with_suffix(".json"), f.with_suffix(".npz")
+        if (f.suffix not in (".json", ".npz", ".pkl") or js in evals or parse_temp(f) is not None
+                or (f.suffix == ".npz" and js.exists())):  # matrices are counted with their evaluation file
+            continue
+        size = _size(f) + (_size(npz) if f.suffix == ".json" and npz.exists() else 0)
+        if not try_lock(f.with_suffix(".lock")):
+            out.append(Entry("evaluation", f, size, "in use", "results", "being evaluated now"))
+        elif f.suffix == ".pkl":
+            out.append(Entry("evaluation", f, size, "stale", "results",
+                             "an evaluation in the old pickle format (no longer read)"))
+        elif f.suffix == ".json":
+            out.append(Entry("evaluation", f, size, "stale", "results",
+                             "an evaluation by other evaluation code or settings than the profiles'"))
+        else:
+            out.append(Entry("evaluation", f, size, "stale", "results",
+                             "matrices without their evaluation file (its writer was killed)"))
+    return out
+
+
 def _scan_results(results_dir: Path, runs: dict, evals: dict) -> list[Entry]:
+    from .experiments.results import RUNS
+    from .models.train import CONFIG
+
     out: list[Entry] = []
     memo: dict = {}
-    runs_dir = results_dir / "runs"
+    runs_dir = results_dir / RUNS
     for d in sorted(runs_dir.iterdir()) if runs_dir.is_dir() else []:
         if not d.is_dir():
             if parse_temp(d) is None:  # a temporary file is reported with the others (_scan_temps)
@@ -121,13 +152,10 @@ def _scan_results(results_dir: Path, runs: dict, evals: dict) -> list[Entry]:
         busy = not try_lock(d / "lock")
         if d in runs:
             out.append(Entry("run", d, size, "in use" if busy else "reachable", "results", "; ".join(runs[d])))
-            for f in sorted((d / "eval").glob("*.pkl")) if (d / "eval").is_dir() else []:
-                if f not in evals:
-                    out.append(Entry("evaluation", f, _size(f), "stale", "results",
-                                     "an evaluation by other evaluation code or settings than the profiles'"))
+            out += _scan_evaluations(d, evals)
             continue
         try:
-            meta = json.loads((d / "config.json").read_text())
+            meta = json.loads((d / CONFIG).read_text())
             code, current = meta.get("code"), _current_code(meta.get("data", {}), memo)
             cfg = meta.get("config", {})
             what = f"{cfg.get('model')}(strength={cfg.get('strength')}, seed={cfg.get('seed')}) on " \
@@ -227,8 +255,11 @@ def prune(entries: list[Entry], *, stale: bool = True, orphans: bool = True, eve
             shutil.rmtree(e.path, ignore_errors=True)
         else:
             e.path.unlink(missing_ok=True)
-            if e.kind == "evaluation":
-                e.path.with_suffix(".lock").unlink(missing_ok=True)
+            if e.kind == "evaluation":  # an evaluation file goes with its matrices, and its lock with it
+                if e.path.suffix == ".json":
+                    e.path.with_suffix(".npz").unlink(missing_ok=True)
+                if not e.path.with_suffix(".json").exists():
+                    e.path.with_suffix(".lock").unlink(missing_ok=True)
         freed += e.bytes
     say(f"{'would free' if dry_run else 'freed'} {_human(freed)} ({len(chosen)} entries)")
     return freed

@@ -5,7 +5,7 @@ run's settings and scores — ``python -m rtc.inspect``.
 A run is given by its directory (``results/runs/<model>-<key>``) or resolved through a profile's grid
 (``parameters/<profile>/training.yaml``) and the results cache. Nothing is trained and nothing is written to the
 results cache: a run that is not cached is an error naming the command that trains it. The metrics' matrices are
-read from the run's cached evaluation (``<run dir>/eval/*.pkl``); without one they are computed here, from the
+read from the run's cached evaluation (``<run dir>/eval/*.json``); without one they are computed here, from the
 same functions, on the images encoded for the report (and the report says so).
 
 Library::
@@ -31,7 +31,6 @@ import html
 import io
 import json
 import math
-import pickle
 import sys
 import time
 from dataclasses import dataclass, field
@@ -116,7 +115,9 @@ def _one_line(e: BaseException) -> str:
 
 
 def _read_config(run_dir: Path) -> dict:
-    cfg_file = run_dir / "config.json"
+    from rtc.models.train import CONFIG
+
+    cfg_file = run_dir / CONFIG
     if not run_dir.is_dir():
         raise InspectError(f"{run_dir} is not a directory: pass a run directory (results/runs/<model>-<key>) or "
                            "--profile/--model/--strength/--seed/--dataset")
@@ -161,13 +162,6 @@ def _load_dataset(identity: dict, cfg_file: Path, path=None):
                            "--dataset-path") from None
 
 
-def _read_eval(path: Path) -> dict:
-    with open(path, "rb") as f:
-        d = pickle.load(f)
-    return {"row": d["row"], "matrices": d["matrices"], "disintegration": d["disintegration"],
-            "factor_names": tuple(d["factor_names"]), "conventions": d.get("conventions", {})}
-
-
 def _compute_eval(enc, ds) -> dict:
     """The NMI and R² matrices and their disintegration tables from the metrics' own functions (no cache)."""
     from rtc.metrics.diagnostics import disintegration
@@ -200,15 +194,15 @@ def load_run(run_dir, *, n: int = 1000, seed: int = 0, evaluation=None, dataset_
     is not a run, a missing or unreadable ``final.pt``, settings this checkout cannot read, or a dataset that
     cannot be loaded.
     """
-    from rtc.experiments.results import eval_path
+    from rtc.experiments.results import eval_path, evaluation_files, read_evaluation
     from rtc.models import CheckpointError, encode, load_model, run_dir_for
-    from rtc.models.train import code_version
+    from rtc.models.train import CONFIG, FINAL, code_version
 
     run_dir = Path(run_dir).expanduser().resolve()
     doc = _read_config(run_dir)
-    cfg_file = run_dir / "config.json"
+    cfg_file = run_dir / CONFIG
     config, unknown = _train_config(doc, cfg_file)
-    final = run_dir / "final.pt"
+    final = run_dir / FINAL
     if not final.exists():
         raise InspectError(f"{final} is missing: the run did not finish; finish it (python -m rtc.sweep --profile "
                            "<profile>, or rtc.models.train with the same settings resumes it) and inspect it then")
@@ -228,18 +222,18 @@ def load_run(run_dir, *, n: int = 1000, seed: int = 0, evaluation=None, dataset_
     except (CheckpointError, Exception) as e:  # noqa: BLE001 — truncated, corrupt or from another network
         other = "" if key_ok else " or was written by other code (see the cache key mismatch)"
         raise InspectError(f"{final} cannot be read ({_one_line(e)[:160]}): it is truncated or corrupt{other}; "
-                           f"delete {run_dir} and train the run again (python -m rtc.sweep --profile <profile>)") from None
+                           f"delete {run_dir} and train the run again (python -m rtc.sweep --profile <profile>)"
+                           ) from None
     log = {k: np.asarray(v, dtype=np.float64) for k, v in (state.get("log") or {}).items()}
     enc = encode(model, ds, n=n, seed=seed, device=device)
     ev, source = None, ""
     if evaluation is not None and eval_path(run_dir, evaluation).exists():
         p = eval_path(run_dir, evaluation)
-        ev, source = _read_eval(p), f"cached evaluation {p.relative_to(run_dir)} ({evaluation.name} settings)"
+        ev, source = read_evaluation(p), f"cached evaluation {p.relative_to(run_dir)} ({evaluation.name} settings)"
     else:
-        files = sorted((run_dir / "eval").glob("*.pkl"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for p in files:
+        for p in evaluation_files(run_dir):
             try:
-                ev = _read_eval(p)
+                ev = read_evaluation(p)
             except Exception:  # noqa: BLE001 — an unreadable evaluation file: try the next one
                 continue
             source = (f"cached evaluation {p.relative_to(run_dir)} (not the current evaluation key: other settings "
@@ -263,8 +257,8 @@ def resolve_run(profile: str, *, model: str, strength: float, seed: int, dataset
                 root=None):
     """The run of ``profile``'s grid with these settings: (RunSpec, run directory). Trains nothing; raises
     :class:`InspectError` when the grid has no such run or the run is not in the results cache."""
-    from rtc.experiments.results import default_results_dir
-    from rtc.models import run_dir_for
+    from rtc.experiments.results import default_results_dir, run_dir
+    from rtc.models.train import FINAL
     from rtc.sweep import grid_runs
 
     try:
@@ -284,11 +278,11 @@ def resolve_run(profile: str, *, model: str, strength: float, seed: int, dataset
     except Exception as e:  # noqa: BLE001
         raise InspectError(f"dataset {dataset!r} cannot be loaded ({_one_line(e)}); point RTC_{dataset.upper()} at "
                            "its file or unset it to use the procedural renderer") from None
-    run_dir = run_dir_for(spec.config, ds, Path(results_dir) / "runs")
-    if not (run_dir / "final.pt").exists():
-        raise InspectError(f"{run_dir / 'final.pt'} does not exist: the run is not in the results cache; train it "
+    rd = run_dir(spec.config, ds, results_dir)
+    if not (rd / FINAL).exists():
+        raise InspectError(f"{rd / FINAL} does not exist: the run is not in the results cache; train it "
                            f"with `python -m rtc.sweep --profile {profile}` (or `make book PROFILE={profile}`)")
-    return spec, run_dir
+    return spec, rd
 
 
 def inspect_grid_run(profile: str, *, model: str, strength: float, seed: int, dataset: str, results_dir=None,

@@ -2,9 +2,11 @@
 cost model — is :mod:`rtc.experiments.grid`, re-exported here).
 
 A run is :func:`rtc.experiments.run` (train + evaluate, cached). :func:`run_grid` reads the runs
-already evaluated from the cache without starting anything, and sends the others to Ray as
-tasks: an embedded local Ray by default, or an existing cluster given ``address=`` or
-``$RTC_RAY_ADDRESS``. The result is a tidy table, one row per run, in the order of ``runs``.
+already evaluated from the cache without starting anything (:func:`rtc.experiments.cached_result`), and sends
+the others to Ray as tasks, each asking for its run's ``RunSpec.cpus`` and ``RunSpec.gpus``: an embedded local
+Ray by default, or an existing cluster given ``address=`` or ``$RTC_RAY_ADDRESS``. The result is what
+:func:`rtc.experiments.load_results` returns once the grid is cached — a tidy table, one row per run, and the
+runs' :class:`rtc.experiments.RunResult` s, both in the order of ``runs``.
 
 Ray settings this module always applies (before Ray is imported, in ``os.environ``):
 
@@ -16,10 +18,10 @@ Ray settings this module always applies (before Ray is imported, in ``os.environ
   and replaces an explicit ``_node_ip_address="127.0.0.1"`` by that address). The node address
   is checked after start-up; a non-loopback one shuts Ray down with an error. The variable is
   read when Ray is imported: import ``rtc.sweep`` before ``ray``, or set it yourself.
-- no dashboard; ``num_cpus`` = the machine's cores; one torch thread per CPU given to a run.
+- no dashboard; ``num_cpus`` = the machine's cores; one torch thread per whole CPU given to a run.
 
 Failures: a run that raises is reported (its settings and the error) and the others go on; at the
-end :class:`SweepError` names every failed run (its ``table`` holds the runs that finished). A
+end :class:`SweepError` names every failed run (its ``table`` and ``results`` hold the runs that finished). A
 worker process that dies (killed, out of memory) is retried by Ray up to ``max_retries`` times; the
 retry resumes from the run's last checkpoint, so on CPU it ends bit-identical to an uninterrupted
 run. Two tasks on one configuration never corrupt each other: training holds a lock on the run
@@ -53,14 +55,20 @@ from rtc.experiments.grid import (  # noqa: E402
     STEP_SECONDS,
     GridError,
     RunSpec,
-    cached_row,
     dry_run,
     estimate_seconds,
     grid_runs,
     load_grid,
     validate_grid,
 )
-from rtc.experiments.results import default_results_dir, run, run_settings  # noqa: E402
+from rtc.experiments.results import (  # noqa: E402
+    RunResult,
+    cached_result,
+    default_results_dir,
+    results_table,
+    run,
+    run_settings,
+)
 from rtc.progress import report  # noqa: E402
 
 __all__ = ["SweepError", "run_grid", "init_ray", "main", "GridETA", "PROGRESS_EVERY",
@@ -70,10 +78,11 @@ __all__ = ["SweepError", "run_grid", "init_ray", "main", "GridETA", "PROGRESS_EV
 
 
 class SweepError(RuntimeError):
-    """Some runs of a grid failed. ``failures``: list of (RunSpec, error text); ``table``: the runs that finished."""
+    """Some runs of a grid failed. ``failures``: list of (RunSpec, error text); ``table`` and ``results`` (RunResults,
+    in the table's order): the runs that finished."""
 
-    def __init__(self, failures: list, table: pd.DataFrame):
-        self.failures, self.table = failures, table
+    def __init__(self, failures: list, table: pd.DataFrame, results: list):
+        self.failures, self.table, self.results = failures, table, results
         lines = [f"{len(failures)} of {len(table) + len(failures)} runs failed:"]
         lines += [f"  - {spec.label} [{spec.config}]: {err.strip().splitlines()[-1] if err.strip() else err}"
                   for spec, err in failures]
@@ -142,12 +151,11 @@ def init_ray(address: str | None = None, *, num_cpus: int | None = None, num_gpu
     return True
 
 
-def _task(spec: RunSpec, results_dir: str, threads: int):
-    """What a Ray worker runs: one run, with ``threads`` torch threads; returns (row, status)."""
+def _task(spec: RunSpec, results_dir: str, threads: int) -> RunResult:
+    """What a Ray worker runs: one run, with ``threads`` torch threads."""
     import torch
     torch.set_num_threads(max(1, threads))
-    r = run(spec.config, spec.dataset, evaluation=spec.evaluation, results_dir=results_dir, progress=False)
-    return r.row, r.status
+    return run(spec.config, spec.dataset, evaluation=spec.evaluation, results_dir=results_dir, progress=False)
 
 
 # Seconds between two progress lines while no run finishes (rtc.progress: what the book runner prints).
@@ -176,19 +184,23 @@ class GridETA:
                 f"{eta / 60:.0f} min" + ("" if self.done_estimate > 0 else " (cost model, not yet calibrated)"))
 
 
-def run_grid(runs, *, address: str | None = None, cpus_per_run: int = 1, gpus_per_run: float = 0,
-             results_dir: str | Path | None = None, max_retries: int = 3, progress: bool = True,
-             num_cpus: int | None = None, raise_on_failure: bool = True) -> pd.DataFrame:
-    """Train and evaluate every run of ``runs`` (RunSpecs) on Ray; one row per run, in order.
+def run_grid(runs, *, address: str | None = None, cpus_per_run: int | None = None,
+             gpus_per_run: float | None = None, results_dir: str | Path | None = None, max_retries: int = 3,
+             progress: bool = True, num_cpus: int | None = None,
+             raise_on_failure: bool = True) -> tuple[pd.DataFrame, list[RunResult | None]]:
+    """Train and evaluate every run of ``runs`` (RunSpecs) on Ray: ``(table, results)``, one row and one
+    :class:`rtc.experiments.RunResult` per run, in order — what :func:`rtc.experiments.load_results` returns
+    afterwards.
 
     ``address`` / ``$RTC_RAY_ADDRESS``: an existing Ray cluster (else an embedded local one, shut down
     at the end if this call started it). On a cluster ``results_dir`` (or ``$RTC_RESULTS_DIR``) must
-    be storage every node sees. ``cpus_per_run`` (also the run's torch threads) and ``gpus_per_run``
-    (a fraction shares a GPU: 0.25 puts four runs on one) are Ray resources per task. A dead worker
-    is retried ``max_retries`` times (resuming from the checkpoint); an exception is not retried.
-    Columns: ``status`` ("cached", "trained", "evaluated"), then :attr:`RunResult.row`. Raises
-    :class:`SweepError` at the end naming every failed run (unless ``raise_on_failure=False``,
-    which adds rows with status "failed" and an ``error`` column instead).
+    be storage every node sees. Each run's task asks Ray for ``RunSpec.cpus`` CPUs (whole ones are also its torch
+    threads) and ``RunSpec.gpus`` GPUs (a fraction shares a GPU: 0.25 puts four runs on one); ``cpus_per_run`` /
+    ``gpus_per_run``, when given, replace those of every run. A dead worker is retried ``max_retries`` times
+    (resuming from the checkpoint); an exception is not retried. Columns: ``status`` ("cached", "trained",
+    "evaluated"), then :attr:`RunResult.row`. Raises :class:`SweepError` at the end naming every failed run
+    (unless ``raise_on_failure=False``, which adds rows with status "failed" and an ``error`` column instead, and
+    None in ``results``).
     """
     from tqdm.auto import tqdm
 
@@ -196,10 +208,11 @@ def run_grid(runs, *, address: str | None = None, cpus_per_run: int = 1, gpus_pe
     for i, r in enumerate(runs):
         if not isinstance(r, RunSpec):
             raise TypeError(f"runs[{i}] must be a RunSpec, got {type(r).__name__}")
-    if not (isinstance(cpus_per_run, int) and cpus_per_run >= 1):
-        raise ValueError(f"cpus_per_run must be an integer ≥ 1, got {cpus_per_run!r}")
-    if not (isinstance(gpus_per_run, (int, float)) and 0 <= gpus_per_run and math.isfinite(gpus_per_run)):
-        raise ValueError(f"gpus_per_run must be a number ≥ 0, got {gpus_per_run!r}")
+    if cpus_per_run is not None and not (isinstance(cpus_per_run, int) and cpus_per_run >= 1):
+        raise ValueError(f"cpus_per_run must be an integer ≥ 1 or None, got {cpus_per_run!r}")
+    if gpus_per_run is not None and not (isinstance(gpus_per_run, (int, float)) and 0 <= gpus_per_run
+                                         and math.isfinite(gpus_per_run)):
+        raise ValueError(f"gpus_per_run must be a number ≥ 0 or None, got {gpus_per_run!r}")
     if not (isinstance(max_retries, int) and not isinstance(max_retries, bool) and max_retries >= 0):
         raise ValueError(f"max_retries must be an integer ≥ 0, got {max_retries!r}")
     address = address or os.environ.get("RTC_RAY_ADDRESS") or None
@@ -207,15 +220,20 @@ def run_grid(runs, *, address: str | None = None, cpus_per_run: int = 1, gpus_pe
         raise ValueError("on a Ray cluster the results must be on storage every node sees: pass results_dir= or "
                          "set RTC_RESULTS_DIR")
     results_dir = (Path(results_dir) if results_dir is not None else default_results_dir()).resolve()
+    # Ray resources of each run: its RunSpec's, unless the caller overrides them for all
+    need = [(cpus_per_run if cpus_per_run is not None else spec.cpus,
+             gpus_per_run if gpus_per_run is not None else spec.gpus) for spec in runs]
 
+    results: list = [None] * len(runs)
     rows: list = [None] * len(runs)
     datasets: dict = {}
     todo = []
     for i, spec in enumerate(runs):
-        row = cached_row(spec, results_dir, datasets)
-        if row is not None:
-            rows[i] = {"status": "cached", **row}
-        else:
+        try:
+            results[i] = cached_result(spec, results_dir=results_dir, datasets=datasets)
+        except Exception:  # noqa: BLE001 — not readable here: the run's task reports the error with its settings
+            results[i] = None
+        if results[i] is None:
             todo.append(i)
     counts = {"done": 0, "cached": len(runs) - len(todo), "running": 0, "queued": 0, "failed": 0}
     failures = []
@@ -226,16 +244,20 @@ def run_grid(runs, *, address: str | None = None, cpus_per_run: int = 1, gpus_pe
         if todo:
             started = init_ray(address, num_cpus=num_cpus)
             import ray
-            if gpus_per_run > 0 and ray.cluster_resources().get("GPU", 0) == 0:
-                raise RuntimeError(f"gpus_per_run={gpus_per_run} but the Ray cluster has no GPU; the tasks would wait "
-                                   "forever (use gpus_per_run=0 on a CPU machine)")
-            task = ray.remote(_task).options(num_cpus=cpus_per_run, num_gpus=gpus_per_run, max_retries=max_retries,
-                                             retry_exceptions=False)
-            pending = {task.remote(runs[i], str(results_dir), cpus_per_run): i for i in todo}
             res = ray.cluster_resources()
-            slots = int(res.get("CPU", 1) // cpus_per_run)
-            if gpus_per_run > 0:
-                slots = min(slots, int(res.get("GPU", 0) // gpus_per_run))
+            want_gpu = [i for i in todo if need[i][1] > 0]
+            if want_gpu and res.get("GPU", 0) == 0:
+                raise RuntimeError(f"{len(want_gpu)} run(s) ask for a GPU (gpus={need[want_gpu[0]][1]} per run, from "
+                                   "RunSpec.gpus or gpus_per_run) but the Ray cluster has no GPU; the tasks would wait "
+                                   "forever (set gpus: 0 in training.yaml, or gpus_per_run=0, on a CPU machine)")
+            task = ray.remote(_task)
+            pending = {task.options(num_cpus=need[i][0], num_gpus=need[i][1], max_retries=max_retries,
+                                    retry_exceptions=False).remote(runs[i], str(results_dir), int(need[i][0])): i
+                       for i in todo}
+            cpus, gpus = max(need[i][0] for i in todo), max(need[i][1] for i in todo)
+            slots = int(res.get("CPU", 1) // cpus) if cpus > 0 else len(todo)
+            if gpus > 0:
+                slots = min(slots, int(res.get("GPU", 0) // gpus))
 
             eta = GridETA(slots)
 
@@ -256,9 +278,8 @@ def run_grid(runs, *, address: str | None = None, cpus_per_run: int = 1, gpus_pe
                     i = pending.pop(ref)
                     eta.finished(estimate_seconds(runs[i]))
                     try:
-                        row, status = ray.get(ref)
-                        rows[i] = {"status": status, **row}
-                        counts["cached" if status == "cached" else "done"] += 1
+                        results[i] = ray.get(ref)
+                        counts["cached" if results[i].status == "cached" else "done"] += 1
                     except Exception as e:  # the run's exception, or a worker lost more than max_retries times
                         err = getattr(e, "traceback_str", None) or "".join(traceback.format_exception_only(e))
                         failures.append((runs[i], str(err)))
@@ -276,10 +297,13 @@ def run_grid(runs, *, address: str | None = None, cpus_per_run: int = 1, gpus_pe
             ray.shutdown()
     report(f"grid done: {len(runs)} runs ({counts['done']} computed, {counts['cached']} cached, {counts['failed']} "
            f"failed)")
-    table = pd.DataFrame(rows)
     if failures and raise_on_failure:
-        raise SweepError(failures, table[table["status"] != "failed"].reset_index(drop=True))
-    return table
+        done = [r for r in results if r is not None]
+        raise SweepError(failures, results_table(done), done)
+    if not failures:
+        return results_table(results), results
+    table = pd.DataFrame([rows[i] if r is None else {"status": r.status, **r.row} for i, r in enumerate(results)])
+    return table, results
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -295,8 +319,10 @@ def main(argv=None) -> int:
     p.add_argument("--address", default=None, help="join the Ray cluster at HOST:PORT (else $RTC_RAY_ADDRESS, "
                    "else an embedded local Ray on 127.0.0.1)")
     p.add_argument("--results-dir", default=None, help="cache root (default $RTC_RESULTS_DIR or <repo>/results)")
-    p.add_argument("--cpus-per-run", type=int, default=1)
-    p.add_argument("--gpus-per-run", type=float, default=0.0)
+    p.add_argument("--cpus-per-run", type=int, default=None, help="Ray CPUs of every run (default: the profile's, "
+                   "RunSpec.cpus)")
+    p.add_argument("--gpus-per-run", type=float, default=None, help="Ray GPUs of every run, a fraction shares one "
+                   "(default: the profile's, RunSpec.gpus)")
     a = p.parse_args(argv)
     runs = grid_runs(a.profile, a.grid)
     if a.dry_run:
@@ -310,8 +336,8 @@ def main(argv=None) -> int:
               "EVAL_SECONDS: measured rates, quiet machine)")
         return 0
     t0 = time.perf_counter()
-    table = run_grid(runs, address=a.address, results_dir=a.results_dir, cpus_per_run=a.cpus_per_run,
-                     gpus_per_run=a.gpus_per_run)
+    table, _ = run_grid(runs, address=a.address, results_dir=a.results_dir, cpus_per_run=a.cpus_per_run,
+                        gpus_per_run=a.gpus_per_run)
     cols = [c for c in ("status", "model", "dataset", "strength", "seed", "recon", "tc_mean", "tc_sample",
                         "sap_r2", "mig_ref") if c in table]
     with pd.option_context("display.max_rows", None, "display.width", 200):

@@ -10,9 +10,9 @@ import pytest
 from rtc._io import _host, file_lock
 from rtc.cache import main, scan
 from rtc.data import load_dataset
-from rtc.experiments.results import eval_path
+from rtc.experiments.results import RUNS, eval_path
 from rtc.models import TrainConfig, run_dir_for
-from rtc.models.train import code_version, dataset_identity
+from rtc.models.train import CONFIG, FINAL, code_version, dataset_identity
 from rtc.sweep import grid_runs
 
 GRID = """\
@@ -31,9 +31,9 @@ def dead_pid() -> int:
 
 def fake_run(run_dir, config, ds, code=None, nbytes=1000):
     run_dir.mkdir(parents=True)
-    (run_dir / "config.json").write_text(json.dumps({"config": config.to_dict(), "data": dataset_identity(ds),
-                                                     "code": code or code_version(ds)}, default=str))
-    (run_dir / "final.pt").write_bytes(b"w" * nbytes)
+    (run_dir / CONFIG).write_text(json.dumps({"config": config.to_dict(), "data": dataset_identity(ds),
+                                              "code": code or code_version(ds)}, default=str))
+    (run_dir / FINAL).write_bytes(b"w" * nbytes)
     (run_dir / "lock").touch()
     return run_dir
 
@@ -49,22 +49,30 @@ def caches(tmp_path):
     spec = grid_runs("ci", root=root)[0]
     dead = dead_pid()
     e = {}
-    e["live_run"] = fake_run(run_dir_for(spec.config, ds, results / "runs"), spec.config, ds, nbytes=5000)
+    e["live_run"] = fake_run(run_dir_for(spec.config, ds, results / RUNS), spec.config, ds, nbytes=5000)
     e["live_eval"] = eval_path(e["live_run"], spec.evaluation)
     e["live_eval"].parent.mkdir()
     e["live_eval"].write_bytes(b"e" * 100)
-    e["stale_eval"] = e["live_run"] / "eval" / "ci-00000000deadbeef.pkl"
+    e["live_npz"] = e["live_eval"].with_suffix(".npz")                      # its matrices: part of it
+    e["live_npz"].write_bytes(b"m" * 100)
+    e["stale_eval"] = e["live_run"] / "eval" / "ci-00000000deadbeef.pkl"   # the old pickle format: never read
     e["stale_eval"].write_bytes(b"e" * 70)
+    e["other_eval"] = e["live_run"] / "eval" / "ci-00000000feedface.json"  # other settings or evaluation code
+    e["other_eval"].write_bytes(b"e" * 80)
+    e["other_npz"] = e["other_eval"].with_suffix(".npz")                   # counted and removed with its JSON
+    e["other_npz"].write_bytes(b"m" * 90)
+    e["lone_npz"] = e["live_run"] / "eval" / "ci-00000000cafecafe.npz"     # its writer died before the JSON
+    e["lone_npz"].write_bytes(b"m" * 60)
     e["orphan"] = e["live_run"] / f".checkpoint.pt.{_host()}-{dead}.0123456789ab.tmp"
     e["orphan"].write_bytes(b"p" * 300)
     e["writing"] = e["live_run"] / f".checkpoint.pt.{_host()}-{__import__('os').getpid()}.0123456789ab.tmp"
     e["writing"].write_bytes(b"p" * 10)
     old_cfg = TrainConfig(model="beta_vae", strength=4.0, steps=2, batch_size=8)
-    e["old_code"] = fake_run(results / "runs" / "beta_vae-00000000000000aa", old_cfg, ds, code="0123456789abcdef",
+    e["old_code"] = fake_run(results / RUNS / "beta_vae-00000000000000aa", old_cfg, ds, code="0123456789abcdef",
                              nbytes=2000)
     other_cfg = TrainConfig(model="beta_vae", strength=9.0, steps=2, batch_size=8)
-    e["no_profile"] = fake_run(run_dir_for(other_cfg, ds, results / "runs"), other_cfg, ds, nbytes=3000)
-    e["busy"] = fake_run(results / "runs" / "beta_vae-00000000000000bb", old_cfg, ds, code="0123456789abcdef")
+    e["no_profile"] = fake_run(run_dir_for(other_cfg, ds, results / RUNS), other_cfg, ds, nbytes=3000)
+    e["busy"] = fake_run(results / RUNS / "beta_vae-00000000000000bb", old_cfg, ds, code="0123456789abcdef")
     version = ds.render_version
     data.mkdir()
     e["grid"] = data / f"dsprites-v{version}-seed0.h5"
@@ -86,8 +94,9 @@ def test_every_entry_is_classified(caches):
     root, results, data, e = caches
     with file_lock(e["busy"] / "lock"):
         s = statuses(root, results, data)
-    assert e["live_eval"] not in s                                          # part of its reachable run
-    want = {"live_run": "reachable", "stale_eval": "stale", "orphan": "orphan", "writing": "in use",
+    assert e["live_eval"] not in s and e["live_npz"] not in s and e["other_npz"] not in s  # part of another entry
+    want = {"live_run": "reachable", "stale_eval": "stale", "other_eval": "stale", "lone_npz": "stale",
+            "orphan": "orphan", "writing": "in use",
             "old_code": "stale", "no_profile": "stale", "busy": "in use", "grid": "reachable",
             "old_grid": "stale", "old_render": "orphan", "foreign": "other"}
     assert {k: s[e[k]] for k in want} == want
@@ -119,20 +128,25 @@ def test_prune_removes_only_what_it_is_asked_to(caches, capsys):
     assert main(args + ["--dry-run"]) == 0
     out = capsys.readouterr().out
     assert ({p for p in results.rglob("*")} | {p for p in data.rglob("*")}) == before   # dry run: nothing goes
-    names = ["stale_eval", "orphan", "old_code", "no_profile", "busy", "old_grid", "old_render"]
+    names = ["stale_eval", "other_eval", "lone_npz", "orphan", "old_code", "no_profile", "busy", "old_grid",
+             "old_render"]
     assert removed_paths(out) == {str(e[k]) for k in names}
+    assert entries[e["other_eval"]].bytes == 80 + 90                        # the evaluation with its matrices
     freed = sum(entries[e[k]].bytes for k in names)
-    assert freed > 12_000 and f"would free {freed / 1000:.1f} KB (7 entries)" in out
+    assert freed > 12_000 and f"would free {freed / 1000:.1f} KB (9 entries)" in out
 
     with file_lock(e["busy"] / "lock"):                                     # being trained now: never removed
         assert main(args + ["--stale"]) == 0
     out = capsys.readouterr().out
-    assert sorted(k for k in e if not e[k].exists()) == ["no_profile", "old_code", "old_grid", "stale_eval"], out
+    assert sorted(k for k in e if not e[k].exists()) == ["lone_npz", "no_profile", "old_code", "old_grid",
+                                                         "other_eval", "other_npz", "stale_eval"], out
     assert "in use" not in out or str(e["busy"]) not in removed_paths(out)
     assert main(args + ["--orphans"]) == 0
-    assert sorted(k for k in e if not e[k].exists()) == ["no_profile", "old_code", "old_grid", "old_render",
-                                                         "orphan", "stale_eval"]
-    assert e["live_run"].exists() and e["live_eval"].exists() and e["grid"].exists() and e["writing"].exists()
+    assert sorted(k for k in e if not e[k].exists()) == ["lone_npz", "no_profile", "old_code", "old_grid",
+                                                         "old_render", "orphan", "other_eval", "other_npz",
+                                                         "stale_eval"]
+    assert e["live_run"].exists() and e["live_eval"].exists() and e["live_npz"].exists() and e["grid"].exists()
+    assert e["writing"].exists()
     capsys.readouterr()
     assert main(args + ["--all"]) == 0                                      # --all: the reachable ones too
     assert not e["live_run"].exists() and not e["grid"].exists() and not e["busy"].exists()

@@ -1,4 +1,5 @@
-"""rtc.experiments.results (run): train + evaluate, the evaluation cache (hit, miss, key, concurrency), settings validation."""
+"""rtc.experiments.results (run): train + evaluate, the evaluation cache (hit, miss, key, concurrency), settings
+validation."""
 import dataclasses
 import math
 import threading
@@ -6,8 +7,9 @@ import threading
 import numpy as np
 import pytest
 
-from rtc.experiments import EVAL_PRESETS, DatasetSpec, EvalSettings, as_dataset_spec, eval_path, run
-from rtc.models import TrainConfig, encode, load_model, representation_stats, run_dir_for
+from rtc.experiments import EVAL_PRESETS, RUNS, DatasetSpec, EvalSettings, as_dataset_spec, eval_path, run
+from rtc.models import TrainConfig, encode, representation_stats, run_dir_for
+from rtc.models.train import FINAL
 
 # Tiny everything: a few steps of the Table 2 model at batch 8, the ci evaluation with two cheap metrics.
 CFG = TrainConfig(model="beta_vae", strength=4.0, steps=4, batch_size=8, checkpoint_every=2)
@@ -40,14 +42,15 @@ def test_first_call_trains_and_row_is_tidy(trained):
     assert r.matrices["r2"].shape == (L, F) and r.matrices["nmi"].shape == (L, F)
     assert r.matrices["var_mu"].shape == (L,)
     assert set(r.per_factor["factor"]) == set(r.factor_names)
-    assert r.run_dir.parent == root / "runs" and (r.run_dir / "final.pt").exists()
+    assert r.run_dir.parent == root / RUNS and (r.run_dir / FINAL).exists()
+    assert r.config == CFG and r.dataset == DatasetSpec("dsprites")
 
 
 def test_row_matches_the_library_on_the_same_images(trained):
     """Known answer: TC_mean / TC_sample / recon / KL are those of rtc.models.encode on num_tc seeded images."""
     root, r = trained
     ds = DatasetSpec("dsprites").load()
-    model = load_model(r.run_dir / "final.pt", CFG)
+    model = r.load_model()
     enc = encode(model, ds, n=EVAL.num_tc, seed=EVAL.seed)
     s = representation_stats(enc)
     assert r.row["tc_mean"] == pytest.approx(s["tc_mean"], rel=1e-9)
@@ -80,7 +83,7 @@ def test_eval_key_depends_on_run_and_every_setting(tmp_path):
     a, b = tmp_path / "beta_vae-0000", tmp_path / "beta_vae-0001"
     p = eval_path(a, EVAL)
     assert p == eval_path(a, EvalSettings.preset("ci", metrics=("sap_r2", "mig")))  # deterministic
-    assert p.parent == a / "eval" and p.name.startswith("ci-") and p.suffix == ".pkl"
+    assert p.parent == a / "eval" and p.name.startswith("ci-") and p.suffix == ".json"
     assert eval_path(b, EVAL) != p
     for f in dataclasses.fields(EvalSettings):
         if f.name in ("name", "metrics", "dci_estimator"):
@@ -110,7 +113,7 @@ def test_two_concurrent_callers_evaluate_once(tmp_path, one_thread):
 
 def test_run_dir_is_the_training_cache(trained):
     root, r = trained
-    assert r.run_dir == run_dir_for(CFG, DatasetSpec("dsprites").load(), root / "runs")
+    assert r.run_dir == run_dir_for(CFG, DatasetSpec("dsprites").load(), root / RUNS)
     assert r.row["run_key"] == r.run_dir.name
 
 

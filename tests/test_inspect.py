@@ -10,7 +10,8 @@ import pytest
 
 from rtc import inspect as ri
 from rtc.experiments import run
-from rtc.models import encode, load_model
+from rtc.models import encode
+from rtc.models.train import CONFIG, FINAL
 from rtc.sweep import grid_runs
 
 # A tiny RTC-VAE (a discriminator, η and the variance term: every panel of the report) and the ci evaluation.
@@ -49,7 +50,7 @@ def snapshot(folder):
 
 def test_kl_and_traversal_order_are_the_known_answers(trained):
     _, _, spec, res, insp = trained
-    enc = encode(load_model(res.run_dir / "final.pt", spec.config), spec.dataset.load(), n=N, seed=0)
+    enc = encode(res.load_model(), spec.dataset.load(), n=N, seed=0)
     kl = (0.5 * (enc.mu ** 2 + enc.sigma ** 2 - 1 - 2 * np.log(enc.sigma))).mean(0)
     np.testing.assert_allclose(insp.kl, kl, rtol=1e-12)
     order = np.argsort(-kl, kind="stable")
@@ -146,7 +147,7 @@ def test_cli_resolves_through_the_profile_grid(trained, tmp_path, monkeypatch, c
     rc = ri.main(["--profile", "tiny", "--model", "beta_vae", "--strength", "3", "--results-dir", str(results),
                   "--out", str(tmp_path / "o2")])
     err = capsys.readouterr().err.strip().splitlines()
-    assert rc == 1 and "python -m rtc.sweep --profile tiny" in err[-1] and "final.pt" in err[-1]
+    assert rc == 1 and "python -m rtc.sweep --profile tiny" in err[-1] and FINAL in err[-1]
     assert snapshot(results) == before and not (tmp_path / "o2").exists()
     with pytest.raises(ri.InspectError, match="has no run"):
         ri.resolve_run("tiny", model="rtc_vae", strength=99, seed=0, dataset="dsprites", results_dir=results,
@@ -174,25 +175,25 @@ def test_bad_inputs_are_one_line_errors(trained, tmp_path):
     assert "not a directory" in one_line(e)
 
     missing = copy_run(res, tmp_path / "runs" / "missing")
-    (missing / "final.pt").unlink()
+    (missing / FINAL).unlink()
     with pytest.raises(ri.InspectError) as e:
         ri.load_run(missing, n=50)
-    assert "final.pt is missing" in one_line(e)
+    assert f"{FINAL} is missing" in one_line(e)
 
     truncated = copy_run(res, tmp_path / "runs" / "truncated")
-    data = (truncated / "final.pt").read_bytes()
-    (truncated / "final.pt").write_bytes(data[:len(data) // 3])
+    data = (truncated / FINAL).read_bytes()
+    (truncated / FINAL).write_bytes(data[:len(data) // 3])
     with pytest.raises(ri.InspectError) as e:
         ri.load_run(truncated, n=50)
-    assert "final.pt" in one_line(e) and "truncated or corrupt" in one_line(e)
+    assert FINAL in one_line(e) and "truncated or corrupt" in one_line(e)
 
     nodata = copy_run(res, tmp_path / "runs" / "nodata")
-    doc = json.loads((nodata / "config.json").read_text())
+    doc = json.loads((nodata / CONFIG).read_text())
     doc["data"]["source"] = str(tmp_path / "no-such-dsprites.npz")
-    (nodata / "config.json").write_text(json.dumps(doc))
+    (nodata / CONFIG).write_text(json.dumps(doc))
     with pytest.raises(ri.InspectError) as e:
         ri.load_run(nodata, n=50)
-    assert "config.json" in one_line(e) and "cannot be loaded" in one_line(e) and "RTC_DSPRITES" in one_line(e)
+    assert CONFIG in one_line(e) and "cannot be loaded" in one_line(e) and "RTC_DSPRITES" in one_line(e)
 
 
 def test_a_run_of_other_code_is_shown_and_marked(trained, tmp_path, capsys):

@@ -16,12 +16,15 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 import rtc.sweep as sweep
-from rtc.experiments import DatasetSpec, EvalSettings, eval_path, run
+from rtc.experiments import DatasetSpec, EvalSettings, eval_path, load_results, run
+from rtc.experiments.results import _write_evaluation
 from rtc.models import TrainConfig, run_dir_for
+from rtc.models.train import CHECKPOINT, FINAL
 from rtc.sweep import GridError, RunSpec, SweepError, grid_runs, load_grid, run_grid, validate_grid
 
 EVAL = EvalSettings.preset("ci", metrics=("sap_r2",))
@@ -122,16 +125,29 @@ def test_two_run_grid_then_all_cached(local_ray, tmp_path, monkeypatch):
     progress = tmp_path / "progress.txt"  # what the book runner would print (rtc.progress)
     monkeypatch.setenv("RTC_PROGRESS", str(progress))
     runs = [tiny(0), tiny(1)]
-    t = run_grid(runs, results_dir=tmp_path, progress=False)
+    t, res = run_grid(runs, results_dir=tmp_path, progress=False)
     assert list(t["status"]) == ["trained", "trained"] and list(t["seed"]) == [0, 1]
+    assert [r.status for r in res] == ["trained", "trained"] and [r.config for r in res] == [s.config for s in runs]
     assert t["recon"].notna().all() and (t["eval"] == "ci").all()
     lines = progress.read_text().splitlines()
     assert lines[0].startswith("grid 0/2 runs (0 cached, 0 failed); running: beta_vae(") and "ETA" in lines[0]
     assert lines[-1] == "grid done: 2 runs (2 computed, 0 cached, 0 failed)"
-    again = run_grid(runs, results_dir=tmp_path, progress=False)
+    again, res_again = run_grid(runs, results_dir=tmp_path, progress=False)
     assert list(again["status"]) == ["cached", "cached"]
     assert list(again["run_key"]) == list(t["run_key"])
     assert progress.read_text().splitlines()[-1] == "grid done: 2 runs (0 computed, 2 cached, 0 failed)"
+    # what the grid returned is what the cache gives back, with no run() in between
+    table, loaded = load_results(runs, results_dir=tmp_path)
+    for got in ((t, res), (again, res_again)):
+        pd.testing.assert_frame_equal(got[0].drop(columns="status"), table.drop(columns="status"), check_exact=True)
+        for a, b in zip(got[1], loaded, strict=True):
+            assert (a.run_dir, a.config, a.dataset, a.factor_names, a.conventions) == (
+                b.run_dir, b.config, b.dataset, b.factor_names, b.conventions)
+            assert a.row.keys() == b.row.keys() and all(a.row[k] == b.row[k] or (a.row[k] != a.row[k] and
+                                                                                  b.row[k] != b.row[k]) for k in a.row)
+            for k in a.matrices:
+                np.testing.assert_array_equal(a.matrices[k], b.matrices[k])
+            pd.testing.assert_frame_equal(a.per_factor, b.per_factor, check_exact=True)
 
 
 def test_failing_run_is_reported_and_the_others_finish(local_ray, tmp_path):
@@ -144,15 +160,21 @@ def test_failing_run_is_reported_and_the_others_finish(local_ray, tmp_path):
     assert "missing.npz" in e.value.failures[0][1]
     assert "1 of 2 runs failed" in str(e.value) and bad.label in str(e.value)
     assert list(e.value.table["seed"]) == [2] and list(e.value.table["status"]) == ["trained"]
-    t = run_grid([bad, good], results_dir=tmp_path, progress=False, raise_on_failure=False)
+    assert [r.config.seed for r in e.value.results] == [2]
+    t, res = run_grid([bad, good], results_dir=tmp_path, progress=False, raise_on_failure=False)
     assert list(t["status"]) == ["failed", "cached"] and "missing.npz" in t["error"].iloc[0]
+    assert res[0] is None and res[1].status == "cached"
 
 
-def test_gpu_request_without_a_gpu_is_an_error_not_a_hang(local_ray, tmp_path):
+@pytest.mark.parametrize("spec_gpus, override", [(0.0, 0.25), (0.5, None)])
+def test_gpu_request_without_a_gpu_is_an_error_not_a_hang(local_ray, tmp_path, spec_gpus, override):
+    """A run's GPUs come from its RunSpec (the profile), or from gpus_per_run for every run when given."""
     if local_ray.cluster_resources().get("GPU", 0):
         pytest.skip("this machine has a GPU")
+    spec = dataclasses.replace(tiny(9), gpus=spec_gpus)
     with pytest.raises(RuntimeError, match="no GPU"):
-        run_grid([tiny(9)], results_dir=tmp_path, gpus_per_run=0.25, progress=False)
+        run_grid([spec], results_dir=tmp_path, gpus_per_run=override, progress=False)
+    run_grid([dataclasses.replace(tiny(9), gpus=0.5)], results_dir=tmp_path, gpus_per_run=0, progress=False)
 
 
 def test_killed_worker_resumes_bit_identical(local_ray, tmp_path):
@@ -163,11 +185,11 @@ def test_killed_worker_resumes_bit_identical(local_ray, tmp_path):
     run_dir = run_dir_for(spec.config, ds, tmp_path / "killed" / "runs")
     out = {}
     th = threading.Thread(target=lambda: out.setdefault(
-        "t", run_grid([spec], results_dir=tmp_path / "killed", progress=False, max_retries=2)))
+        "t", run_grid([spec], results_dir=tmp_path / "killed", progress=False, max_retries=2)[0]))
     th.start()
     killed, deadline = None, time.monotonic() + 240
     while killed is None and time.monotonic() < deadline and th.is_alive():
-        if (run_dir / "checkpoint.pt").exists() and not (run_dir / "final.pt").exists():
+        if (run_dir / CHECKPOINT).exists() and not (run_dir / FINAL).exists():
             workers = [p for p in _descendants(os.getpid()) if _cmdline(p).startswith("ray::_task")]
             if workers:
                 killed = workers[0]
@@ -185,8 +207,8 @@ def test_killed_worker_resumes_bit_identical(local_ray, tmp_path):
         ref = run(spec.config, spec.dataset, evaluation=spec.evaluation, results_dir=tmp_path / "plain")
     finally:
         torch.set_num_threads(n)
-    a = torch.load(run_dir / "final.pt", weights_only=False)
-    b = torch.load(ref.run_dir / "final.pt", weights_only=False)
+    a = torch.load(run_dir / FINAL, weights_only=False)
+    b = torch.load(ref.run_dir / FINAL, weights_only=False)
     assert a["model"].keys() == b["model"].keys()
     assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
     assert a["log"].keys() == b["log"].keys()
@@ -224,7 +246,7 @@ def test_grid_on_a_loopback_ray_cluster(tmp_path):
         "ev = EvalSettings.preset('ci', metrics=('sap_r2',))\n"
         "runs = [RunSpec(TrainConfig(model='beta_vae', steps=3, batch_size=8, seed=s), DatasetSpec('dsprites'), ev)"
         " for s in (0, 1)]\n"
-        f"t = run_grid(runs, address='127.0.0.1:{port}', results_dir={str(results)!r}, progress=False)\n"
+        f"t, _ = run_grid(runs, address='127.0.0.1:{port}', results_dir={str(results)!r}, progress=False)\n"
         "print('TABLE' + t[['status', 'seed', 'recon']].to_json(orient='records'))\n")
     try:
         deadline = time.monotonic() + 120
@@ -416,9 +438,9 @@ def test_dry_run_lists_runs_cached_and_cost(tmp_path, capsys, repo_root, monkeyp
     d = run_dir_for(spec.config, spec.dataset.load(), tmp_path / "runs")
     p = eval_path(d, spec.evaluation)
     p.parent.mkdir(parents=True)
-    import pickle
-    p.write_bytes(pickle.dumps({"row": {"x": 1}, "matrices": {}, "per_factor": None, "disintegration": {},
-                                "factor_names": ()}))
+    (d / FINAL).touch()
+    _write_evaluation(p, {"row": {"x": 1}, "matrices": {}, "per_factor": pd.DataFrame({"a": [1]}),
+                          "disintegration": {}, "factor_names": (), "conventions": {}})
     t = sweep.dry_run(runs, results_dir=tmp_path)
     assert list(t["cached"]) == [True] + [False] * (len(runs) - 1) and t["est_seconds"].iloc[0] == 0
 

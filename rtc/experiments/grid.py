@@ -22,8 +22,8 @@ from .results import (
     DatasetSpec,
     EvalSettings,
     as_dataset_spec,
+    cached_result,
     default_results_dir,
-    eval_path,
     run_settings,
 )
 
@@ -73,19 +73,13 @@ class GridError(ConfigError):
 
 
 def cached_row(spec: RunSpec, results_dir: Path, datasets: dict):
-    """The cached evaluation's row of ``spec``, or None (reads the cache; trains nothing)."""
-    from rtc.models import run_dir_for
-
-    from .results import _read
-
+    """The cached evaluation's row of ``spec``, or None (reads the cache; trains nothing). ``datasets``: DatasetSpec →
+    loaded dataset, shared across calls."""
     try:
-        if spec.dataset not in datasets:
-            datasets[spec.dataset] = spec.dataset.load()
-        run_dir = run_dir_for(spec.config, datasets[spec.dataset], results_dir / "runs")
-        path = eval_path(run_dir, spec.evaluation)
-        return _read(path, run_dir, "cached").row if path.exists() else None
+        r = cached_result(spec, results_dir=results_dir, datasets=datasets)
     except Exception:  # noqa: BLE001 — not readable here: the run's task reports the error with its settings
         return None
+    return None if r is None else r.row
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
-"""One run = train + evaluate, both cached: :func:`run`.
+"""One run = train + evaluate, both cached: :func:`run`; reading the cache without computing anything:
+:func:`load_results`. This module owns the results cache's layout.
 
 ``run(config, "dsprites", evaluation=EvalSettings.preset("fast"), results_dir=...)``
 
-1. **train** — :func:`rtc.models.train.train` with ``cache_dir = <results_dir>/runs``: it loads a finished
+1. **train** — :func:`rtc.models.train.train` with ``cache_dir = <results_dir>/runs`` (:data:`RUNS`; the run's
+   folder is :func:`run_dir`): it loads a finished
    run, resumes one from its last checkpoint, or trains it (concurrent callers of one run are
    serialised by its lock);
 2. **evaluate** the trained encoder:
@@ -19,18 +21,24 @@
      explicitness, disintegration, BetaVAE and FactorVAE scores) on ``num_points`` + ``num_test``
      images of its own, with the R², MI, normalised-MI and DCI-importance matrices.
 
-3. **cache** the evaluation beside the run: ``<run dir>/eval/<settings name>-<key>.pkl`` where the
-   key hashes the run directory's name (itself a hash of the configuration, the dataset and the
+3. **cache** the evaluation beside the run: ``<run dir>/eval/<settings name>-<key>.json`` (:func:`eval_path`)
+   where the key hashes the run directory's name (itself a hash of the configuration, the dataset and the
    training code), every field of the :class:`EvalSettings` and the source of the evaluation code
    (:data:`EVAL_CODE_MODULES`: this module, ``rtc.metrics`` but its plotting, the kNN and
-   density-ratio estimators, ``rtc.models.encoding``; comments and docstrings do not count). The
-   file is written by :func:`rtc._io.atomic_write` (unique temporary name, fsync, rename); an
-   exclusive lock on ``<key>.lock`` makes a second concurrent caller wait and then read the first
-   one's result instead of evaluating again, and its holder removes the temporary files of
-   evaluators that were killed.
+   density-ratio estimators, ``rtc.models.encoding``; comments and docstrings do not count). The JSON holds
+   ``{"format": 1, "row", "conventions", "factor_names", "per_factor", "disintegration"}`` (each table as its
+   column dtypes and its records; floats written by ``repr``, so they read back bit-identical, NaN as ``NaN``)
+   and the matrices go to the sibling ``<settings name>-<key>.npz``. Both are written by
+   :func:`rtc._io.atomic_write` (unique temporary name, fsync, rename), the ``.npz`` first and the JSON last,
+   so a JSON that exists means a complete entry. An exclusive lock on ``<key>.lock`` makes a second
+   concurrent caller wait and then read the first one's result instead of evaluating again, and its holder
+   removes the temporary files of evaluators that were killed. (Evaluations of older versions, pickled
+   ``.pkl`` files, are not read: they are stale, and ``python -m rtc.cache prune`` removes them.)
 
 The result is one tidy row (:attr:`RunResult.row`: the run's settings, then one number per
 column) plus the matrices (latents × factors), the per-factor table and the disintegration tables.
+A :class:`RunResult` also loads the run's trained VAE, its weight snapshots and its training log from the
+run's files, without training.
 """
 from __future__ import annotations
 
@@ -39,8 +47,8 @@ import hashlib
 import json
 import math
 import os
-import pickle
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,8 +59,15 @@ from rtc._io import atomic_write, file_lock, remove_orphans
 from rtc._source import files_digest
 from rtc._validate import Config, check_int
 
-__all__ = ["EvalSettings", "EVAL_PRESETS", "DatasetSpec", "as_dataset_spec", "RunResult", "run", "eval_path",
-           "default_results_dir", "EVAL_CODE_MODULES"]
+__all__ = ["EvalSettings", "EVAL_PRESETS", "DatasetSpec", "as_dataset_spec", "RunResult", "run", "load_results",
+           "cached_result", "results_table", "NotCached", "CorruptEvaluation", "RUNS", "run_dir", "eval_path",
+           "eval_dir", "evaluation_files", "read_evaluation", "default_results_dir", "EVAL_CODE_MODULES",
+           "EVAL_FORMAT"]
+
+# <results_dir>/runs/<model>-<key>/: one folder per trained run (rtc.models.train's cache, keyed there)
+RUNS = "runs"
+# Version of the evaluation file's layout (the JSON's "format"); another number is a file this code cannot read.
+EVAL_FORMAT = 1
 
 # Source files whose change invalidates a cached evaluation (paths relative to the rtc package).
 EVAL_CODE_MODULES = ("experiments/results.py", "metrics", "estimators/knn.py", "estimators/density_ratio.py",
@@ -185,6 +200,39 @@ def default_results_dir() -> Path:
         return Path("results").resolve()
 
 
+def _results_root(results_dir) -> Path:
+    return Path(results_dir) if results_dir is not None else default_results_dir()
+
+
+def run_dir(config, dataset, results_dir: str | Path | None = None) -> Path:
+    """The folder of the run ``config`` (a :class:`rtc.models.TrainConfig`) on ``dataset``:
+    ``<results_dir>/runs/<model>-<key>`` (:func:`rtc.models.train.run_dir_for`: the key hashes the configuration,
+    the dataset's identity and the training code). ``dataset``: a :class:`DatasetSpec`, a name or a mapping
+    (loaded here), or a dataset already loaded; ``results_dir``: default :func:`default_results_dir`."""
+    from rtc.models.train import run_dir_for
+
+    ds = as_dataset_spec(dataset).load() if isinstance(dataset, (DatasetSpec, str, dict)) else dataset
+    return run_dir_for(config, ds, _results_root(results_dir) / RUNS)
+
+
+class NotCached(LookupError):
+    """Some runs asked of :func:`load_results` are not in the results cache under today's code. ``missing``: list of
+    (RunSpec, why); the message names each run and the command that trains and evaluates it."""
+
+    def __init__(self, missing: list, results_dir: Path):
+        self.missing = missing
+        lines = [f"{len(missing)} run(s) are not in the results cache {results_dir} under today's code:"]
+        lines += [f"  - {spec.label}: {why}" for spec, why in missing]
+        lines.append("Train and evaluate them with `python -m rtc.sweep --profile <profile>` (the profile whose "
+                     "training.yaml lists them; `make book PROFILE=<profile>` does it too) or "
+                     "rtc.sweep.run_grid(runs).")
+        super().__init__("\n".join(lines))
+
+
+class CorruptEvaluation(ValueError):
+    """A cached evaluation file that cannot be read; the message names the file and says to delete it."""
+
+
 @dataclass
 class RunResult:
     """One evaluated run.
@@ -193,8 +241,12 @@ class RunResult:
     ``matrices``: name → array — "r2", "sap_svc", "mi", "nmi", "nmi_chen", "dci_importance" (L, F),
     "var_mu", "mean_sigma2" (L,); ``per_factor``: ``rtc.metrics.evaluate``'s rows that name a factor
     (metric, factor, value, convention); ``disintegration``: "nmi"/"r2" → per-factor table;
-    ``status``: how this call got it — "cached" (evaluation cache hit), "evaluated" (finished run
-    loaded, evaluation computed), "trained" (trained or resumed here, then evaluated).
+    ``run_dir``: the run's folder (:func:`run_dir`); ``config``: its :class:`rtc.models.TrainConfig`;
+    ``dataset``: its :class:`DatasetSpec`; ``status``: how this call got it — "cached" (evaluation cache hit),
+    "evaluated" (finished run loaded, evaluation computed), "trained" (trained or resumed here, then evaluated).
+
+    :meth:`load_model`, :meth:`load_snapshot`, :meth:`training_log` and :attr:`snapshots` read the run's files;
+    none of them trains.
     """
     row: dict
     matrices: dict
@@ -202,8 +254,58 @@ class RunResult:
     disintegration: dict
     factor_names: tuple
     run_dir: Path
+    config: object
+    dataset: DatasetSpec
     status: str = "cached"
     conventions: dict = field(default_factory=dict)
+
+    def _final(self) -> Path:
+        from rtc.models.train import FINAL
+
+        path = Path(self.run_dir) / FINAL
+        if not path.exists():
+            raise FileNotFoundError(f"{path} is missing: the run's weights were removed after it was evaluated; train "
+                                    "it again (python -m rtc.sweep --profile <profile>, or rtc.sweep.run_grid)")
+        return path
+
+    def _final_state(self) -> dict:
+        import torch
+
+        from rtc.models import CheckpointError
+
+        path = self._final()
+        try:
+            return torch.load(path, map_location="cpu", weights_only=False)
+        except Exception as e:
+            raise CheckpointError(f"{path} cannot be read ({type(e).__name__}: {str(e)[:200]}); it is truncated or "
+                                  f"corrupt: delete {self.run_dir} and train the run again") from e
+
+    def load_model(self, device=None):
+        """The trained VAE (the run's final weights), in eval mode, on ``device`` (default: CUDA if available)."""
+        from rtc.models import load_model
+
+        return load_model(self._final(), self.config, device=device)
+
+    def load_snapshot(self, step: int, device=None):
+        """The VAE of the weight snapshot taken after ``step`` training steps (one of :attr:`snapshots`), eval mode."""
+        from rtc.models import load_model
+        from rtc.models.train import snapshot_path
+
+        path = snapshot_path(self.run_dir, step)
+        if not path.exists():
+            raise FileNotFoundError(f"{path} does not exist: the run {self.run_dir.name} has snapshots at steps "
+                                    f"{self.snapshots} (TrainConfig.snapshot_every sets them)")
+        return load_model(path, self.config, device=device)
+
+    def training_log(self) -> dict:
+        """The per-step log of training: term name → float64 array of length ``config.steps`` (NaN where the
+        model has no such term; :data:`rtc.models.train.LOG_KEYS`)."""
+        return {k: np.asarray(v, dtype=np.float64) for k, v in self._final_state()["log"].items()}
+
+    @property
+    def snapshots(self) -> list:
+        """The steps at which a weight snapshot was saved, ascending (empty without ``snapshot_every``)."""
+        return [int(k) for k in self._final_state()["snapshots"]]
 
 
 def _rtc_root() -> Path:
@@ -213,27 +315,157 @@ def _rtc_root() -> Path:
 def eval_code_version() -> str:
     """sha256 (16 hex) of the evaluation code (:data:`EVAL_CODE_MODULES`; docstrings and comments do not count)."""
     root = _rtc_root()
-    files = [f for rel in EVAL_CODE_MODULES for f in ((root / rel).rglob("*.py") if (root / rel).is_dir() else [root / rel])]
+    files = [f for rel in EVAL_CODE_MODULES
+             for f in ((root / rel).rglob("*.py") if (root / rel).is_dir() else [root / rel])]
     return files_digest([f for f in files if f.relative_to(root).as_posix() not in EVAL_CODE_EXCLUDED])[:16]
 
 
+def eval_dir(run_dir: str | Path) -> Path:
+    """The folder of a run's evaluations (JSON files, their matrices, their locks)."""
+    return Path(run_dir) / "eval"
+
+
 def eval_path(run_dir: str | Path, settings: EvalSettings) -> Path:
-    """Where the evaluation of the run in ``run_dir`` under ``settings`` is cached."""
+    """Where the evaluation of the run in ``run_dir`` under ``settings`` is cached: ``eval/<name>-<key>.json`` (its
+    matrices in the sibling ``.npz``)."""
     blob = json.dumps({"run": Path(run_dir).name, "settings": settings.to_dict(), "code": eval_code_version()},
                       sort_keys=True, default=str)
     key = hashlib.sha256(blob.encode()).hexdigest()[:16]
-    return Path(run_dir) / "eval" / f"{settings.name}-{key}.pkl"
+    return eval_dir(run_dir) / f"{settings.name}-{key}.json"
 
 
-def _atomic_pickle(obj, path: Path) -> None:
-    atomic_write(path, lambda tmp: tmp.write_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)))
+def evaluation_files(run_dir: str | Path) -> list[Path]:
+    """The run's evaluation files (any settings, any evaluation code), newest first."""
+    folder = eval_dir(run_dir)
+    return sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True) if folder.is_dir() else []
 
 
-def _read(path: Path, run_dir: Path, status: str) -> RunResult:
-    with open(path, "rb") as f:
-        d = pickle.load(f)
-    return RunResult(d["row"], d["matrices"], d["per_factor"], d["disintegration"], tuple(d["factor_names"]),
-                     run_dir, status, d.get("conventions", {}))
+def _json_scalar(v):
+    """json.dumps' fallback: NumPy scalars as the Python number they hold exactly (np.float64 is a float already)."""
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.floating):
+        return float(v)
+    raise TypeError(f"an evaluation holds a {type(v).__name__} ({v!r:.80}), which has no exact JSON form")
+
+
+def _table_doc(df: pd.DataFrame, where: str) -> dict:
+    """A table as its column dtypes and its records. Only what JSON keeps exactly is accepted: unique string column
+    names and the index 0 … n − 1 (which is not stored)."""
+    if not df.index.equals(pd.RangeIndex(len(df))):
+        raise ValueError(f"evaluation table {where}: its index must be 0 … n − 1 (it is not stored), got {df.index}")
+    if not (df.columns.is_unique and all(isinstance(c, str) for c in df.columns)):
+        raise ValueError(f"evaluation table {where}: column names must be unique strings, got {list(df.columns)}")
+    return {"dtypes": {c: str(t) for c, t in df.dtypes.items()}, "records": df.to_dict("records")}
+
+
+def _table(doc: dict) -> pd.DataFrame:
+    records = doc["records"]
+    # column by column with the stored dtype: an object column keeps its None, an int column its ints
+    return pd.DataFrame({c: pd.Series([r[c] for r in records], dtype=t) for c, t in doc["dtypes"].items()},
+                        index=pd.RangeIndex(len(records)))
+
+
+def _write_evaluation(path: Path, out: dict) -> None:
+    """Write ``out`` (what :func:`_evaluate` returns, its row completed) as ``path`` (JSON) and its ``.npz``."""
+    doc = {"format": EVAL_FORMAT, "row": out["row"], "conventions": out["conventions"],
+           "factor_names": list(out["factor_names"]), "per_factor": _table_doc(out["per_factor"], "per_factor"),
+           "disintegration": {k: _table_doc(v, f"disintegration[{k!r}]") for k, v in out["disintegration"].items()}}
+    text = json.dumps(doc, default=_json_scalar, indent=1)  # floats by repr: exact; NaN/inf as NaN/Infinity
+    matrices = {k: np.asarray(v) for k, v in out["matrices"].items()}
+    bad = [k for k, v in matrices.items() if v.dtype == object]
+    if bad:
+        raise TypeError(f"evaluation matrices {bad} are not numeric arrays")
+
+    def write_npz(tmp: Path) -> None:
+        with open(tmp, "wb") as f:  # a file object: np.savez would append ".npz" to the temporary name
+            np.savez(f, **matrices)
+
+    atomic_write(path.with_suffix(".npz"), write_npz)
+    atomic_write(path, lambda tmp: tmp.write_text(text))  # last: a JSON that exists means a complete entry
+
+
+def read_evaluation(path: str | Path) -> dict:
+    """A cached evaluation (``eval/<name>-<key>.json`` and its ``.npz``): dict with ``row``, ``matrices`` (name →
+    array), ``per_factor`` (DataFrame), ``disintegration`` (name → DataFrame), ``factor_names`` (tuple) and
+    ``conventions``, exactly as written. Raises :class:`CorruptEvaluation` naming the file when it cannot be read
+    (and FileNotFoundError when the JSON does not exist)."""
+    path = Path(path)
+    npz = path.with_suffix(".npz")
+    text = path.read_text()
+    try:
+        doc = json.loads(text)
+        if not isinstance(doc, dict) or doc.get("format") != EVAL_FORMAT:
+            raise ValueError(f"not an evaluation of format {EVAL_FORMAT}")
+        with np.load(npz, allow_pickle=False) as z:
+            matrices = {k: z[k] for k in z.files}
+        return {"row": dict(doc["row"]), "matrices": matrices, "per_factor": _table(doc["per_factor"]),
+                "disintegration": {k: _table(v) for k, v in doc["disintegration"].items()},
+                "factor_names": tuple(doc["factor_names"]), "conventions": dict(doc["conventions"])}
+    except (ValueError, KeyError, TypeError, AttributeError, OSError, EOFError, zipfile.BadZipFile) as e:
+        raise CorruptEvaluation(f"{path} cannot be read ({type(e).__name__}: {str(e)[:200]}): it is truncated, damaged "
+                                f"or of another format; delete it and {npz.name} beside it, and the run is evaluated "
+                                "again when next asked for") from e
+
+
+def _result(path: Path, rd: Path, config, spec: DatasetSpec, status: str) -> RunResult:
+    d = read_evaluation(path)
+    return RunResult(d["row"], d["matrices"], d["per_factor"], d["disintegration"], d["factor_names"], rd, config,
+                     spec, status, d["conventions"])
+
+
+def cached_result(spec, *, results_dir: str | Path | None = None, datasets: dict | None = None) -> RunResult | None:
+    """The cached evaluation of ``spec`` (a :class:`rtc.experiments.grid.RunSpec`) as a :class:`RunResult` (status
+    "cached"), or None when its run is not trained or not evaluated with its settings under today's code. Reads
+    only: never trains, never evaluates. ``datasets``: DatasetSpec → loaded dataset, filled and reused across calls
+    (a real dataset file is then read once)."""
+    from rtc.models.train import FINAL
+
+    datasets = {} if datasets is None else datasets
+    if spec.dataset not in datasets:
+        datasets[spec.dataset] = spec.dataset.load()
+    rd = run_dir(spec.config, datasets[spec.dataset], results_dir)
+    path = eval_path(rd, spec.evaluation)
+    if not (path.exists() and (rd / FINAL).exists()):
+        return None
+    return _result(path, rd, spec.config, spec.dataset, "cached")
+
+
+def results_table(results: list[RunResult]) -> pd.DataFrame:
+    """One row per result, in order: ``status``, then :attr:`RunResult.row`."""
+    return pd.DataFrame([{"status": r.status, **r.row} for r in results])
+
+
+def load_results(runs, *, results_dir: str | Path | None = None) -> tuple[pd.DataFrame, list[RunResult]]:
+    """The cached evaluations of ``runs`` (:class:`rtc.experiments.grid.RunSpec` s): ``(table, results)``, one row
+    (:func:`results_table`) and one :class:`RunResult` per run, in the order of ``runs``. Reads only — trains and
+    evaluates nothing; raises :class:`NotCached` naming every run that is not trained, or not evaluated with its
+    settings, under today's code (and the command that makes them)."""
+    from rtc.models.train import FINAL
+
+    from .grid import RunSpec
+
+    runs = list(runs)
+    for i, r in enumerate(runs):
+        if not isinstance(r, RunSpec):
+            raise TypeError(f"runs[{i}] must be a RunSpec, got {type(r).__name__}")
+    root = _results_root(results_dir)
+    datasets: dict = {}
+    results, missing = [], []
+    for spec in runs:
+        r = cached_result(spec, results_dir=root, datasets=datasets)
+        if r is not None:
+            results.append(r)
+            continue
+        rd = run_dir(spec.config, datasets[spec.dataset], root)
+        missing.append((spec, f"trained ({rd.name}), not evaluated with the {spec.evaluation.name!r} settings under "
+                              "today's evaluation code" if (rd / FINAL).exists()
+                        else f"not trained under today's training code (no {rd / FINAL})"))
+    if missing:
+        raise NotCached(missing, root)
+    return results_table(results), results
 
 
 def run_settings(config, spec: DatasetSpec) -> dict:
@@ -306,11 +538,11 @@ def run(config, dataset, *, evaluation: EvalSettings | None = None, results_dir:
     ``config``: a :class:`rtc.models.TrainConfig`; ``dataset``: a :class:`DatasetSpec` or a dataset
     name; ``evaluation``: :class:`EvalSettings` (default: the reference settings);
     ``results_dir``: the cache root (default :func:`default_results_dir`) — runs go to
-    ``<results_dir>/runs``, their evaluations beside them. Raises what training raises
-    (``TrainingDiverged``, ``CheckpointError``) and what the metrics raise, unchanged.
+    ``<results_dir>/runs`` (:func:`run_dir`), their evaluations beside them (:func:`eval_path`). Raises what
+    training raises (``TrainingDiverged``, ``CheckpointError``) and what the metrics raise, unchanged.
     """
-    from rtc.models import TrainConfig, run_dir_for
-    from rtc.models.train import train
+    from rtc.models import TrainConfig
+    from rtc.models.train import FINAL, train
 
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a rtc.models.TrainConfig, got {type(config).__name__}")
@@ -318,27 +550,26 @@ def run(config, dataset, *, evaluation: EvalSettings | None = None, results_dir:
     if not isinstance(settings, EvalSettings):
         raise TypeError(f"evaluation must be an EvalSettings, got {type(settings).__name__}")
     spec = as_dataset_spec(dataset)
-    results_dir = Path(results_dir) if results_dir is not None else default_results_dir()
-    cache_dir = results_dir / "runs"
+    root = _results_root(results_dir)
     ds = spec.load()
-    run_dir = run_dir_for(config, ds, cache_dir)
-    path = eval_path(run_dir, settings)
+    rd = run_dir(config, ds, root)
+    path = eval_path(rd, settings)
     if path.exists():
-        return _read(path, run_dir, "cached")
-    was_finished = (run_dir / "final.pt").exists()
-    tr = train(config, ds, device=device, cache_dir=cache_dir, progress=progress)
+        return _result(path, rd, config, spec, "cached")
+    was_finished = (rd / FINAL).exists()
+    tr = train(config, ds, device=device, cache_dir=root / RUNS, progress=progress)
     if not tr.finished:  # train() without a time/step limit always finishes; guard the contract anyway
-        raise RuntimeError(f"training of {run_dir} stopped at step {tr.steps_done} of {config.steps}")
+        raise RuntimeError(f"training of {rd} stopped at step {tr.steps_done} of {config.steps}")
     path.parent.mkdir(parents=True, exist_ok=True)
     with file_lock(path.with_suffix(".lock")):
         remove_orphans(path.parent)  # what evaluators of this run killed mid-write left behind
         if path.exists():  # a concurrent caller evaluated it while we waited
-            return _read(path, run_dir, "cached")
+            return _result(path, rd, config, spec, "cached")
         out = _evaluate(tr.model, ds, settings, device, progress)
         log_eta = tr.log.get("eta")
-        out["row"] = {"run_key": run_dir.name, **run_settings(config, spec), "eval": settings.name,
+        out["row"] = {"run_key": rd.name, **run_settings(config, spec), "eval": settings.name,
                       "dci_estimator": settings.dci_estimator, "train_seconds": float(tr.seconds),
                       "final_eta": float(log_eta[-1]) if log_eta is not None and len(log_eta) else math.nan,
                       **out["row"]}
-        _atomic_pickle(out, path)
-    return _read(path, run_dir, "evaluated" if was_finished else "trained")
+        _write_evaluation(path, out)
+    return _result(path, rd, config, spec, "evaluated" if was_finished else "trained")
