@@ -29,7 +29,7 @@ def main():
     if not todo["cached"].all():
         raise SystemExit(f"{int((~todo['cached']).sum())} of {len(runs)} runs of {a.profile!r} are not evaluated yet; "
                          f"run `python -m rtc.sweep --profile {a.profile}` first")
-    t = sweep.run_grid(runs, results_dir=default_results_dir(), progress=False)
+    t, _ = sweep.run_grid(runs, results_dir=default_results_dir(), progress=False)
     t["total"] = t["train_seconds"] + t["eval_seconds"]
     t["estimate"] = [sweep.estimate_seconds(r) for r in runs]
     print(f"profile {a.profile}: {len(t)} runs, {int(t['steps'].iloc[0])} steps at batch "

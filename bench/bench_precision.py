@@ -42,7 +42,7 @@ def main(argv=None):
                 cfg = TrainConfig(model=model, strength=float(strength), seed=seed,
                                   **{**g["defaults"], "precision": prec})
                 runs.append(RunSpec(cfg, a.dataset, g["eval"]))
-    t = sweep.run_grid(runs, results_dir=default_results_dir())
+    t, _ = sweep.run_grid(runs, results_dir=default_results_dir())
     t["images_per_s"] = t["steps"] * t["batch_size"] / t["train_seconds"]
     cols = ["model", "strength", "seed", "precision", "train_seconds", "images_per_s", *METRICS]
     with pd.option_context("display.width", 200, "display.max_rows", None, "display.precision", 3):

@@ -54,7 +54,7 @@ def main():
         ray.get(ray.remote(lambda: None).options(num_cpus=1).remote())
         startup = time.perf_counter() - t0
         t1 = time.perf_counter()
-        table = sweep.run_grid(runs, results_dir=d, cpus_per_run=1, progress=False)
+        table, _ = sweep.run_grid(runs, results_dir=d, cpus_per_run=1, progress=False)
         on_ray = time.perf_counter() - t1
         t2 = time.perf_counter()
         ray.shutdown()

@@ -150,7 +150,7 @@ def ray_grid(quick: bool) -> dict:
             for s in range(4)]
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
-        table = sweep.run_grid(runs, results_dir=tmp, gpus_per_run=0.25 if torch.cuda.is_available() else 0,
+        table, _ = sweep.run_grid(runs, results_dir=tmp, gpus_per_run=0.25 if torch.cuda.is_available() else 0,
                                progress=False)
         wall = time.perf_counter() - t
     return {"runs": len(runs), "wall_s": wall, "gpus_per_run": 0.25 if torch.cuda.is_available() else 0,

@@ -22,7 +22,6 @@
 
 # %% tags=["parameters"]
 profile = "default"
-training_grid = "default"  # parameters/<training_grid>/training.yaml: the runs (shared with the training chapters)
 seed = 0
 threads = 1
 encode_n = 1000
@@ -37,7 +36,7 @@ from rtc.experiments.comparison import describe_grid
 from rtc.params import describe_run
 
 display(Markdown(describe_run("gallery", globals())))
-display(Markdown(describe_grid(training_grid)))
+display(Markdown(describe_grid(profile)))
 
 # %%
 import time
@@ -45,7 +44,7 @@ import time
 import torch
 from IPython.display import Image
 
-from rtc.experiments import default_results_dir, run
+from rtc.experiments import default_results_dir
 from rtc.experiments.comparison import LABELS
 from rtc.inspect import ACTIVE_VAR, gallery_images, image_facts, load_run, run_title
 from rtc.sweep import grid_runs, run_grid
@@ -53,9 +52,8 @@ from rtc.sweep import grid_runs, run_grid
 torch.set_num_threads(threads)  # the CPU is shared: one thread for the encoding and decoding here
 t_start = time.perf_counter()
 results_dir = default_results_dir()
-runs = grid_runs(training_grid)
-table = run_grid(runs, results_dir=results_dir, progress=False)  # cache hits after the comparison chapter
-results = [run(s.config, s.dataset, evaluation=s.evaluation, results_dir=results_dir) for s in runs]
+runs = grid_runs(profile)
+table, results = run_grid(runs, results_dir=results_dir, progress=False)  # cache hits after the comparison chapter
 inspections = [load_run(r.run_dir, n=encode_n, seed=seed, evaluation=s.evaluation, profile=profile)
                for s, r in zip(runs, results, strict=True)]
 gallery = [gallery_images(insp, points=traversal_points, images=traced_images, recon_images=recon_images)

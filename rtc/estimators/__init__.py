@@ -25,11 +25,11 @@ from .minibatch import (
                         mss_log_weights,
                         mws,
 )
-from .study import Thresholds, check_observations, check_paper_laws
+from .study import check_observations, check_paper_laws
 from .synthetic import LatentSample, figure2_latents, shutdown_latents
 
 __all__ = ["TCEstimate", "log_qz_given_x", "mss_log_weights", "estimator_log_weights", "minibatch_tc", "mws", "mss",
            "estimate_all", "MSS_VARIANTS", "MWS_VARIANTS", "ESTIMATORS", "isolated_point_tc", "weight_signature",
            "density_ratio_tc", "permute_dims", "DensityRatioResult", "density_ratio_estimate", "knn_tc",
            "knn_entropy", "LatentSample", "figure2_latents", "shutdown_latents",
-           "study", "Thresholds", "check_observations", "check_paper_laws"]
+           "study", "check_observations", "check_paper_laws"]

@@ -297,10 +297,13 @@ class RunResult:
                                     f"{self.snapshots} (TrainConfig.snapshot_every sets them)")
         return load_model(path, self.config, device=device)
 
-    def training_log(self) -> dict:
-        """The per-step log of training: term name → float64 array of length ``config.steps`` (NaN where the
-        model has no such term; :data:`rtc.models.train.LOG_KEYS`)."""
-        return {k: np.asarray(v, dtype=np.float64) for k, v in self._final_state()["log"].items()}
+    def training_log(self) -> pd.DataFrame:
+        """The per-step log of training as a table of ``config.steps`` rows: ``step`` (1, 2, …: the log row of
+        step k is written after k updates), then every logged term (:data:`rtc.models.train.LOG_KEYS`, float64)
+        that is finite at some step — a term the model does not have (NaN throughout) is left out."""
+        log = {k: np.asarray(v, dtype=np.float64) for k, v in self._final_state()["log"].items()}
+        df = pd.DataFrame({"step": np.arange(1, self.config.steps + 1), **log})
+        return df[["step"] + [k for k in log if np.isfinite(df[k]).any()]]
 
     @property
     def snapshots(self) -> list:
