@@ -36,7 +36,8 @@ def paired_table(table: pd.DataFrame, *, factor: str, a, b, metrics, group=("mod
     sub = table[table[factor].isin([a, b])]
     dup = sub.duplicated(group + [pair_on, factor])
     if dup.any():
-        raise ValueError(f"runs repeated for one (group, {pair_on}, {factor}): {sub[dup][group + [pair_on]].values.tolist()}")
+        raise ValueError(f"runs repeated for one (group, {pair_on}, {factor}): "
+                         f"{sub[dup][group + [pair_on]].values.tolist()}")
     rows = []
     for key, g in sub.groupby(group, sort=False):
         key = key if isinstance(key, tuple) else (key,)
