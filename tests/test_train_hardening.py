@@ -16,7 +16,9 @@ import torch
 from train_toys import ToySquares, params_equal, small
 
 from rtc._source import code_digest
+from rtc._validate import ConfigError
 from rtc.data import batches
+from rtc.models import CHECKPOINT, CONFIG, FINAL, SNAPSHOTS, RunState, load_model, snapshot_path
 from rtc.models.train import (
     CheckpointError,
     TrainConfig,
@@ -63,6 +65,20 @@ def test_every_bad_field_is_a_value_error_naming_it(name, value):
 def test_model_dependent_fields(kw, name):
     with pytest.raises(ValueError, match=name):
         TrainConfig(**kw)
+
+
+def test_from_mapping_names_the_file_and_the_field():
+    with pytest.raises(ConfigError, match=r"^training\.yaml: defaults: 'steps' must be an integer, got str '10'$"):
+        TrainConfig.from_mapping({"steps": "10"}, where="training.yaml: defaults")
+    with pytest.raises(ConfigError, match=r"^training\.yaml: defaults: TrainConfig\.steps must be ≥ 1, got 0$"):
+        TrainConfig.from_mapping({"steps": 0}, where="training.yaml: defaults")
+    assert (TrainConfig.from_mapping({"model": "factor_vae", "disc_betas": [0, 0.9]})
+            == TrainConfig(model="factor_vae", disc_betas=(0.0, 0.9)))
+
+
+def test_cache_dir_is_required():
+    with pytest.raises(TypeError, match="cache_dir"):
+        train(small(), ToySquares(), progress=False)
 
 
 def test_bad_config_writes_nothing(tmp_path):
@@ -277,6 +293,78 @@ def test_truncated_files_name_the_file_and_the_remedy(tmp_path):
     final.write_bytes(final.read_bytes()[:100])
     with pytest.raises(CheckpointError, match=rf"{final}.*truncated.*retrain=True"):
         train(cfg, ToySquares(), cache_dir=tmp_path, progress=False)
+
+
+# ---- the run files' format ---------------------------------------------------------------------------------------
+
+def test_every_run_file_carries_the_format_and_the_run_state(tmp_path):
+    assert snapshot_path("r", 12) == Path("r") / SNAPSHOTS / "step_0000012.pt"
+    s = RunState(3, {"loss": [1.0, 2.0, 3.0]}, 1.5, [2])
+    assert s.to_dict() == {"format": 1, "step": 3, "log": {"loss": [1.0, 2.0, 3.0]}, "seconds": 1.5, "snapshots": [2]}
+    assert RunState.from_dict(s.to_dict()) == s
+    cfg = small(steps=6, snapshot_every=3)
+    part = train(cfg, ToySquares(), cache_dir=tmp_path, progress=False, max_steps=5)
+    assert sorted(p.name for p in part.run_dir.iterdir()) == sorted([CHECKPOINT, CONFIG, SNAPSHOTS, "lock"])
+    ckpt = torch.load(part.run_dir / CHECKPOINT, weights_only=False)
+    assert ckpt["format"] == RunState.FORMAT == 1
+    state = RunState.from_dict(ckpt)
+    assert (state.step, state.snapshots, part.steps_done, part.snapshots) == (5, [3], 5, [3]) and state.seconds > 0
+    np.testing.assert_array_equal(state.log["loss"], part.log["loss"])
+    done = train(cfg, ToySquares(), cache_dir=tmp_path, progress=False)
+    final = torch.load(done.run_dir / FINAL, weights_only=False)
+    assert (final["format"], final["step"], final["snapshots"]) == (1, 6, [3, 6]) and done.snapshots == [3, 6]
+    assert final["seconds"] == done.seconds > state.seconds and len(final["log"]["loss"]) == 6
+    for step in (3, 6):
+        assert torch.load(snapshot_path(done.run_dir, step), weights_only=False)["format"] == 1
+
+
+def _rewrite(path, **changes):
+    """Rewrite the run file ``path`` with keys changed (None: deleted), as another version of the code wrote it."""
+    st = torch.load(path, weights_only=False)
+    for k, v in changes.items():
+        if v is None:
+            del st[k]
+        else:
+            st[k] = v
+    torch.save(st, path)
+
+
+def test_a_file_of_an_unknown_format_is_refused_with_a_remedy(tmp_path):
+    cfg = small(steps=8)
+    part = train(cfg, ToySquares(), cache_dir=tmp_path, progress=False, max_steps=4)
+    ckpt = part.run_dir / CHECKPOINT
+    for fmt in (2, "1", 1.0, -1):
+        _rewrite(ckpt, format=fmt)
+        with pytest.raises(CheckpointError, match=rf"{ckpt} has format {fmt!r}; this code reads run files of format 0 "
+                                                  r"to 1 \(a newer rtc.*Delete it to train this run from its start"):
+            train(cfg, ToySquares(), cache_dir=tmp_path, progress=False)
+    assert ckpt.exists()  # never deleted behind the user's back
+    ckpt.unlink()
+    done = train(cfg, ToySquares(), cache_dir=tmp_path, progress=False)
+    final = done.run_dir / FINAL
+    _rewrite(final, format=2)
+    with pytest.raises(CheckpointError, match=rf"{final} has format 2;.*retrain=True"):
+        train(cfg, ToySquares(), cache_dir=tmp_path, progress=False)
+    with pytest.raises(CheckpointError, match=rf"{final} has format 2;.*Delete it and train the run again"):
+        load_model(final, cfg)
+
+
+def test_files_without_a_format_are_format_0(tmp_path, one_thread):
+    """The files of the code before formats were numbered (no "format"; final.pt without "step") resume and load."""
+    cfg = small("factor_vae", steps=8, snapshot_every=4)
+    ref = train(cfg, ToySquares(), cache_dir=tmp_path / "ref", progress=False)
+    part = train(cfg, ToySquares(), cache_dir=tmp_path / "run", progress=False, max_steps=5)
+    _rewrite(part.run_dir / CHECKPOINT, format=None)
+    _rewrite(snapshot_path(part.run_dir, 4), format=None)
+    res = train(cfg, ToySquares(), cache_dir=tmp_path / "run", progress=False)
+    assert params_equal(ref.model, res.model) and params_equal(ref.discriminator, res.discriminator)
+    np.testing.assert_array_equal(res.log["loss"], ref.log["loss"])
+    assert res.snapshots == [4, 8] and params_equal(res.load_snapshot(4), ref.load_snapshot(4))
+    _rewrite(res.run_dir / FINAL, format=None, step=None)
+    again = train(cfg, ToySquares(fail_at_call=1), cache_dir=tmp_path / "run", progress=False)  # loads, no training
+    assert again.finished and params_equal(ref.model, again.model) and again.snapshots == [4, 8]
+    np.testing.assert_array_equal(again.log["loss"], ref.log["loss"])
+    assert again.seconds == res.seconds
 
 
 # ---- two processes, one run ---------------------------------------------------------------------------------------

@@ -4,7 +4,8 @@
 - :mod:`rtc.models.objectives` — composable loss terms and the named models.
 - :mod:`rtc.models.eta` — RTC-VAE's adaptive η.
 - :mod:`rtc.models.train` — the training loop (:func:`rtc.models.train.train`, ``vae_step``, ``discriminator_step``; checkpoints, exact
-  resume, results cache safe for concurrent and read-only use).
+  resume, results cache safe for concurrent and read-only use); the run folder's file names (``FINAL``,
+  ``CHECKPOINT``, ``SNAPSHOTS``, ``CONFIG``, :func:`snapshot_path`) and their versioned contents (``RunState``).
 - :mod:`rtc.models.throughput` — images/s of a training step.
 - :mod:`rtc.models.encoding` — µ, σ, z of N images; TC_mean / TC_sample and active dimensions.
 """
@@ -16,7 +17,12 @@ from .throughput import training_step_rate
 
 # The training function is rtc.models.train.train: rtc.models.train is its module (not shadowed by the function).
 from .train import (
+                    CHECKPOINT,
+                    CONFIG,
+                    FINAL,
+                    SNAPSHOTS,
                     CheckpointError,
+                    RunState,
                     TrainConfig,
                     Trainer,
                     TrainingDiverged,
@@ -25,10 +31,12 @@ from .train import (
                     discriminator_step,
                     load_model,
                     run_dir_for,
+                    snapshot_path,
                     vae_step,
 )
 
 __all__ = ["VAE", "Encoder", "Decoder", "VAEOutput", "reparameterize", "PRECISIONS", "native_bf16", "MODELS", "ModelSpec", "TC_ESTIMATORS",
            "Objective", "ObjectiveError", "EtaSchedule", "TrainConfig", "TrainResult", "TrainingDiverged",
            "CheckpointError", "Trainer", "build", "vae_step", "discriminator_step", "load_model",
-           "run_dir_for", "training_step_rate", "Encoding", "encode", "encode_images", "representation_stats"]
+           "run_dir_for", "RunState", "FINAL", "CHECKPOINT", "SNAPSHOTS", "CONFIG", "snapshot_path",
+           "training_step_rate", "Encoding", "encode", "encode_images", "representation_stats"]

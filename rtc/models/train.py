@@ -1,77 +1,69 @@
-"""Training loop: deterministic minibatches, per-step logged terms, NaN guard, atomic checkpoints,
-exact resume, and a results cache keyed on the configuration, the dataset and the code.
+"""Training loop: deterministic minibatches, per-step logged terms, NaN guard, atomic checkpoints, exact resume, and a
+results cache keyed on the configuration, the dataset and the code.
 
 One step ``t`` (= 0, 1, …) of :func:`train`:
 
-1. data — batch ``k`` of the stream :func:`rtc.data.batches` (``k = t``; ``k = 2t`` when a
-   discriminator is trained, whose step takes batch ``2t + 1`` — FactorVAE's second batch);
-2. :func:`vae_step` — forward (the networks at ``config.precision``: float32, or bf16 autocast with every
-   output, loss term and estimate in float32 — :mod:`rtc.models.networks`), the objective
-   (:class:`rtc.models.objectives.Objective`) with the current η, backward, NaN/inf guard on the loss and
-   the gradient norm, Adam step (float32 weights and state at either precision). The
-   discriminator's parameters are frozen for this backward, so its optimizer never sees the
-   VAE's gradients;
-3. :func:`discriminator_step` (FactorVAE family with the density-ratio TC) — the codes z of
-   batch k, detached, against ``permute_dims`` of codes of batch k + 1 encoded without gradient
-   by the just-updated encoder; cross-entropy, guard, its own Adam (lr 1e-4, betas (0.5, 0.9)
-   per Kim & Mnih). No autograd graph is reused after an optimizer step;
+1. data — batch ``k`` of the stream :func:`rtc.data.batches` (``k = t``; ``k = 2t`` when a discriminator is trained,
+   whose step takes batch ``2t + 1`` — FactorVAE's second batch);
+2. :func:`vae_step` — forward at ``config.precision`` (float32, or bf16 autocast with every output, loss term and
+   estimate in float32: :mod:`rtc.models.networks`), the objective (:class:`rtc.models.objectives.Objective`) with
+   the current η, backward (the discriminator frozen: its optimizer never sees the VAE's gradients), NaN/inf guard
+   on the loss and the gradient norm, Adam step (float32 weights and state at either precision);
+3. :func:`discriminator_step` (FactorVAE family with the density-ratio TC) — the codes z of batch k, detached,
+   against ``permute_dims`` of codes of batch k + 1 encoded without gradient by the just-updated encoder;
+   cross-entropy, guard, its own Adam (lr 1e-4, betas (0.5, 0.9) per Kim & Mnih). No autograd graph is reused after
+   an optimizer step;
 4. log — the step's terms, by name (:data:`LOG_KEYS`; NaN where a model has no such term);
 5. η update (RTC-VAE family, :class:`rtc.models.eta.EtaSchedule`, held during the warm-up);
 6. snapshot / checkpoint every ``snapshot_every`` / ``checkpoint_every`` steps.
 
-Data: batch k holds the dataset indices at positions k·B … k·B + B − 1 of a stream made of
-independent permutations of the whole dataset, one per epoch, each seeded by (seed, epoch):
-sampling without replacement. A batch is a function of its position only, so resuming needs
-no replay of the data iterator.
+Data: batch k holds the dataset indices at positions k·B … k·B + B − 1 of a stream made of independent permutations
+of the whole dataset, one per epoch, each seeded by (seed, epoch): sampling without replacement. A batch is a
+function of its position only, so resuming needs no replay of the data iterator.
 
 Randomness: the initial weights come from torch's CPU RNG seeded with ``config.seed`` inside
-``torch.random.fork_rng`` (the caller's RNG state is restored afterwards); everything random
-during training (ε of the reparameterisation, the discriminator's permutations) comes from the
-run's own ``torch.Generator`` objects, which continue that seeded stream (and, for ε on a GPU,
-the device's stream seeded with ``config.seed``) — the same draws as a script that calls
-``torch.manual_seed(seed)`` once and then uses the global RNG. :func:`train` never changes the
-global torch, NumPy or Python RNGs of its caller, and two runs in two threads do not share one.
-The generators' states go into every checkpoint, with the optimizers', the η schedule's and the
-log. On CPU a run stopped and resumed
-ends bit-identical to an uninterrupted one (tested). On CUDA, cuDNN kernels are not
-bit-reproducible; resume is then exact in state but not in the float bits that follow.
+``torch.random.fork_rng`` (the caller's RNG state is restored afterwards); everything random during training (ε of
+the reparameterisation, the discriminator's permutations) comes from the run's own ``torch.Generator`` objects, which
+continue that seeded stream (and, for ε on a GPU, the device's stream seeded with ``config.seed``) — the same draws
+as a script that calls ``torch.manual_seed(seed)`` once and then uses the global RNG. :func:`train` never changes the
+global torch, NumPy or Python RNGs of its caller, and two runs in two threads do not share one. The generators'
+states go into every checkpoint, with the optimizers', the η schedule's and the log. On CPU a run stopped and resumed
+ends bit-identical to an uninterrupted one (tested). On CUDA, cuDNN kernels are not bit-reproducible; resume is then
+exact in state but not in the float bits that follow.
 
-Cache: ``<cache_dir>/<model>-<key>/`` where the key hashes every field of :class:`TrainConfig`
-(normalised: ``strength=2`` and ``2.0``, ``(0, 0.9)`` and ``(0.0, 0.9)`` are one run), the
-dataset's identity, and :func:`code_version` — a hash of the source of everything that
-determines the result (networks, objectives, estimators, discriminator, η schedule, this loop,
-the data package and the dataset's own class), comments and docstrings excluded. ``final.pt``
-there means the run is complete: :func:`train` only reads it (so a read-only cache of finished
-runs works), and any ``checkpoint.pt`` beside it is stale and removed when the directory is
-writable. ``checkpoint.pt`` alone means the run is resumed. Files are written by
-:func:`rtc._io.atomic_write` (a unique temporary name, fsync, rename), so a reader never sees half a file,
-and the temporary files of writers that were killed are removed when the run's lock is next taken.
+Cache: ``<cache_dir>/<model>-<key>/`` where the key hashes every field of :class:`TrainConfig` (normalised:
+``strength=2`` and ``2.0``, ``(0, 0.9)`` and ``(0.0, 0.9)`` are one run), the dataset's identity, and
+:func:`code_version` — a hash of the source of everything that determines the result (networks, objectives,
+estimators, discriminator, η schedule, this loop, the data package and the dataset's own class), comments and
+docstrings excluded. ``final.pt`` there means the run is complete: :func:`train` only reads it (so a read-only cache
+of finished runs works), and any ``checkpoint.pt`` beside it is stale and removed when the directory is writable.
+``checkpoint.pt`` alone means the run is resumed. Files are written atomically (:func:`_atomic_write`): a reader
+never sees half a file. Each carries a format number (:class:`RunState`).
 
-Concurrency: a call that has to train holds an exclusive ``fcntl.flock`` on ``<run dir>/lock``
-for the whole call. A second process (or thread) training the same run waits for it, then
-loads the run if the first finished it, or resumes from the first's checkpoint if it stopped
-early (``time_limit``/``max_steps``); two different runs never wait for each other. A holder
-that dies (even by SIGKILL) releases the lock with its process, and the next caller resumes from
-its last checkpoint. Loading a finished run takes no lock. ``flock`` is POSIX; on a network file system it needs working
-locks (NFSv4 has them).
+Concurrency: a call that has to train holds an exclusive ``fcntl.flock`` on ``<run dir>/lock`` for the whole call. A
+second process (or thread) training the same run waits for it, then loads the run if the first finished it, or
+resumes from the first's checkpoint if it stopped early (``time_limit``/``max_steps``); two different runs never wait
+for each other. A holder that dies (even by SIGKILL) releases the lock with its process, and the next caller resumes
+from its last checkpoint. Loading a finished run takes no lock. ``flock`` is POSIX; on a network file system it needs
+working locks (NFSv4 has them).
 """
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import errno
 import hashlib
 import importlib
 import inspect
 import json
-import math
 import shutil
 import sys
 import time
 import warnings
+import dataclasses
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -79,23 +71,17 @@ from tqdm.auto import tqdm
 
 from rtc._io import LockBusy, atomic_write, file_lock, remove_orphans
 from rtc._source import files_digest
-from rtc._validate import is_integer, is_real
+from rtc._validate import Config, check_int, check_real, is_integer, is_real
 from rtc.data import batches
 from rtc.discriminator import Discriminator, permute_dims
 
 from .eta import EtaSchedule
 from .networks import PRECISIONS, VAE, VAEOutput, autocast, native_bf16, reparameterize
-from .objectives import (
-    MODELS,
-    TC_ESTIMATORS,
-    Objective,
-    ObjectiveError,
-    discriminator_loss,
-)
+from .objectives import MODELS, TC_ESTIMATORS, Objective, ObjectiveError, discriminator_loss
 
 __all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "CheckpointError", "Trainer", "build", "vae_step",
            "discriminator_step", "PreStepCopy", "train", "run_dir_for", "code_version", "default_device", "LOG_KEYS",
-           "load_model"]
+           "load_model", "RunState", "FINAL", "CHECKPOINT", "SNAPSHOTS", "CONFIG", "snapshot_path"]
 
 # A run folder's files: the finished run, the checkpoint to resume from, the weight snapshots' folder, the settings.
 FINAL = "final.pt"
@@ -121,22 +107,6 @@ class CheckpointError(RuntimeError):
 # Configuration
 # ---------------------------------------------------------------------------------------------------------------
 
-def _int(name: str, v, minimum: int) -> int:
-    if not is_integer(v):
-        raise ValueError(f"TrainConfig.{name} must be an integer, got {v!r}")
-    if v < minimum:
-        raise ValueError(f"TrainConfig.{name} must be ≥ {minimum}, got {v!r}")
-    return int(v)
-
-
-def _real(name: str, v, *, minimum: float = 0.0, positive: bool = False, allow_inf: bool = False) -> float:
-    if not is_real(v) or math.isnan(v) or (math.isinf(v) and not allow_inf):
-        raise ValueError(f"TrainConfig.{name} must be a {'' if allow_inf else 'finite '}number, got {v!r}")
-    if v < minimum or (positive and v <= 0):
-        raise ValueError(f"TrainConfig.{name} must be {'>' if positive else '≥'} {minimum:g}, got {v!r}")
-    return float(v)
-
-
 def _betas(name: str, v) -> tuple[float, float]:
     if not (isinstance(v, (tuple, list)) and len(v) == 2 and all(is_real(b) and 0 <= b < 1 for b in v)):
         raise ValueError(f"TrainConfig.{name} must be two numbers in [0, 1) (Adam's β₁, β₂), got {v!r}")
@@ -144,17 +114,16 @@ def _betas(name: str, v) -> tuple[float, float]:
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(Config):
     """Everything that determines a training run (all of it enters the cache key).
 
-    ``strength`` is β (beta_vae, beta_tcvae, rtc_vae, revised_beta_vae), γ (factor_vae,
-    revised_factor_vae) or λ_od (dip_vae_i/ii). Paper: batch 500, Adam lr 1e-3.
+    ``strength`` is β (beta_vae, beta_tcvae, rtc_vae, revised_beta_vae), γ (factor_vae, revised_factor_vae) or λ_od
+    (dip_vae_i/ii). Paper: batch 500, Adam lr 1e-3.
 
-    Every field is checked when the config is built (a ``ValueError`` naming the field) and
-    normalised: numbers become Python ``int``/``float`` (numpy scalars are accepted), pairs become
-    tuples of floats — so configs that mean the same run compare equal and share a cache key.
-    ``eta_cap`` (default 20·base η) may be ``inf`` but not below the base η = max(10, strength).
-    """
+    Every field is checked when built (a ``ValueError`` naming ``TrainConfig.<field>``; ``from_mapping`` names the
+    file too) and normalised: numbers become Python ``int``/``float`` (numpy scalars are accepted), pairs tuples of
+    floats — so configs that mean the same run compare equal and share a cache key. ``eta_cap`` (default 20·base η)
+    may be ``inf`` but not below the base η = max(10, strength)."""
     model: str = "beta_vae"
     strength: float = 1.0
     lambda_d: float | None = None
@@ -183,9 +152,9 @@ class TrainConfig:
         put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731  (frozen dataclass)
         if not (isinstance(self.model, str) and self.model in MODELS):
             raise ValueError(f"TrainConfig.model: unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
-        put("strength", _real("strength", self.strength))
+        put("strength", check_real(self.strength, "TrainConfig.strength", minimum=0))
         if self.lambda_d is not None:
-            put("lambda_d", _real("lambda_d", self.lambda_d))
+            put("lambda_d", check_real(self.lambda_d, "TrainConfig.lambda_d", minimum=0))
         if self.tc_estimator is not None and self.tc_estimator not in TC_ESTIMATORS:
             raise ValueError(f"TrainConfig.tc_estimator: unknown tc_estimator {self.tc_estimator!r}; "
                              f"choose one of {', '.join(TC_ESTIMATORS)}")
@@ -193,11 +162,14 @@ class TrainConfig:
         for name, minimum in (("latent_dim", 1), ("batch_size", 2), ("steps", 1), ("warmup_steps", 0),
                               ("seed", 0), ("disc_hidden", 1), ("disc_layers", 2), ("eta_every", 1),
                               ("checkpoint_every", 1), ("snapshot_every", 0)):
-            put(name, _int(name, getattr(self, name), minimum))
+            try:
+                put(name, check_int(getattr(self, name), f"TrainConfig.{name}", minimum=minimum))
+            except TypeError as e:  # a count given as 2.5 or "8" is a bad value like any other: one error type
+                raise ValueError(str(e)) from None
         if self.seed >= 2 ** 63:
             raise ValueError(f"TrainConfig.seed must be < 2**63, got {self.seed}")
-        put("lr", _real("lr", self.lr, positive=True))
-        put("disc_lr", _real("disc_lr", self.disc_lr, positive=True))
+        put("lr", check_real(self.lr, "TrainConfig.lr", positive=True))
+        put("disc_lr", check_real(self.disc_lr, "TrainConfig.disc_lr", positive=True))
         put("adam_betas", _betas("adam_betas", self.adam_betas))
         put("disc_betas", _betas("disc_betas", self.disc_betas))
         if self.eta_restore not in ("last", "base"):
@@ -212,7 +184,7 @@ class TrainConfig:
         except ObjectiveError as e:
             raise ValueError(f"TrainConfig: {e}") from None
         if self.eta_cap is not None:
-            cap = _real("eta_cap", self.eta_cap, allow_inf=True)
+            cap = check_real(self.eta_cap, "TrainConfig.eta_cap", minimum=0, allow_inf=True)
             if cap < obj.base_eta:
                 raise ValueError(f"TrainConfig.eta_cap {cap:g} is below the base η = max(10, strength) = "
                                  f"{obj.base_eta:g}")
@@ -221,9 +193,6 @@ class TrainConfig:
     def objective(self) -> Objective:
         return Objective(self.model, self.strength, lambda_d=self.lambda_d, tc_estimator=self.tc_estimator,
                          warmup_steps=self.warmup_steps, warmup_start=self.warmup_start)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
 
 
 def default_device(device=None) -> torch.device:
@@ -265,8 +234,7 @@ def _library_files() -> frozenset[str]:
 def code_version(ds=None) -> str:
     """Hash of the code that determines a run: :data:`CODE_MODULES` plus the files defining ``type(ds)`` and its bases.
 
-    Comments, docstrings and layout do not count (see :func:`_code_digest`); any change to the code does.
-    """
+    Comments, docstrings and layout do not count (see :func:`_code_digest`); any change to the code does."""
     files = set(_library_files())
     for cls in type(ds).__mro__ if ds is not None else ():
         try:
@@ -365,11 +333,10 @@ def build(config: TrainConfig, num_channels: int, device=None) -> Trainer:
 def vae_step(tr: Trainer, x: torch.Tensor, *, step: int, dataset_size: int) -> tuple[VAEOutput, dict]:
     """One Adam step of the VAE on images ``x`` (B, C, 64, 64) at training step ``step`` (for the warm-up).
 
-    Returns the forward pass (its codes feed :func:`discriminator_step`) and the step's terms: the
-    objective's (detached scalars, see :class:`~rtc.models.objectives.Objective`) plus ``grad_norm``.
-    Raises :class:`TrainingDiverged`, with the parameters and Adam state untouched, when the loss
-    or the gradient norm is not finite.
-    """
+    Returns the forward pass (its codes feed :func:`discriminator_step`) and the step's terms: the objective's
+    (detached scalars, see :class:`~rtc.models.objectives.Objective`) plus ``grad_norm``. Raises
+    :class:`TrainingDiverged`, with the parameters and Adam state untouched, when the loss or the gradient norm is
+    not finite."""
     # forward: µ, log σ², z = µ + σ·ε (ε from the run's generator), reconstruction logits — the networks at the
     # run's precision, every output (and so the loss, KL, TC and η's input) in float32
     out = tr.model(x, generator=tr.noise, precision=tr.precision)
@@ -396,10 +363,10 @@ def vae_step(tr: Trainer, x: torch.Tensor, *, step: int, dataset_size: int) -> t
 
 
 def discriminator_step(tr: Trainer, z: torch.Tensor, x2: torch.Tensor) -> dict:
-    """One Adam step of FactorVAE's discriminator: class 0 the codes ``z`` (B, D) of the VAE step (detached),
-    class 1 codes of a second batch ``x2`` encoded (no gradient) and permuted dimension-wise — samples of
-    ∏_k q(z_k). Returns ``disc_loss`` and ``disc_acc``. Raises :class:`TrainingDiverged`, with the
-    discriminator and its Adam state untouched, when the loss or its gradient norm is not finite."""
+    """One Adam step of FactorVAE's discriminator: class 0 the codes ``z`` (B, D) of the VAE step (detached), class 1
+    codes of a second batch ``x2`` encoded (no gradient) and permuted dimension-wise — samples of ∏_k q(z_k).
+    Returns ``disc_loss`` and ``disc_acc``. Raises :class:`TrainingDiverged`, with the discriminator and its Adam
+    state untouched, when the loss or its gradient norm is not finite."""
     # the permuted codes, from the encoder as the VAE step left it
     with torch.no_grad():
         with autocast(x2.device, tr.precision):
@@ -424,8 +391,7 @@ class PreStepCopy:
 
     The discriminator steps after the VAE: when it fails, the VAE has already moved, and this copy puts it back so
     that the checkpoint holds the state from before the failed step. Costs a copy of ~1.3 M parameters ×3 per step
-    (measured ~1 % of a FactorVAE step on CPU at batch 64: ``bench/bench_train.py``).
-    """
+    (measured ~1 % of a FactorVAE step on CPU at batch 64: ``bench/bench_train.py``)."""
 
     def __init__(self, model: torch.nn.Module, opt: torch.optim.Optimizer):
         self.model, self.opt, self.saved, self.had_state = model, opt, None, False
@@ -452,8 +418,42 @@ class PreStepCopy:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Files: atomic writes, readable errors
+# The run folder: its files, their format, atomic writes, readable errors
 # ---------------------------------------------------------------------------------------------------------------
+
+FINAL = "final.pt"  # the finished run (weights, discriminator, RunState): its presence means "done"
+CHECKPOINT = "checkpoint.pt"  # an unfinished run: the Trainer's state and the RunState, enough to resume exactly
+SNAPSHOTS = "snapshots"  # the folder of the weights kept every config.snapshot_every steps (snapshot_path)
+CONFIG = "config.json"  # what the run folder's key hashes (config, dataset identity, code version), for reading
+
+
+def snapshot_path(run_dir: str | Path, step: int) -> Path:
+    """The VAE's weights kept after ``step`` steps: ``<run_dir>/snapshots/step_0000100.pt``."""
+    return Path(run_dir) / SNAPSHOTS / f"step_{step:07d}.pt"
+
+
+@dataclass
+class RunState:
+    """A run's progress besides its tensors: ``step`` (steps done), ``log`` (:data:`LOG_KEYS` → list of floats, one
+    per step done), ``seconds`` (training time over all calls), ``snapshots`` (the steps whose weights were kept).
+
+    Saved with the :class:`Trainer`'s state in ``checkpoint.pt`` (so that a resumed run continues its log, time and
+    snapshot list) and with the final weights in ``final.pt``. ``FORMAT`` numbers the layout of every file a run
+    writes (each has ``"format"``; bump it when their fields change): a reader refuses one it does not know
+    (:class:`CheckpointError`); a file with none (older code) is format 0: the same fields, less ``final.pt``'s step."""
+    FORMAT: ClassVar[int] = 1
+    step: int = 0
+    log: dict = field(default_factory=lambda: {k: [] for k in LOG_KEYS})
+    seconds: float = 0.0
+    snapshots: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"format": self.FORMAT, **vars(self)}  # the fields (vars: no deep copy of the log, unlike asdict)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> RunState:
+        return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls)})
+
 
 def _atomic_write(path: Path, write) -> None:
     """:func:`rtc._io.atomic_write` (unique temporary name beside ``path``, fsync, rename; orphans of dead writers
@@ -478,14 +478,20 @@ def _atomic_save(obj, path: Path) -> None:
 
 
 def _load(path: Path, remedy: str) -> dict:
-    """torch.load, with an error naming the file, the cause and ``remedy`` when the file is unreadable."""
+    """A run file (torch.load), with an error naming the file, the cause and ``remedy`` when it is unreadable or of
+    a format this code does not know (:class:`RunState`; no ``"format"`` is format 0)."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=False)
+        st = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as e:
         msg = str(e).splitlines()[0] if str(e) else ""
         raise CheckpointError(f"{path} cannot be read ({type(e).__name__}: {msg}); it is truncated or corrupt (a "
                               f"copy that did not finish, a crash of an older version while writing it, or a bad "
                               f"disk). {remedy}") from e
+    fmt = st.get("format", 0) if isinstance(st, dict) else None
+    if not (is_integer(fmt) and 0 <= fmt <= RunState.FORMAT):
+        raise CheckpointError(f"{path} has format {fmt!r}; this code reads run files of format 0 to {RunState.FORMAT} "
+                              f"(a newer rtc wrote it, or it is no run file). Use the rtc that wrote it, or: {remedy}")
+    return st
 
 
 def load_model(path, config: TrainConfig, num_channels: int | None = None, device=None) -> VAE:
@@ -507,23 +513,9 @@ def _run_lock(run_dir: Path, progress: bool):
             print(f"waiting for another process{who} training {run_dir} …", file=sys.stderr, flush=True)
 
     with file_lock(run_dir / "lock", on_wait=say):
-        for folder in (run_dir, run_dir / "snapshots"):
+        for folder in (run_dir, run_dir / SNAPSHOTS):
             remove_orphans(folder)
         yield
-
-
-def _drop_stale_checkpoint(run_dir: Path) -> None:
-    """A ``checkpoint.pt`` beside ``final.pt`` is left by a kill between the two; remove it if we may (no error in a
-    read-only cache, and never while another process holds the run's lock — it may be retraining)."""
-    ckpt = run_dir / "checkpoint.pt"
-    if not ckpt.exists():
-        return
-    try:
-        with file_lock(run_dir / "lock", wait=False):
-            if (run_dir / "final.pt").exists():
-                ckpt.unlink(missing_ok=True)
-    except (OSError, LockBusy):
-        pass
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -543,42 +535,37 @@ class TrainResult:
     seconds: float = 0.0
     snapshots: list = field(default_factory=list)
 
+    def __post_init__(self):
+        self.log = {k: np.asarray(v, dtype=np.float64) for k, v in self.log.items()}
+
     def load_snapshot(self, step: int, device=None) -> VAE:
-        return load_model(self.run_dir / "snapshots" / f"step_{step:07d}.pt", self.config, device=device)
-
-
-def _as_arrays(log: dict) -> dict:
-    return {k: np.asarray(v, dtype=np.float64) for k, v in log.items()}
+        return load_model(snapshot_path(self.run_dir, step), self.config, device=device)
 
 
 def _load_finished(config: TrainConfig, run_dir: Path, device) -> TrainResult:
-    final = run_dir / "final.pt"
-    state = _load(final, "Delete it (or call train(..., retrain=True)) to train the run again.")
+    state = _load(run_dir / FINAL, "Delete it (or call train(..., retrain=True)) to train the run again.")
     with torch.random.fork_rng(devices=[]):  # the throw-away initial weights must not consume the caller's RNG
         model = VAE(state["num_channels"], config.latent_dim, channels_last=config.channels_last)
-        disc = (Discriminator(config.latent_dim, config.disc_hidden, config.disc_layers)
-                if state.get("disc") is not None else None)
+        disc = Discriminator(config.latent_dim, config.disc_hidden, config.disc_layers) if state["disc"] else None
     model.load_state_dict(state["model"])
     if disc is not None:
         disc.load_state_dict(state["disc"])
         disc = disc.to(device).eval()
-    return TrainResult(model.to(device).eval(), _as_arrays(state["log"]), config, run_dir, config.steps, True, disc,
-                       seconds=state.get("seconds", 0.0), snapshots=state.get("snapshots", []))
+    return TrainResult(model.to(device).eval(), state["log"], config, run_dir, config.steps, True, disc,
+                       seconds=state["seconds"], snapshots=state["snapshots"])
 
 
-def train(config: TrainConfig, dataset, *, device=None, cache_dir: str | Path = "results/runs",
-          progress: bool = True, time_limit: float | None = None, max_steps: int | None = None,
-          retrain: bool = False) -> TrainResult:
-    """Train (or load, or resume) the run ``config`` on ``dataset`` (the ``rtc.data`` interface).
+def train(config: TrainConfig, dataset, *, cache_dir: str | Path, device=None, progress: bool = True,
+          time_limit: float | None = None, max_steps: int | None = None, retrain: bool = False) -> TrainResult:
+    """Train (or load, or resume) the run ``config`` on ``dataset`` (the ``rtc.data`` interface), cached in
+    ``<cache_dir>/<model>-<key>`` (:func:`run_dir_for`; the caller — ``rtc.experiments.results`` — picks the cache).
 
-    ``time_limit`` (seconds) / ``max_steps`` (steps in this call) stop early at a step boundary
-    with a checkpoint, returning ``finished=False``; calling again resumes. ``retrain=True``
-    ignores (and overwrites) what the cache holds, even a run finished by a concurrent caller.
-    Concurrent callers of one run are serialised (module docstring): the later one waits, then
-    loads or resumes. Raises :class:`TrainingDiverged` on a non-finite loss or gradient (of the
-    VAE or the discriminator), after saving the state from before that step as the checkpoint,
-    and :class:`CheckpointError` when a run file cannot be written or read.
-    """
+    ``time_limit`` (seconds) / ``max_steps`` (steps in this call) stop early at a step boundary with a checkpoint,
+    returning ``finished=False``; calling again resumes. ``retrain=True`` ignores (and overwrites) what the cache
+    holds, even a run finished by a concurrent caller. Concurrent callers of one run are serialised (module
+    docstring): the later one waits, then loads or resumes. Raises :class:`TrainingDiverged` on a non-finite loss or
+    gradient (of the VAE or the discriminator), after saving the state from before that step as the checkpoint, and
+    :class:`CheckpointError` when a run file cannot be written or read."""
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
     if time_limit is not None and not (is_real(time_limit) and time_limit >= 0):
@@ -591,11 +578,14 @@ def train(config: TrainConfig, dataset, *, device=None, cache_dir: str | Path = 
                          f"images, got {n_data}")
     device = default_device(device)
     run_dir = run_dir_for(config, dataset, cache_dir)
-    final, ckpt = run_dir / "final.pt", run_dir / "checkpoint.pt"
+    final, ckpt = run_dir / FINAL, run_dir / CHECKPOINT
 
     # A finished run is only read: no lock, no write (final.pt appears by an atomic rename), so a read-only cache works.
     if final.exists() and not retrain:
-        _drop_stale_checkpoint(run_dir)
+        if ckpt.exists():  # stale (a kill between final.pt and its removal): removed unless read-only or locked
+            with contextlib.suppress(OSError, LockBusy), file_lock(run_dir / "lock", wait=False):
+                if final.exists():
+                    ckpt.unlink(missing_ok=True)
         return _load_finished(config, run_dir, device)
 
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -606,87 +596,97 @@ def train(config: TrainConfig, dataset, *, device=None, cache_dir: str | Path = 
         elif final.exists():  # finished by another process while we waited for the lock
             ckpt.unlink(missing_ok=True)
             return _load_finished(config, run_dir, device)
-        _atomic_write(run_dir / "config.json", lambda tmp: tmp.write_text(json.dumps(
+        _atomic_write(run_dir / CONFIG, lambda tmp: tmp.write_text(json.dumps(
             {"config": config.to_dict(), "data": dataset_identity(dataset), "code": code_version(dataset)},
             indent=1, default=str)))
-        return _train_locked(config, dataset, device, run_dir, progress, time_limit, max_steps, n_data)
+        tr, state = _restore(config, dataset.num_channels, device, run_dir)
+        start, seconds_before, t_call = state.step, state.seconds, time.perf_counter()
+        stop = config.steps if max_steps is None else min(config.steps, start + max_steps)
+        per_step = 2 if tr.disc is not None else 1  # batches per step (the discriminator takes the second)
+        stream = batches(dataset, config.batch_size, seed=config.seed, device=device, start=per_step * start)
+        pre_step = PreStepCopy(tr.model, tr.opt) if tr.disc is not None else None
+        tr.model.train()
+        with tqdm(total=config.steps, initial=start, disable=not progress, desc=config.model, leave=False) as bar:
+            while state.step < stop and (time_limit is None or time.perf_counter() - t_call <= time_limit):
+                row = _step(tr, state, stream, pre_step=pre_step, n_data=n_data, config=config, run_dir=run_dir)
+                state.seconds = seconds_before + time.perf_counter() - t_call  # saved by the next checkpoint
+                bar.update(1)
+                if state.step % 20 == 0:
+                    bar.set_postfix({k: f"{row[k]:.3g}" for k in ("recon", "kl", "tc", "eta")}, refresh=False)
+                if config.snapshot_every and state.step % config.snapshot_every == 0:
+                    _snapshot(tr, state, run_dir)
+                if state.step % config.checkpoint_every == 0 and state.step < config.steps:
+                    _checkpoint(tr, state, config, run_dir)
+        return _finish(tr, state, config, run_dir, start=start)
 
 
-def _train_locked(config, dataset, device, run_dir, progress, time_limit, max_steps, n_data) -> TrainResult:
-    final, ckpt = run_dir / "final.pt", run_dir / "checkpoint.pt"
-    tr = build(config, dataset.num_channels, device)
-    log = {k: [] for k in LOG_KEYS}
-    start, seconds, snapshots = 0, 0.0, []
-    if ckpt.exists():
-        st = _load(ckpt, "Delete it to train this run from its start.")
-        tr.load_state_dict(st)
-        log, start, seconds, snapshots = st["log"], st["step"], st["seconds"], st["snapshots"]
+def _restore(config: TrainConfig, num_channels: int, device, run_dir: Path) -> tuple[Trainer, RunState]:
+    """A :class:`Trainer` for ``config`` and a :class:`RunState`: fresh, or as the run's ``checkpoint.pt`` saved
+    them — the run then continues where the checkpoint was taken, bit for bit on a CPU."""
+    tr = build(config, num_channels, device)
+    if not (run_dir / CHECKPOINT).exists():
+        return tr, RunState()
+    st = _load(run_dir / CHECKPOINT, "Delete it to train this run from its start.")
+    tr.load_state_dict(st)
+    return tr, RunState.from_dict(st)
 
-    def save_checkpoint(step, rng=None):
-        _atomic_save({"step": step, **tr.state_dict(rng), "log": log, "seconds": seconds, "snapshots": snapshots,
-                      "config": config.to_dict()}, ckpt)
 
-    per_step = 2 if tr.disc is not None else 1  # batches per step
-    stream = batches(dataset, config.batch_size, seed=config.seed, device=device, start=per_step * start)
-    pre_step = PreStepCopy(tr.model, tr.opt) if tr.disc is not None else None
-    nan = torch.tensor(float("nan"))
-    tr.model.train()
-    t0 = t_call = time.perf_counter()
-    stop = config.steps if max_steps is None else min(config.steps, start + max_steps)
-    bar = tqdm(total=config.steps, initial=start, disable=not progress, desc=config.model, leave=False)
-    step = start
+def _step(tr: Trainer, state: RunState, stream, *, pre_step, n_data: int, config: TrainConfig, run_dir: Path) -> dict:
+    """Training step ``state.step``: the VAE on the next batch of ``stream``, the discriminator (if any) on the one
+    after; the step's terms appended to ``state.log`` (one device sync); η updated; ``state.step`` advanced. Returns
+    the row (name → float). On a non-finite loss or gradient: puts back the state from before the step (the VAE from
+    ``pre_step``, a :class:`PreStepCopy`, as the discriminator steps after it; the generators), saves it as the
+    checkpoint, for a look or a resume from there, and raises :class:`TrainingDiverged` naming the step."""
+    rng_before = tr.rng_state()
+    if pre_step is not None:
+        pre_step.remember()
     try:
-        while step < stop:
-            if time_limit is not None and time.perf_counter() - t_call > time_limit:
-                break
-            rng_before = tr.rng_state()  # a failed step is saved as the state from *before* it
-            if pre_step is not None:
-                pre_step.remember()
-            try:
-                # VAE step on batch k, then the discriminator's on batch k + 1
-                out, terms = vae_step(tr, next(stream), step=step, dataset_size=n_data)
-                if tr.disc is not None:
-                    terms.update(discriminator_step(tr, out.z, next(stream)))
-            except TrainingDiverged as e:
-                if pre_step is not None:
-                    pre_step.restore()
-                save_checkpoint(step, rng=rng_before)
-                raise TrainingDiverged(
-                    f"{config.model} diverged at step {step} ({e}); the state before this step is saved in {ckpt} "
-                    f"— lower the learning rate or the regularization strength") from None
-            # log: one transfer of all the step's scalars (one device sync)
-            values = torch.stack([terms.get(k, nan).float().cpu() for k in LOG_KEYS]).tolist()
-            row = dict(zip(LOG_KEYS, values, strict=True))
-            for k, v in row.items():
-                log[k].append(v)
-            # η: RTC-VAE's controller sees the posterior-variance term
-            if tr.eta is not None:
-                tr.eta.update(row["var_sum"], step)
-            step += 1
-            bar.update(1)
-            if step % 20 == 0:
-                bar.set_postfix(recon=f"{row['recon']:.1f}", kl=f"{row['kl']:.2f}", tc=f"{row['tc']:.2f}",
-                                eta=f"{row['eta']:.3g}", refresh=False)
-            # snapshot / checkpoint
-            if config.snapshot_every and step % config.snapshot_every == 0:
-                (run_dir / "snapshots").mkdir(exist_ok=True)
-                _atomic_save({"model": tr.model.state_dict(), "num_channels": dataset.num_channels, "step": step},
-                             run_dir / "snapshots" / f"step_{step:07d}.pt")
-                snapshots.append(step)
-            if step % config.checkpoint_every == 0 and step < config.steps:
-                seconds, t0 = seconds + time.perf_counter() - t0, time.perf_counter()
-                save_checkpoint(step)
-    finally:
-        bar.close()
-    seconds += time.perf_counter() - t0
-    finished = step >= config.steps
+        out, terms = vae_step(tr, next(stream), step=state.step, dataset_size=n_data)
+        if tr.disc is not None:
+            terms.update(discriminator_step(tr, out.z, next(stream)))
+    except TrainingDiverged as e:
+        if pre_step is not None:
+            pre_step.restore()
+        _checkpoint(tr, state, config, run_dir, rng=rng_before)
+        raise TrainingDiverged(
+            f"{config.model} diverged at step {state.step} ({e}); the state before this step is saved in "
+            f"{run_dir / CHECKPOINT} — lower the learning rate or the regularization strength") from None
+    nan = torch.tensor(float("nan"))  # the terms a model does not have
+    row = dict(zip(LOG_KEYS, torch.stack([terms.get(k, nan).float().cpu() for k in LOG_KEYS]).tolist(), strict=True))
+    for k, v in row.items():
+        state.log[k].append(v)
+    if tr.eta is not None:  # RTC-VAE's controller sees the posterior-variance term
+        tr.eta.update(row["var_sum"], state.step)
+    state.step += 1
+    return row
+
+
+def _snapshot(tr: Trainer, state: RunState, run_dir: Path) -> None:
+    """Keep the VAE's weights after ``state.step`` steps (:func:`snapshot_path`), for metrics over training, and
+    list the step in ``state.snapshots`` (saved by the next checkpoint, so a resumed run lists every snapshot)."""
+    path = snapshot_path(run_dir, state.step)
+    path.parent.mkdir(exist_ok=True)
+    _atomic_save({"format": RunState.FORMAT, "model": tr.model.state_dict(), "num_channels": tr.model.num_channels,
+                  "step": state.step}, path)
+    state.snapshots.append(state.step)
+
+
+def _checkpoint(tr: Trainer, state: RunState, config: TrainConfig, run_dir: Path, rng: dict | None = None) -> None:
+    """All a resume needs, as ``checkpoint.pt``: ``state``, the Trainer (``rng``: taken before a failed step), config."""
+    _atomic_save({**state.to_dict(), **tr.state_dict(rng), "config": config.to_dict()}, run_dir / CHECKPOINT)
+
+
+def _finish(tr: Trainer, state: RunState, config: TrainConfig, run_dir: Path, *, start: int) -> TrainResult:
+    """End a call: a finished run's weights, discriminator and state go to ``final.pt``, then its checkpoint is
+    removed (a kill between the two leaves a stale one, dropped on the next load); an unfinished run is checkpointed
+    unless the loop just did (at a multiple of ``checkpoint_every``, in this call)."""
+    finished = state.step >= config.steps
     if finished:
-        _atomic_save({"model": tr.model.state_dict(), "num_channels": dataset.num_channels, "log": log,
-                      "seconds": seconds, "snapshots": snapshots, "config": config.to_dict(),
-                      "disc": tr.disc.state_dict() if tr.disc is not None else None}, final)
-        ckpt.unlink(missing_ok=True)  # a kill before this line leaves a stale checkpoint: dropped on the next load
-    elif step % config.checkpoint_every != 0 or step == start:
-        save_checkpoint(step)
+        _atomic_save({**state.to_dict(), "model": tr.model.state_dict(), "num_channels": tr.model.num_channels,
+                      "config": config.to_dict(), "disc": tr.disc.state_dict() if tr.disc is not None else None},
+                     run_dir / FINAL)
+        (run_dir / CHECKPOINT).unlink(missing_ok=True)
+    elif state.step % config.checkpoint_every != 0 or state.step == start:
+        _checkpoint(tr, state, config, run_dir)
     tr.model.eval()
-    return TrainResult(tr.model, _as_arrays(log), config, run_dir, step, finished, tr.disc, seconds,
-                       list(snapshots))
+    return TrainResult(tr.model, state.log, config, run_dir, state.step, finished, tr.disc, state.seconds, state.snapshots)
