@@ -83,12 +83,6 @@ __all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "CheckpointError", 
            "discriminator_step", "PreStepCopy", "train", "run_dir_for", "code_version", "default_device", "LOG_KEYS",
            "load_model", "RunState", "FINAL", "CHECKPOINT", "SNAPSHOTS", "CONFIG", "snapshot_path"]
 
-# A run folder's files: the finished run, the checkpoint to resume from, the weight snapshots' folder, the settings.
-FINAL = "final.pt"
-CHECKPOINT = "checkpoint.pt"
-SNAPSHOTS = "snapshots"
-CONFIG = "config.json"
-
 # What every step logs, in this order: the objective's terms (rtc.models.objectives.Objective), the VAE's gradient
 # norm, and the discriminator's loss and accuracy.
 LOG_KEYS = ("recon", "kl", "mi", "tc", "dwkl", "dip", "var_sum", "eta", "strength", "loss", "grad_norm",
