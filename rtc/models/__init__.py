@@ -3,9 +3,9 @@
 - :mod:`rtc.models.networks` — encoder/decoder (Table 2), :class:`VAE`.
 - :mod:`rtc.models.objectives` — composable loss terms and the named models.
 - :mod:`rtc.models.eta` — RTC-VAE's adaptive η.
-- :mod:`rtc.models.train` — the training loop (:func:`rtc.models.train.train`, ``vae_step``, ``discriminator_step``; checkpoints, exact
-  resume, results cache safe for concurrent and read-only use); the run folder's file names (``FINAL``,
-  ``CHECKPOINT``, ``SNAPSHOTS``, ``CONFIG``, :func:`snapshot_path`) and their versioned contents (``RunState``).
+- :mod:`rtc.models.train` — the training loop (:func:`rtc.models.train.train`, ``vae_step``, ``discriminator_step``;
+  checkpoints, exact resume, results cache safe for concurrent and read-only use); the run folder's file names
+  (``FINAL``, ``CHECKPOINT``, ``SNAPSHOTS``, ``CONFIG``, :func:`snapshot_path`) and their versioned contents (``RunState``).
 - :mod:`rtc.models.throughput` — images/s of a training step.
 - :mod:`rtc.models.encoding` — µ, σ, z of N images; TC_mean / TC_sample and active dimensions.
 """
@@ -35,7 +35,8 @@ from .train import (
                     vae_step,
 )
 
-__all__ = ["VAE", "Encoder", "Decoder", "VAEOutput", "reparameterize", "PRECISIONS", "native_bf16", "MODELS", "ModelSpec", "TC_ESTIMATORS",
+__all__ = ["VAE", "Encoder", "Decoder", "VAEOutput", "reparameterize", "PRECISIONS", "native_bf16", "MODELS",
+           "ModelSpec", "TC_ESTIMATORS",
            "Objective", "ObjectiveError", "EtaSchedule", "TrainConfig", "TrainResult", "TrainingDiverged",
            "CheckpointError", "Trainer", "build", "vae_step", "discriminator_step", "load_model",
            "run_dir_for", "RunState", "FINAL", "CHECKPOINT", "SNAPSHOTS", "CONFIG", "snapshot_path",

@@ -50,6 +50,7 @@ working locks (NFSv4 has them).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import hashlib
 import importlib
@@ -59,7 +60,6 @@ import shutil
 import sys
 import time
 import warnings
-import dataclasses
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -666,7 +666,8 @@ def _snapshot(tr: Trainer, state: RunState, run_dir: Path) -> None:
 
 
 def _checkpoint(tr: Trainer, state: RunState, config: TrainConfig, run_dir: Path, rng: dict | None = None) -> None:
-    """All a resume needs, as ``checkpoint.pt``: ``state``, the Trainer (``rng``: taken before a failed step), config."""
+    """All a resume needs, as ``checkpoint.pt``: ``state``, the Trainer (``rng``: taken before a failed step),
+    config."""
     _atomic_save({**state.to_dict(), **tr.state_dict(rng), "config": config.to_dict()}, run_dir / CHECKPOINT)
 
 
@@ -683,4 +684,5 @@ def _finish(tr: Trainer, state: RunState, config: TrainConfig, run_dir: Path, *,
     elif state.step % config.checkpoint_every != 0 or state.step == start:
         _checkpoint(tr, state, config, run_dir)
     tr.model.eval()
-    return TrainResult(tr.model, state.log, config, run_dir, state.step, finished, tr.disc, state.seconds, state.snapshots)
+    return TrainResult(tr.model, state.log, config, run_dir, state.step, finished, tr.disc, state.seconds,
+                       state.snapshots)
