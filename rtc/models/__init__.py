@@ -5,7 +5,8 @@
 - :mod:`rtc.models.eta` — RTC-VAE's adaptive η.
 - :mod:`rtc.models.train` — the training loop (:func:`rtc.models.train.train`, ``vae_step``, ``discriminator_step``;
   checkpoints, exact resume, results cache safe for concurrent and read-only use); the run folder's file names
-  (``FINAL``, ``CHECKPOINT``, ``SNAPSHOTS``, ``CONFIG``, :func:`snapshot_path`) and their versioned contents (``RunState``).
+  (``FINAL``,
+  ``CHECKPOINT``, ``SNAPSHOTS``, ``CONFIG``, :func:`snapshot_path`) and their versioned contents (``RunState``).
 - :mod:`rtc.models.throughput` — images/s of a training step.
 - :mod:`rtc.models.encoding` — µ, σ, z of N images; TC_mean / TC_sample and active dimensions.
 """
