@@ -59,6 +59,9 @@ class Thresholds(Config):
       strong_rho: |Spearman ρ| ≥ strong_rho is a strong (monotone) correlation.
       knn_excess: kNN (KSG) TC of µ above its Gaussian TC by ≥ knn_excess nats is "not factorised beyond
         correlation".
+      regime_share: a revised model's run is in the paper's regime when its variance term Σ_k E[σ_k²] lies inside
+        the η rule's band (0.01, 0.04) for at least this share of the second half of its steps; the others are
+        shown as outside the regime and counted neither for nor against a claim.
     Factor disintegration (:mod:`rtc.experiments.disintegration`):
       min_score: a factor is *captured* when its best latent scores at least this much above chance.
       exists_share: "disintegration exists" is confirmed when ≥ this share of the factorised runs has a flag.
@@ -88,6 +91,7 @@ class Thresholds(Config):
     recon_worse: float = 0.05
     strong_rho: float = 0.5
     knn_excess: float = 1.0
+    regime_share: float = 0.5
     # factor disintegration
     min_score: float = 0.1
     exists_share: float = 0.25
@@ -100,7 +104,7 @@ class Thresholds(Config):
     def __post_init__(self):
         put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731  (frozen dataclass)
         for name in ("accurate", "low_tc", "law_slope", "learned", "disparity_abs", "disparity_rel", "none_rel",
-                     "much_lower", "comparable", "recon_worse", "strong_rho", "knn_excess", "min_score",
+                     "much_lower", "comparable", "recon_worse", "strong_rho", "knn_excess", "regime_share", "min_score",
                      "exists_share", "suppression", "independent_mi", "dependent_excess"):
             put(name, check_real(getattr(self, name), f"Thresholds.{name}", positive=True))
         for name, minimum in (("low_d", 1), ("high_d", 1), ("min_runs", 3), ("min_cases", 1)):
@@ -112,7 +116,7 @@ class Thresholds(Config):
         put("few", check_real(self.few, "Thresholds.few"))
         if not 0 <= self.few < self.most <= 1:
             raise ValueError(f"Thresholds need 0 ≤ few < most ≤ 1, got few={self.few!r}, most={self.most!r}")
-        for name in ("exists_share", "strong_rho", "learned"):
+        for name in ("exists_share", "strong_rho", "learned", "regime_share"):
             if getattr(self, name) > 1:
                 raise ValueError(f"Thresholds.{name} must be ≤ 1, got {getattr(self, name)!r}")
 

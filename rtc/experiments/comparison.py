@@ -162,7 +162,7 @@ def add_regime(table: pd.DataFrame, results, t: Thresholds = THRESHOLDS) -> pd.D
     """Copy of ``table`` with ``band_share`` and ``in_regime``: the paper keeps the revised models' variance term
     Σ_k E[σ_k²] inside (0.01, 0.04) (§3); a revised run (:data:`REVISED`) is *in the paper's regime* when the share
     of the second half of its steps with the term inside that band (from ``results[i].training_log()["var_sum"]``)
-    is at least ``t.learned`` (½ — the registry has no field of its own for this share yet). Other models have no
+    is at least ``t.regime_share`` (½). Other models have no
     band: ``band_share`` NaN, ``in_regime`` True. ``results``: the runs' RunResults in the table's row order."""
     _need(table, ["model"])
     if len(results) != len(table):
@@ -171,7 +171,7 @@ def add_regime(table: pd.DataFrame, results, t: Thresholds = THRESHOLDS) -> pd.D
              for m, r in zip(table["model"], results, strict=True)]
     out = table.copy()
     out["band_share"] = share
-    out["in_regime"] = [m not in REVISED or s >= t.learned for m, s in zip(out["model"], share, strict=True)]
+    out["in_regime"] = [m not in REVISED or s >= t.regime_share for m, s in zip(out["model"], share, strict=True)]
     return out
 
 
