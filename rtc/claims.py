@@ -20,7 +20,8 @@ import numpy as np
 from ._validate import Config, check_int, check_real, is_integer, is_real
 
 __all__ = ["VERDICTS", "MOST", "FEW", "LEVEL", "Thresholds", "THRESHOLDS", "Observation", "Interval", "seed_interval",
-           "paired_interval", "bootstrap_interval", "interval_verdict", "band_verdict", "convergence_verdict",
+           "paired_interval", "bootstrap_interval", "binomial_interval", "share_difference_interval",
+           "interval_verdict", "band_verdict", "convergence_verdict",
            "fraction_verdict",
            "no_strong_correlation_verdict", "verdict_counts", "observation_texts", "spearman_bootstrap",
            "paired_difference", "equivalence_verdict"]
@@ -248,6 +249,33 @@ def bootstrap_interval(statistic, *arrays, repeats: int = 1000, seed: int = 0, l
         raise ValueError(f"the statistic is not finite on {100 * (1 - ok.mean()):.0f} % of the resamples")
     lo, hi = np.quantile(boot[ok], [(1 - level) / 2, (1 + level) / 2])
     return Interval(est, float(min(lo, est)), float(max(hi, est)), 1, basis, level)
+
+
+def binomial_interval(k: int, n: int, *, level: float = LEVEL) -> tuple[float, float]:
+    """The exact (Clopper–Pearson) two-sided interval at ``level`` of a share from ``k`` successes in ``n`` trials.
+
+    Exact means conservative: it covers the true share with probability ≥ ``level`` for every share, where a
+    Student-t interval over 0/1 outcomes collapses to a point when all runs agree (0 of 3 would give [0, 0])."""
+    from scipy.stats import beta
+
+    k, n = check_int(k, "k", minimum=0), check_int(n, "n", minimum=1)
+    if k > n:
+        raise ValueError(f"k = {k} successes in n = {n} trials")
+    a = (1 - _level(level)) / 2
+    lo = 0.0 if k == 0 else float(beta.ppf(a, k, n - k + 1))
+    hi = 1.0 if k == n else float(beta.ppf(1 - a, k + 1, n - k))
+    return lo, hi
+
+
+def share_difference_interval(k1: int, n1: int, k2: int, n2: int, *, level: float = LEVEL,
+                              basis: str = "runs (exact binomial)") -> Interval:
+    """The difference of two shares k1/n1 − k2/n2 with a conservative interval: each share's exact interval at
+    the level that makes both hold together at ``level`` (Bonferroni: 1 − (1 − level)/2 each), the difference's
+    bounds from their extremes. ``n`` of the result: n1 (the runs judged)."""
+    one = 1 - (1 - _level(level)) / 2
+    lo1, hi1 = binomial_interval(k1, n1, level=one)
+    lo2, hi2 = binomial_interval(k2, n2, level=one)
+    return Interval(k1 / n1 - k2 / n2, lo1 - hi2, hi1 - lo2, int(n1), basis, level)
 
 
 def interval_verdict(interval: Interval | None, threshold: float, *, side: str) -> str:

@@ -178,6 +178,23 @@ def test_band_verdict_no_strong_correlation(lo, hi, verdict):
     assert band_verdict(Interval((lo + hi) / 2, lo, hi, 19, "runs (bootstrap)"), -0.5, 0.5) == verdict
 
 
+def test_binomial_interval_known_answers():
+    from rtc.claims import binomial_interval, share_difference_interval
+
+    # 0 of 3 at 90 %: the upper bound solves (1 − p)³ = 0.05 → p = 1 − 0.05^(1/3) = 0.631597
+    assert binomial_interval(0, 3) == (0.0, pytest.approx(0.631597, abs=1e-6))
+    assert binomial_interval(3, 3) == (pytest.approx(0.368403, abs=1e-6), 1.0)
+    lo, hi = binomial_interval(5, 10)
+    assert lo == pytest.approx(1 - hi) and 0.2 < lo < 0.5 < hi
+    with pytest.raises(ValueError):
+        binomial_interval(4, 3)
+    # three runs that all agree cannot decide a 0.25 threshold either way; thirty can
+    assert interval_verdict(share_difference_interval(0, 3, 0, 3), 0.25, side="above") == "inconclusive"
+    assert interval_verdict(share_difference_interval(3, 3, 0, 3), 0.25, side="above") == "inconclusive"
+    assert interval_verdict(share_difference_interval(0, 30, 0, 30), 0.25, side="above") == "refuted"
+    assert interval_verdict(share_difference_interval(30, 30, 0, 30), 0.25, side="above") == "confirmed"
+
+
 def test_convergence_verdict():
     assert convergence_verdict("confirmed", "refuted") == "not converged"
     assert convergence_verdict("refuted", "confirmed") == "not converged"

@@ -64,14 +64,18 @@ def _analysed(code, *, n=600, model="rtc_vae", seed=0):
 # ---------------------------------------------------------------------------------------------------------------
 
 def test_exists_over_several_runs():
-    flagged = _table(*[_rows(r, seed=r, flag_nmi=(0,)) for r in range(4)])
+    # exact binomial intervals: 10 of 10 flagged, 0 of 10 controls → the difference's lower bound is
+    # 0.025^(1/10) − (1 − 0.025^(1/10)) = 0.383 > 0.25
+    flagged = _table(*[_rows(r, seed=r, flag_nmi=(0,)) for r in range(10)])
     o = check_exists(flagged, repeats=REPEATS)
-    assert o.verdict == "confirmed" and (o.interval.lo, o.interval.hi) == (1.0, 1.0) and o.seeds == 4
-    assert o.interval.basis == "runs, each against its control" and o.threshold == 0.25
-    assert check_exists(_table(*[_rows(r) for r in range(4)])).verdict == "refuted"           # no flag at all
-    both = _table(*[_rows(r, flag_nmi=(0,), control=(0,)) for r in range(4)])                  # the control flags too
+    assert o.verdict == "confirmed" and o.interval.lo == pytest.approx(2 * 0.025 ** 0.1 - 1) and o.seeds == 10
+    assert o.interval.basis == "runs against their controls (exact binomial)" and o.threshold == 0.25
+    # four runs that all agree decide nothing (a Student t over 0/1 outcomes would have given the point [1, 1])
+    assert check_exists(_table(*[_rows(r, seed=r, flag_nmi=(0,)) for r in range(4)])).verdict == "inconclusive"
+    assert check_exists(_table(*[_rows(r) for r in range(14)])).verdict == "refuted"           # no flag at all
+    both = _table(*[_rows(r, flag_nmi=(0,), control=(0,)) for r in range(14)])                 # the control flags too
     assert check_exists(both).verdict == "refuted"
-    half = _table(*[_rows(r, flag_nmi=(0,) if r < 3 else ()) for r in range(6)])              # 0.5 [0.05, 0.95]
+    half = _table(*[_rows(r, flag_nmi=(0,) if r < 3 else ()) for r in range(6)])
     o = check_exists(half)
     assert o.verdict == "inconclusive" and o.interval.lo < 0.25 < o.interval.hi
 
@@ -235,8 +239,8 @@ def test_run_summary_index_is_over_captured_nmi_factors():
 # ---------------------------------------------------------------------------------------------------------------
 
 def test_check_claims_combines_full_and_half_training():
-    full = _table(*[_rows(r, seed=r, flag_nmi=(0,)) for r in range(4)])
-    half = _table(*[_rows(r, seed=r) for r in range(4)])
+    full = _table(*[_rows(r, seed=r, flag_nmi=(0,)) for r in range(14)])  # 14 runs: enough to decide either way
+    half = _table(*[_rows(r, seed=r) for r in range(14)])
     claims = check_claims(full, half=half, repeats=50)
     assert list(claims) == list(CLAIMS)
     o = claims["exists"]
@@ -250,12 +254,11 @@ def test_check_claims_combines_full_and_half_training():
 
 
 def test_verdict_table():
-    claims = check_claims(_table(*[_rows(r, seed=r, flag_nmi=(0,)) for r in range(4)]), repeats=50)
+    claims = check_claims(_table(*[_rows(r, seed=r, flag_nmi=(0,)) for r in range(14)]), repeats=50)
     t = verdict_table(claims)
     assert list(t.columns) == ["claim", "quantity", "interval", "threshold", "seeds", "half training", "verdict"]
-    assert len(t) == len(CLAIMS) and t.threshold[0] == "> 0.25 (exists_share)" and t.seeds[0] == 4
-    assert t["half training"][0] == "not computed" and t.interval[0].startswith("1.00 [1.00, 1.00] (90 % interval")
-    assert t.interval[len(t) - 1] == "none"  # the trade-off over 4 runs: no interval
+    assert len(t) == len(CLAIMS) and t.threshold[0] == "> 0.25 (exists_share)" and t.seeds[0] == 14
+    assert t["half training"][0] == "not computed" and t.interval[0].startswith("1.00 [0.54, 1.00] (90 % interval")
 
 
 def test_deficit_share_interval():

@@ -75,6 +75,7 @@ from rtc.claims import (
     convergence_verdict,
     interval_verdict,
     paired_interval,
+    share_difference_interval,
     spearman_bootstrap,
 )
 from rtc.experiments.dependence import pairwise_dependence
@@ -885,7 +886,9 @@ def check_exists(factors: pd.DataFrame, codes=None, th: Thresholds = THRESHOLDS,
     Quantity: over the factorised runs with a captured factor, the share with a flagged captured factor minus the
     share whose control code (:func:`pair_gain_table`'s ``control``: each captured factor's second latent
     permuted, so no split over that pair is possible) has one. Each run is paired with its own control; with ≥ 2
-    runs the interval is Student's t over the runs' differences, with one run a bootstrap over its images
+    runs the interval is the exact binomial one of the difference of the two shares
+    (:func:`rtc.claims.share_difference_interval`: 0/1 outcomes that all agree must not give a point), with one
+    run a bootstrap over its images
     (``codes[run]``: its encoding; the flags recomputed on each resample). Confirmed when the interval lies above
     ``exists_share``. ``factors``: an :func:`analyse_runs` table (run with the ``seed`` the analysis used)."""
     name = "exists"
@@ -898,8 +901,8 @@ def check_exists(factors: pd.DataFrame, codes=None, th: Thresholds = THRESHOLDS,
         return _none(name, f"no factor of the {len(fz)} factorised runs is captured (best score ≥ chance + "
                            f"{th.min_score})", th, int(fz.seed.nunique()))
     if len(judged) >= 2:
-        iv = replace(paired_interval(judged.control.astype(float), judged.flagged.astype(float), level=level),
-                     basis="runs, each against its control")
+        iv = share_difference_interval(int(judged.flagged.sum()), len(judged), int(judged.control.sum()),
+                                       len(judged), level=level, basis="runs against their controls (exact binomial)")
     else:
         enc = _codes_of(codes, int(judged.run.iloc[0]))
         iv = bootstrap_interval(lambda mu, f: _exists_statistic(mu, f, min_score=th.min_score, seed=seed),
