@@ -144,20 +144,6 @@ def add_disparity(table: pd.DataFrame, t: Thresholds = THRESHOLDS) -> pd.DataFra
 
 # ------------------------------------------------------------------------------------------------ regime and stages
 
-def _band_share(var_sum, band=None) -> float:
-    """The share in [0, 1] of the second half of a run's steps (the last ⌈T/2⌉ of T per-step values of
-    Σ_k E[σ_k²]) whose variance term lies strictly inside ``band`` (default the η rule's
-    :data:`rtc.models.eta.BAND`, the paper's (0.01, 0.04))."""
-    from rtc.models.eta import BAND
-
-    lo, hi = BAND if band is None else band
-    v = np.asarray(var_sum, dtype=np.float64)
-    if v.ndim != 1 or len(v) == 0:
-        raise ValueError(f"var_sum must be a non-empty 1-D series of per-step values, got shape {v.shape}")
-    tail = v[len(v) // 2:]
-    return float(((tail > lo) & (tail < hi)).mean())
-
-
 def add_regime(table: pd.DataFrame, results, t: Thresholds = THRESHOLDS) -> pd.DataFrame:
     """Copy of ``table`` with ``band_share`` and ``in_regime``: the paper keeps the revised models' variance term
     Σ_k E[σ_k²] inside (0.01, 0.04) (§3); a revised run (:data:`REVISED`) is *in the paper's regime* when the share
@@ -167,7 +153,9 @@ def add_regime(table: pd.DataFrame, results, t: Thresholds = THRESHOLDS) -> pd.D
     _need(table, ["model"])
     if len(results) != len(table):
         raise ValueError(f"{len(results)} results for {len(table)} table rows: they must be in the same order")
-    share = [_band_share(r.training_log()["var_sum"]) if m in REVISED else math.nan
+    from rtc.models.eta import band_share
+
+    share = [band_share(r.training_log()["var_sum"]) if m in REVISED else math.nan
              for m, r in zip(table["model"], results, strict=True)]
     out = table.copy()
     out["band_share"] = share
@@ -770,6 +758,8 @@ def variance_band_summary(log: pd.DataFrame | None, band=None) -> dict:
     step), ``varsum_final`` (the mean of Σ_k E[σ_k²] over the second half of the steps) and ``band_share``
     (the percentage, 0–100, of those steps with the term strictly inside ``band``, default the η rule's
     :data:`rtc.models.eta.BAND`). ``log`` None (the profile traced no such run) gives NaN for all three."""
+    from rtc.models.eta import BAND, band_share
+
     if log is None:
         return {"final_eta": math.nan, "varsum_final": math.nan, "band_share": math.nan}
     _need(log, ["eta", "var_sum"])
@@ -777,7 +767,7 @@ def variance_band_summary(log: pd.DataFrame | None, band=None) -> dict:
         raise ValueError("the training log is empty")
     tail = log["var_sum"].iloc[len(log) // 2:]
     return {"final_eta": float(log["eta"].iloc[-1]), "varsum_final": float(tail.mean()),
-            "band_share": 100 * _band_share(log["var_sum"], band)}
+            "band_share": 100 * band_share(log["var_sum"], BAND if band is None else band)}
 
 
 def traversal_inputs(model, dataset, *, n: int = 1000, seed: int = 0) -> dict:
