@@ -19,11 +19,18 @@ import numpy as np
 
 from ._validate import Config, check_int, check_real, is_integer, is_real
 
-__all__ = ["VERDICTS", "MOST", "FEW", "Thresholds", "THRESHOLDS", "Observation", "fraction_verdict",
+__all__ = ["VERDICTS", "MOST", "FEW", "LEVEL", "Thresholds", "THRESHOLDS", "Observation", "Interval", "seed_interval",
+           "paired_interval", "bootstrap_interval", "binomial_interval", "share_difference_interval",
+           "interval_verdict", "band_verdict", "convergence_verdict",
+           "fraction_verdict",
            "no_strong_correlation_verdict", "verdict_counts", "observation_texts", "spearman_bootstrap",
            "paired_difference", "equivalence_verdict"]
 
-VERDICTS = ("confirmed", "partly", "refuted", "inconclusive")
+# "not converged": confirmed at the end of training but refuted at half training, or the reverse
+# (:func:`convergence_verdict`); "partly": a claim about cells that holds in some of them (:func:`fraction_verdict`).
+VERDICTS = ("confirmed", "partly", "refuted", "inconclusive", "not converged")
+# The level of every claim's interval: a verdict is confirmed / refuted when the whole 90 % interval lies on one side.
+LEVEL = 0.9
 # A claim that should hold in most cells: confirmed when it holds in at least MOST of them, refuted in at most FEW.
 MOST, FEW = 0.9, 0.1
 
@@ -53,6 +60,9 @@ class Thresholds(Config):
       strong_rho: |Spearman ρ| ≥ strong_rho is a strong (monotone) correlation.
       knn_excess: kNN (KSG) TC of µ above its Gaussian TC by ≥ knn_excess nats is "not factorised beyond
         correlation".
+      regime_share: a revised model's run is in the paper's regime when its variance term Σ_k E[σ_k²] lies inside
+        the η rule's band (0.01, 0.04) for at least this share of the second half of its steps; the others are
+        shown as outside the regime and counted neither for nor against a claim.
     Factor disintegration (:mod:`rtc.experiments.disintegration`):
       min_score: a factor is *captured* when its best latent scores at least this much above chance.
       exists_share: "disintegration exists" is confirmed when ≥ this share of the factorised runs has a flag.
@@ -82,6 +92,7 @@ class Thresholds(Config):
     recon_worse: float = 0.05
     strong_rho: float = 0.5
     knn_excess: float = 1.0
+    regime_share: float = 0.5
     # factor disintegration
     min_score: float = 0.1
     exists_share: float = 0.25
@@ -94,7 +105,7 @@ class Thresholds(Config):
     def __post_init__(self):
         put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731  (frozen dataclass)
         for name in ("accurate", "low_tc", "law_slope", "learned", "disparity_abs", "disparity_rel", "none_rel",
-                     "much_lower", "comparable", "recon_worse", "strong_rho", "knn_excess", "min_score",
+                     "much_lower", "comparable", "recon_worse", "strong_rho", "knn_excess", "regime_share", "min_score",
                      "exists_share", "suppression", "independent_mi", "dependent_excess"):
             put(name, check_real(getattr(self, name), f"Thresholds.{name}", positive=True))
         for name, minimum in (("low_d", 1), ("high_d", 1), ("min_runs", 3), ("min_cases", 1)):
@@ -106,7 +117,7 @@ class Thresholds(Config):
         put("few", check_real(self.few, "Thresholds.few"))
         if not 0 <= self.few < self.most <= 1:
             raise ValueError(f"Thresholds need 0 ≤ few < most ≤ 1, got few={self.few!r}, most={self.most!r}")
-        for name in ("exists_share", "strong_rho", "learned"):
+        for name in ("exists_share", "strong_rho", "learned", "regime_share"):
             if getattr(self, name) > 1:
                 raise ValueError(f"Thresholds.{name} must be ≤ 1, got {getattr(self, name)!r}")
 
@@ -114,17 +125,204 @@ class Thresholds(Config):
 THRESHOLDS = Thresholds()
 
 
+@dataclass(frozen=True)
+class Interval:
+    """A claim's quantity: its estimate and a two-sided interval at ``level``.
+
+    ``n``: the seeds (or seed pairs) behind it — 1 for a one-seed bootstrap; ``basis``: how the interval was made,
+    one of "seeds" (Student t over seeds), "paired seeds" (Student t over same-seed differences), "one seed
+    (bootstrap over images)", "runs (bootstrap)" (a statistic over runs, resampled).
+    """
+
+    estimate: float
+    lo: float
+    hi: float
+    n: int
+    basis: str
+    level: float = LEVEL
+
+    def __post_init__(self):
+        if any(math.isnan(v) for v in (self.estimate, self.lo, self.hi)):
+            raise ValueError(f"an interval needs finite or infinite numbers, got {self}")
+        if not self.lo <= self.hi:
+            raise ValueError(f"interval bounds out of order: lo={self.lo} > hi={self.hi}")
+
+    def text(self, fmt: str = ".2f") -> str:
+        """``"1.23 [0.91, 1.55] (90 % interval, paired seeds, n = 3)"``."""
+        return (f"{self.estimate:{fmt}} [{self.lo:{fmt}}, {self.hi:{fmt}}] ({100 * self.level:.0f} % interval, "
+                f"{self.basis}, n = {self.n})")
+
+
 @dataclass
 class Observation:
     """One checked claim: ``verdict`` a word of :data:`VERDICTS`; ``summary`` the verdict with its
     qualification (what the book prints); ``evidence`` a sentence with the measured numbers;
-    ``values`` those numbers by name (shares of cells in percent, 0–100; errors in nats)."""
+    ``values`` those numbers by name (shares of cells in percent, 0–100; errors in nats).
+
+    Claims judged by an interval also carry it: ``interval`` (:class:`Interval`, None where no run could be
+    judged), the ``threshold`` it was held against, the number of ``seeds``, ``regime`` (e.g. "in band: 3 of 3
+    runs" — the runs counted, and those shown but left out as outside the paper's regime) and ``half`` (the verdict
+    from the runs' snapshots at half training, None where not computed)."""
 
     claim: str
     verdict: str
     summary: str
     evidence: str
     values: dict = field(default_factory=dict)
+    interval: Interval | None = None
+    threshold: float | None = None
+    seeds: int | None = None
+    regime: str = ""
+    half: str | None = None
+
+
+def _level(level) -> float:
+    if not is_real(level) or not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    return float(level)
+
+
+def _finite_1d(x, name: str) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {x.shape}")
+    return x
+
+
+def _student(d: np.ndarray, level: float, basis: str) -> Interval:
+    from scipy.stats import t as student_t
+
+    n = len(d)
+    if n < 2:
+        raise ValueError(f"an interval over {basis} needs at least 2 finite values, got {n}: use "
+                         "bootstrap_interval for one seed")
+    mean, sd = float(d.mean()), float(d.std(ddof=1))
+    half = float(student_t.ppf((1 + level) / 2, n - 1)) * sd / math.sqrt(n)
+    return Interval(mean, mean - half, mean + half, n, basis, level)
+
+
+def seed_interval(values, *, level: float = LEVEL) -> Interval:
+    """The mean over seeds of a quantity with its Student-t interval (≥ 2 finite values; NaNs dropped)."""
+    v = _finite_1d(values, "values")
+    return _student(v[np.isfinite(v)], _level(level), "seeds")
+
+
+def paired_interval(a, b, *, level: float = LEVEL) -> Interval:
+    """The mean of the same-seed differences ``b − a`` with its Student-t interval (≥ 2 finite pairs).
+
+    ``a[i]`` and ``b[i]`` come from one seed: identical initial weights and batches (the vanilla model and its
+    revised form), so the seed-to-seed spread cancels in each difference."""
+    a, b = _finite_1d(a, "a"), _finite_1d(b, "b")
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must have one length, got {a.shape} and {b.shape}")
+    ok = np.isfinite(a) & np.isfinite(b)
+    return _student((b - a)[ok], _level(level), "paired seeds")
+
+
+def bootstrap_interval(statistic, *arrays, repeats: int = 1000, seed: int = 0, level: float = LEVEL,
+                       basis: str = "one seed (bootstrap over images)") -> Interval:
+    """A percentile bootstrap interval of ``statistic(*arrays)``, resampling the rows (axis 0) of all ``arrays``
+    together with replacement (seeded), e.g. the images of one run's codes: ``arrays`` (n, ...) each.
+
+    The estimate is the statistic on the data as given. A statistic that is not finite on the data raises;
+    resamples where it is not finite are dropped, and if more than 5 % are, ValueError (the interval would be
+    biased towards the finite ones)."""
+    if not is_integer(repeats) or repeats < 20:
+        raise ValueError(f"repeats must be an integer ≥ 20, got {repeats!r}")
+    level = _level(level)
+    arrays = [np.asarray(a) for a in arrays]
+    if not arrays:
+        raise ValueError("bootstrap_interval needs at least one array")
+    n = len(arrays[0])
+    if n < 2 or any(len(a) != n for a in arrays):
+        raise ValueError(f"the arrays need one length ≥ 2 along axis 0, got {[a.shape for a in arrays]}")
+    est = float(statistic(*arrays))
+    if not math.isfinite(est):
+        raise ValueError(f"the statistic is not finite on the data ({est})")
+    rng = np.random.default_rng(seed)
+    boot = np.empty(repeats)
+    for r in range(repeats):
+        i = rng.integers(n, size=n)
+        boot[r] = statistic(*(a[i] for a in arrays))
+    ok = np.isfinite(boot)
+    if ok.mean() < 0.95:
+        raise ValueError(f"the statistic is not finite on {100 * (1 - ok.mean()):.0f} % of the resamples")
+    lo, hi = np.quantile(boot[ok], [(1 - level) / 2, (1 + level) / 2])
+    return Interval(est, float(min(lo, est)), float(max(hi, est)), 1, basis, level)
+
+
+def binomial_interval(k: int, n: int, *, level: float = LEVEL) -> tuple[float, float]:
+    """The exact (Clopper–Pearson) two-sided interval at ``level`` of a share from ``k`` successes in ``n`` trials.
+
+    Exact means conservative: it covers the true share with probability ≥ ``level`` for every share, where a
+    Student-t interval over 0/1 outcomes collapses to a point when all runs agree (0 of 3 would give [0, 0])."""
+    from scipy.stats import beta
+
+    k, n = check_int(k, "k", minimum=0), check_int(n, "n", minimum=1)
+    if k > n:
+        raise ValueError(f"k = {k} successes in n = {n} trials")
+    a = (1 - _level(level)) / 2
+    lo = 0.0 if k == 0 else float(beta.ppf(a, k, n - k + 1))
+    hi = 1.0 if k == n else float(beta.ppf(1 - a, k + 1, n - k))
+    return lo, hi
+
+
+def share_difference_interval(k1: int, n1: int, k2: int, n2: int, *, level: float = LEVEL,
+                              basis: str = "runs (exact binomial)") -> Interval:
+    """The difference of two shares k1/n1 − k2/n2 with a conservative interval: each share's exact interval at
+    the level that makes both hold together at ``level`` (Bonferroni: 1 − (1 − level)/2 each), the difference's
+    bounds from their extremes. ``n`` of the result: n1 (the runs judged)."""
+    one = 1 - (1 - _level(level)) / 2
+    lo1, hi1 = binomial_interval(k1, n1, level=one)
+    lo2, hi2 = binomial_interval(k2, n2, level=one)
+    return Interval(k1 / n1 - k2 / n2, lo1 - hi2, hi1 - lo2, int(n1), basis, level)
+
+
+def interval_verdict(interval: Interval | None, threshold: float, *, side: str) -> str:
+    """The verdict on "the quantity is ``side`` ``threshold``" (side "above" or "below") from its interval:
+    ``confirmed`` when the whole interval lies on that side, ``refuted`` when it lies wholly on the other side
+    (touching the threshold counts as not on the claim's side), ``inconclusive`` when it straddles the threshold
+    or there is no interval (None)."""
+    if side not in ("above", "below"):
+        raise ValueError(f"side must be 'above' or 'below', got {side!r}")
+    if not is_real(threshold) or math.isnan(threshold):
+        raise ValueError(f"threshold must be a number, got {threshold!r}")
+    if interval is None:
+        return "inconclusive"
+    lo, hi = interval.lo, interval.hi
+    if side == "below":
+        lo, hi, threshold = -hi, -lo, -threshold
+    if lo > threshold:
+        return "confirmed"
+    if hi <= threshold:
+        return "refuted"
+    return "inconclusive"
+
+
+def band_verdict(interval: Interval | None, lo: float, hi: float) -> str:
+    """The verdict on "the quantity lies inside (lo, hi)", e.g. "no strong correlation": |ρ| < 0.5 is the band
+    (−0.5, 0.5). ``confirmed`` when the whole interval lies inside; ``refuted`` when it lies wholly beyond one
+    bound (an interval that merely excludes 0 refutes nothing); ``inconclusive`` otherwise or without one."""
+    if not (is_real(lo) and is_real(hi) and lo < hi):
+        raise ValueError(f"need a band lo < hi, got ({lo!r}, {hi!r})")
+    if interval is None:
+        return "inconclusive"
+    if lo < interval.lo and interval.hi < hi:
+        return "confirmed"
+    if interval.lo >= hi or interval.hi <= lo:
+        return "refuted"
+    return "inconclusive"
+
+
+def convergence_verdict(full: str, half: str | None) -> str:
+    """The verdict at the end of training, unless the runs' snapshots at half training give the opposite one:
+    confirmed at one and refuted at the other is "not converged". ``half`` None (not computed) keeps ``full``."""
+    for v in (full, half):
+        if v is not None and v not in VERDICTS:
+            raise ValueError(f"unknown verdict {v!r}; verdicts are {VERDICTS}")
+    if {full, half} == {"confirmed", "refuted"}:
+        return "not converged"
+    return full
 
 
 def fraction_verdict(fraction: float, *, most: float = MOST, few: float = FEW) -> str:

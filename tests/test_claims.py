@@ -77,7 +77,7 @@ def _obs(verdict, evidence="e"):
 
 def test_verdict_counts_and_observation_texts():
     obs = {"a": _obs("confirmed"), "b_c": _obs("partly", ""), "d": _obs("confirmed")}
-    assert verdict_counts(obs) == {"confirmed": 2, "partly": 1, "refuted": 0, "inconclusive": 0}
+    assert verdict_counts(obs) == {"confirmed": 2, "partly": 1, "refuted": 0, "inconclusive": 0, "not converged": 0}
     assert list(verdict_counts(obs.values())) == list(VERDICTS)
     with pytest.raises(ValueError, match="maybe"):
         verdict_counts([_obs("maybe")])
@@ -97,3 +97,109 @@ def test_comparison_thresholds_keep_their_values():
     t = Thresholds()
     assert (t.learned, t.disparity_abs, t.disparity_rel, t.none_rel, t.much_lower, t.comparable, t.recon_worse,
             t.strong_rho, t.knn_excess, t.most, t.few) == (0.5, 0.25, 0.5, 0.25, 0.5, 2.0, 0.05, 0.5, 1.0, 0.9, 0.1)
+
+
+# ---------------------------------------------------------------------------------------- interval rules
+from rtc.claims import (  # noqa: E402
+    Interval,
+    band_verdict,
+    bootstrap_interval,
+    convergence_verdict,
+    interval_verdict,
+    paired_interval,
+    seed_interval,
+)
+
+
+def test_seed_interval_known_answer():
+    # mean 2, sd 1, n = 3: half-width t_{0.95, 2} · 1/√3 = 2.919986 / 1.7320508 = 1.685854
+    iv = seed_interval([1.0, 2.0, 3.0])
+    assert iv.estimate == 2.0 and iv.n == 3 and iv.basis == "seeds"
+    assert iv.lo == pytest.approx(2 - 1.685854, abs=1e-5) and iv.hi == pytest.approx(2 + 1.685854, abs=1e-5)
+    with pytest.raises(ValueError, match="at least 2"):
+        seed_interval([1.0, float("nan")])
+
+
+def test_paired_interval_cancels_the_seed_spread():
+    a = np.array([10.0, 20.0, 30.0])  # seeds differ a lot ...
+    b = a + np.array([1.0, 1.1, 0.9])  # ... the paired effect is ≈ 1 with a small spread
+    iv = paired_interval(a, b)
+    assert iv.basis == "paired seeds" and iv.n == 3 and 0.7 < iv.lo < 1 < iv.hi < 1.3
+    assert interval_verdict(iv, 0.5, side="above") == "confirmed"
+    # unpaired, the same numbers straddle anything near 1: the pairing is what gives the power
+    assert seed_interval(b - a.mean()).hi - seed_interval(b - a.mean()).lo > 20
+
+
+@pytest.mark.parametrize("values, verdict", [
+    ([1.0, 1.1, 0.9, 1.05], "confirmed"),     # clearly on the claim's side (above 0.25)
+    ([-1.0, -1.1, -0.9, -1.05], "refuted"),   # clearly off
+    ([0.0, 0.5, 0.2, 0.3], "inconclusive"),   # straddles the threshold
+    ([2.0, -1.0], "inconclusive"),            # two seeds that disagree: a wide interval
+])
+def test_interval_verdict_on_synthetic_seed_tables(values, verdict):
+    assert interval_verdict(seed_interval(values), 0.25, side="above") == verdict
+    # the same claim stated the other way round gives the mirrored verdict
+    mirrored = {"confirmed": "refuted", "refuted": "confirmed", "inconclusive": "inconclusive"}[verdict]
+    assert interval_verdict(seed_interval(-np.asarray(values)), -0.25, side="above") == mirrored
+    assert interval_verdict(seed_interval(values), 0.25, side="below") == mirrored
+
+
+def test_interval_verdict_edges():
+    assert interval_verdict(None, 0.0, side="above") == "inconclusive"
+    touching = Interval(1.0, 0.25, 2.0, 3, "seeds")
+    assert interval_verdict(touching, 0.25, side="above") == "inconclusive"
+    assert interval_verdict(Interval(0.0, -1.0, 0.25, 3, "seeds"), 0.25, side="above") == "refuted"
+    with pytest.raises(ValueError):
+        interval_verdict(touching, 0.25, side="up")
+    with pytest.raises(ValueError):
+        Interval(0.0, 1.0, -1.0, 3, "seeds")
+
+
+def test_bootstrap_interval_one_seed_gaussian_mean():
+    rng = np.random.default_rng(0)
+    x = rng.normal(0.6, 1.0, size=4000)  # the mean's standard error is 1/√4000 = 0.0158
+    iv = bootstrap_interval(np.mean, x, repeats=400, seed=1)
+    assert iv.n == 1 and iv.basis.startswith("one seed")
+    assert iv.lo < 0.6 < iv.hi and 0.03 < iv.hi - iv.lo < 0.07  # ≈ 2 · 1.645 · 0.0158 = 0.052
+    assert interval_verdict(iv, 0.5, side="above") == "confirmed"
+    assert interval_verdict(bootstrap_interval(np.mean, x - 0.6, repeats=400), 0.0, side="above") == "inconclusive"
+    with pytest.raises(ValueError, match="not finite"):
+        bootstrap_interval(lambda v: np.log(v.min()), x, repeats=50)
+
+
+@pytest.mark.parametrize("lo, hi, verdict", [
+    (-0.3, 0.2, "confirmed"),      # inside (−0.5, 0.5): no strong correlation
+    (0.55, 0.9, "refuted"),        # wholly beyond 0.5
+    (-0.95, -0.6, "refuted"),      # wholly beyond −0.5
+    (0.1, 0.7, "inconclusive"),    # excludes 0 but straddles 0.5: refutes nothing
+    (-0.8, 0.8, "inconclusive"),
+])
+def test_band_verdict_no_strong_correlation(lo, hi, verdict):
+    assert band_verdict(Interval((lo + hi) / 2, lo, hi, 19, "runs (bootstrap)"), -0.5, 0.5) == verdict
+
+
+def test_binomial_interval_known_answers():
+    from rtc.claims import binomial_interval, share_difference_interval
+
+    # 0 of 3 at 90 %: the upper bound solves (1 − p)³ = 0.05 → p = 1 − 0.05^(1/3) = 0.631597
+    assert binomial_interval(0, 3) == (0.0, pytest.approx(0.631597, abs=1e-6))
+    assert binomial_interval(3, 3) == (pytest.approx(0.368403, abs=1e-6), 1.0)
+    lo, hi = binomial_interval(5, 10)
+    assert lo == pytest.approx(1 - hi) and 0.2 < lo < 0.5 < hi
+    with pytest.raises(ValueError):
+        binomial_interval(4, 3)
+    # three runs that all agree cannot decide a 0.25 threshold either way; thirty can
+    assert interval_verdict(share_difference_interval(0, 3, 0, 3), 0.25, side="above") == "inconclusive"
+    assert interval_verdict(share_difference_interval(3, 3, 0, 3), 0.25, side="above") == "inconclusive"
+    assert interval_verdict(share_difference_interval(0, 30, 0, 30), 0.25, side="above") == "refuted"
+    assert interval_verdict(share_difference_interval(30, 30, 0, 30), 0.25, side="above") == "confirmed"
+
+
+def test_convergence_verdict():
+    assert convergence_verdict("confirmed", "refuted") == "not converged"
+    assert convergence_verdict("refuted", "confirmed") == "not converged"
+    assert convergence_verdict("confirmed", "inconclusive") == "confirmed"
+    assert convergence_verdict("inconclusive", "confirmed") == "inconclusive"
+    assert convergence_verdict("refuted", None) == "refuted"
+    with pytest.raises(ValueError):
+        convergence_verdict("yes", None)

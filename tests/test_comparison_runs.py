@@ -15,14 +15,20 @@ import pytest
 import torch
 
 from rtc.experiments.comparison import (
+    QUANTITIES,
     SIDE_MODELS,
+    add_regime,
+    claim_stage,
     learning_summary,
+    one_seed_text,
     pair_codes,
     pair_summary,
     run_label,
     run_labels,
+    seed_cells,
     shown_run_table,
     snapshot_trace,
+    tc_estimator_text,
     tc_mean_side_by_side,
     theorem1_row,
     theorem1_summary,
@@ -32,8 +38,10 @@ from rtc.experiments.comparison import (
     variance_band_summary,
 )
 from rtc.inspect import latent_kl
+from rtc.metrics import sap
 from rtc.models import encode, representation_stats
 from rtc.models.encoding import Encoding
+from rtc.models.train import TrainConfig
 
 
 class LinearVAE(torch.nn.Module):
@@ -76,9 +84,11 @@ class FakeRun:
     """The RunResult interface the comparison uses, around LinearVAEs; records which weights were loaded."""
 
     def __init__(self, model="rtc_vae", dataset="toy", strength=10.0, seed=0, *, steps=6, snapshots=(), r2=None,
-                 weight=WEIGHT):
+                 weight=WEIGHT, var_sum=None):
         self.row = {"model": model, "dataset": dataset, "strength": float(strength), "seed": seed, "steps": steps}
-        self.config = SimpleNamespace(model=model, strength=float(strength), seed=seed, steps=steps)
+        self.config = SimpleNamespace(model=model, strength=float(strength), seed=seed, steps=steps, batch_size=32,
+                                      objective=TrainConfig(model=model, strength=float(strength)).objective)
+        self.var_sum = np.full(steps, 0.02) if var_sum is None else np.asarray(var_sum, dtype=np.float64)
         self.snapshots = list(snapshots)
         self.matrices = {"r2": np.zeros((4, 2)) if r2 is None else np.asarray(r2)}
         self.weight = np.asarray(weight, dtype=np.float64)
@@ -91,6 +101,9 @@ class FakeRun:
     def load_snapshot(self, step):
         self.loaded.append(step)
         return LinearVAE(self.weight * step / self.config.steps)
+
+    def training_log(self):
+        return pd.DataFrame({"step": np.arange(1, self.config.steps + 1), "var_sum": self.var_sum})
 
 
 def _table(rows):
@@ -115,6 +128,57 @@ def test_learning_summary():
                                    "worst": 0.7}
     t["learned"] = True
     assert learning_summary(t)["verdict"] == "every run learned"
+
+
+# ------------------------------------------------------------------------------------------------ regime, stages
+
+def test_add_regime_reads_the_second_half_of_each_revised_run():
+    runs = [FakeRun("rtc_vae", var_sum=[1.0, 1.0, 1.0, 0.02, 0.03, 0.5]),      # 2 of the last 3 steps in band
+            FakeRun("revised_beta_vae", var_sum=[0.02] * 3 + [0.005, 0.05, 0.02]),  # 1 of 3
+            FakeRun("factor_vae", var_sum=[1.0] * 6)]                             # no band for a vanilla model
+    t = add_regime(_table([("rtc_vae", "toy", 10, 0), ("revised_beta_vae", "toy", 4, 0),
+                           ("factor_vae", "toy", 10, 0)]), runs)
+    assert t["band_share"].iloc[:2].tolist() == pytest.approx([2 / 3, 1 / 3]) and np.isnan(t["band_share"].iloc[2])
+    assert t["in_regime"].tolist() == [True, False, True]
+    with pytest.raises(ValueError, match="same order"):
+        add_regime(t, runs[:2])
+    with pytest.raises(KeyError, match="var_sum"):
+        add_regime(t.iloc[:1], [SimpleNamespace(training_log=lambda: pd.DataFrame({"step": [1]}))])
+
+
+def _stage_table(runs):
+    t = _table([(r.row["model"], r.row["dataset"], r.row["strength"], r.row["seed"]) for r in runs])
+    return t.assign(learned=True, in_regime=True, band_share=np.nan, **{q: 1.0 for q in QUANTITIES})
+
+
+def test_claim_stage_final_and_half_training():
+    ds = TwoFactors()
+    runs = [FakeRun("factor_vae", snapshots=[3, 6]), FakeRun("rtc_vae", snapshots=[2, 4, 6])]  # no step 3
+    t = _stage_table(runs)
+    full = claim_stage(t, runs, {"toy": ds}, n=64, seed=1)
+    assert full.table is t and full.missing == frozenset() and runs[0].loaded == ["final"]
+    np.testing.assert_array_equal(full.codes[0].mu, encode(LinearVAE(WEIGHT), ds, n=64, seed=1).mu)
+    half = claim_stage(t, runs, {"toy": ds}, half=True, n=64, seed=1)
+    assert runs[0].loaded == ["final", 3] and half.missing == frozenset({1}) and set(half.codes) == {0}
+    enc = encode(LinearVAE(WEIGHT * 3 / 6), ds, n=64, seed=1)
+    st = representation_stats(enc)
+    row = half.table.iloc[0]
+    assert row["tc_mean"] == pytest.approx(st["tc_mean"]) and row["recon"] == pytest.approx(st["recon"])
+    assert row["disparity"] == pytest.approx(st["tc_mean"] - st["tc_sample"])
+    assert row["sap_r2"] == pytest.approx(sap(enc.mu, enc.factors, continuous=True).score)
+    assert half.table.iloc[1][QUANTITIES].isna().all() and half.table["learned"].all()
+    with pytest.raises(ValueError, match="same order"):
+        claim_stage(t, runs[:1], {"toy": ds})
+
+
+def test_tc_estimator_text_and_seed_cells():
+    assert tc_estimator_text([FakeRun("factor_vae"), FakeRun("beta_tcvae")]) == "MSS1 at batch 32"
+    assert tc_estimator_text([FakeRun("factor_vae")]) == "not trained in this profile"
+    t = _table([("rtc_vae", "dsprites", 10, 0), ("rtc_vae", "dsprites", 10, 1), ("rtc_vae", "dsprites", 20, 0),
+                ("beta_tcvae", "dsprites", 10, 0), ("dip_vae_i", "shapes3d", 10, 0)])
+    assert seed_cells(t)["seeds"].tolist() == [1, 2, 1, 1]
+    assert one_seed_text(t) == "β-TCVAE 10, RTC-VAE 20, DIP-VAE-I 10 (shapes3d)"
+    assert one_seed_text(t.iloc[:2]) == "none"
 
 
 # ------------------------------------------------------------------------------------------------ traced runs

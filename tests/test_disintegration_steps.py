@@ -1,6 +1,7 @@
 """Known answers for the disintegration chapter's steps over the trained grid (rtc.experiments.disintegration):
 look-ups in the controlled table, the run finder, encoding and analysing runs (a fake RunResult whose "encoder"
-returns a controlled code with a known split factor), texts for the prose, deficits and the claims."""
+returns a controlled code with a known split factor), the half-training snapshots, texts for the prose and
+deficits. The claims' verdicts: tests/test_disintegration_claims.py."""
 from __future__ import annotations
 
 import math
@@ -11,22 +12,17 @@ import pandas as pd
 import pytest
 import torch
 
-from rtc.claims import THRESHOLDS, Thresholds
 from rtc.experiments.disintegration import (
     NO_RUN,
     SYNTHETIC_METRICS,
     analyse_runs,
-    check_claims,
-    check_distinct,
-    check_exists,
-    check_suppression,
-    check_tradeoff,
     clearest_split,
     closed_form_agreement,
     controlled_experiment,
     controlled_value,
     deficit_shares,
     deficit_table,
+    encode_half,
     encode_runs,
     find_run,
     number_text,
@@ -79,6 +75,7 @@ class Config:
     model: str
     strength: float
     seed: int
+    steps: int = 100
 
 
 @dataclass
@@ -92,16 +89,24 @@ class Spec:
 
 @dataclass
 class FakeResult:
-    """The RunResult fields the chapter's steps read: config, dataset, factor_names, row, load_model()."""
+    """The RunResult fields the chapter's steps read: config, dataset, factor_names, row, load_model(),
+    load_snapshot(step) and snapshots (the steps with a snapshot)."""
     config: Config
     dataset: Spec
     factor_names: tuple = ()
     row: dict | None = None
     loads: int = 0
+    snapshots: tuple = ()
+    snapshot_loads: list | None = None
 
     def load_model(self, device=None):
         assert device is None
         self.loads += 1
+        return IdentityVAE()
+
+    def load_snapshot(self, step, device=None):
+        assert step in self.snapshots and device is None
+        self.snapshot_loads = [*(self.snapshot_loads or []), step]
         return IdentityVAE()
 
 
@@ -147,6 +152,30 @@ def test_analyse_runs_needs_one_encoding_per_run(analysed):
     results, encodings, _ = analysed
     with pytest.raises(ValueError, match="one encoding per run"):
         analyse_runs(results, encodings[:1])
+
+
+def test_analyse_runs_adds_tc_mean_and_the_control_flag(analysed):
+    _, encodings, factors = analysed
+    from rtc.gaussian import sample_tc
+    assert (factors[factors.run == 0].tc_mean == sample_tc(encodings[0].mu)).all()
+    first = factors[factors.run == 0].set_index(["score", "factor"])
+    # the split's second latent permuted: a two-latent split cannot be flagged on its control code
+    assert bool(first.loc[("nmi", "factor 0"), "disintegrated"]) and not bool(first.loc[("nmi", "factor 0"), "control"])
+    assert list(first.loc["nmi"].factor_index) == [0, 1]
+
+
+def test_encode_half_loads_the_half_training_snapshot_or_gives_none():
+    with_snapshot = FakeResult(Config("rtc_vae", 10.0, 0, steps=100), Spec("dsprites", SPLIT), SPLIT.factor_names,
+                               snapshots=(25, 50, 75, 100))
+    without = FakeResult(Config("rtc_vae", 10.0, 1, steps=100), Spec("dsprites", SPLIT), SPLIT.factor_names,
+                         snapshots=(40, 80))
+    half = encode_half([with_snapshot, without], n=300, seed=3)
+    assert with_snapshot.snapshot_loads == [50] and without.snapshot_loads is None and half[1] is None
+    full = encode_runs([with_snapshot], n=300, seed=3)[0]
+    np.testing.assert_array_equal(half[0].factors, full.factors)  # the same images at half and full training
+    factors = analyse_runs([with_snapshot, without], half, max_points=300)
+    assert set(factors.run) == {0}
+    assert analyse_runs([without], [None]) is None
 
 
 def test_clearest_split_of_the_known_split(analysed):
@@ -195,6 +224,8 @@ def test_find_run_takes_the_first_in_grid_order():
     assert find_run(runs, "rtc_vae", "dsprites") == 1
     assert find_run(runs, "dip_vae_i", "shapes3d") is None
     assert find_run([], "rtc_vae", "shapes3d") is None
+    assert find_run(runs, "rtc_vae", ("cars3d", "dsprites", "shapes3d")) == 1  # the first preferred dataset wins
+    assert find_run(runs, "factor_vae", ("dsprites", "shapes3d")) == 0
     assert run_label(runs[2]) == "rtc_vae 10 (seed 1), shapes3d"
 
 
@@ -294,53 +325,3 @@ def test_tradeoff_dataset():
                               dataset=["dsprites", "shapes3d", "cars3d", "cars3d", "shapes3d"]))
     assert tradeoff_dataset(table) == "shapes3d"  # most factorised runs; beta_vae does not count
     assert tradeoff_dataset(table[table.model == "beta_vae"]) is None
-
-
-def test_suppression_verdict_counts_the_two_scores():
-    def table(r2_loss, nmi_loss, n_nmi=3):
-        return pd.DataFrame(_factor_rows(0, "rtc_vae", "r2", [1.0] * 3, [r2_loss] * 3)
-                            + _factor_rows(0, "rtc_vae", "nmi", [1.0] * n_nmi, [nmi_loss] * n_nmi))
-    assert check_suppression(table(0.5, 0.5)).verdict == "confirmed"
-    assert check_suppression(table(0.5, 0.01)).verdict == "partly"      # one score of two
-    assert check_suppression(table(0.01, 0.01)).verdict == "refuted"
-    assert check_suppression(table(0.5, 0.5, n_nmi=2)).verdict == "partly"   # MIG has too few flagged factors
-    assert check_suppression(table(0.01, 0.5, n_nmi=2)).verdict == "refuted"
-
-
-def test_exists_verdict_threshold_is_inclusive():
-    rows = []
-    for run in range(8):
-        rows += _factor_rows(run, "factor_vae", "nmi", [1.0], [0.5 if run < 2 else 0.0])
-    factors = pd.DataFrame(rows)
-    assert check_exists(factors).verdict == "confirmed"  # 2 of 8 = exists_share exactly
-    assert check_exists(factors, Thresholds(exists_share=0.3)).verdict == "partly"
-    assert check_exists(factors.assign(disintegrated=False)).verdict == "refuted"
-
-
-def test_check_claims_is_the_four_checks_on_the_dedicated_nmi_pairs():
-    rows = []
-    for run in range(6):
-        model = "rtc_vae" if run < 3 else "dip_vae_i"
-        indep = model == "rtc_vae"
-        for score in ("r2", "nmi"):
-            rows += _factor_rows(run, model, score, [1.0], [0.5], knn_mi=0.01 if indep else 0.9,
-                                 excess_mi=0.0 if indep else 0.8, corr=0.0)
-            # a non-dedicated (entangled) pair with a dependent top pair: check_claims must leave it out
-            rows += [dict(rows[-1], factor="g", dedicated=False, knn_mi=2.0, excess_mi=2.0)]
-    factors = pd.DataFrame(rows)
-    table = pd.DataFrame(dict(model="factor_vae", dataset="dsprites", tc_mean=np.arange(6.0),
-                              disintegration_nmi=-np.arange(6.0)))
-    claims = check_claims(factors, table, repeats=50, seed=0)
-    pairs = factors[factors.captured & factors.dedicated & (factors.score == "nmi")]
-    expected = [check_exists(factors), check_suppression(factors), check_distinct(pairs),
-                check_tradeoff(table, dataset="dsprites", repeats=50, seed=0)]
-    assert [c.summary for c in claims] == [c.summary for c in expected]
-    assert [c.evidence for c in claims] == [c.evidence for c in expected]
-    assert claims[2].verdict == "confirmed" and claims[3].verdict == "confirmed"
-    assert claims[0].verdict == "inconclusive"  # 3 factorised runs < min_runs
-    assert check_claims(factors, table, Thresholds(min_runs=3), repeats=50)[0].verdict == "confirmed"
-
-
-def test_the_disintegration_thresholds_are_the_registry_defaults():
-    assert (THRESHOLDS.min_score, THRESHOLDS.exists_share, THRESHOLDS.suppression, THRESHOLDS.independent_mi,
-            THRESHOLDS.dependent_excess, THRESHOLDS.min_runs, THRESHOLDS.min_cases) == (0.1, 0.25, 0.1, 0.1, 0.1, 5, 3)

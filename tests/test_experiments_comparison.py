@@ -14,20 +14,13 @@ from rtc.claims import Thresholds
 from rtc.experiments.comparison import (
     add_disparity,
     add_learning,
-    check_claims,
-    claim_dip_not_factorised,
-    claim_disparity,
-    claim_no_disparity,
-    claim_revised_lower,
-    claim_rtc_recon,
-    claim_tc_sap,
     describe_grid,
     mean_image_baseline,
     noise_range,
     paper_cost,
     run_table,
 )
-from rtc.experiments.dependence import dependence_matrix, pairwise_dependence
+from rtc.experiments.dependence import dependence_matrix, pairwise_dependence, top_pair_test
 
 
 class TwoImages:
@@ -96,73 +89,11 @@ def test_disparity_class(tc_mean, tc_sample, expected):
     assert _table([_row("factor_vae", 10, tc_mean, tc_sample)])["disparity_class"].iloc[0] == expected
 
 
-def test_disparity_and_no_disparity_claims():
-    t = _table([_row("factor_vae", s, 3.0, 0.1) for s in (2, 10, 20)]
-               + [_row("rtc_vae", s, 1.0, 0.95) for s in (2, 10, 20)]
-               + [_row("beta_vae", 1, 3.0, 0.1), _row("beta_vae", 4, 1.0, 0.95)]
-               + [_row("beta_vae", 10, 5.0, 0.1, recon=90.0)])  # not learned: does not count
-    assert claim_disparity(t, "factor_vae").verdict == "confirmed"
-    assert claim_no_disparity(t, "rtc_vae").verdict == "confirmed"
-    o = claim_disparity(t, "beta_vae")
-    assert o.verdict == "partly" and o.values["runs"] == 2 and "1 of 2" in o.summary
-    assert claim_no_disparity(t, "factor_vae").verdict == "refuted"
-    assert claim_disparity(t, "beta_tcvae").verdict == "inconclusive"
-
-
-def test_revised_lower_uses_seed_means_at_matched_strengths():
-    rows = [_row("factor_vae", 10, 4.0, 0.1), _row("factor_vae", 10, 2.0, 0.3, seed=1),   # mean 3.0 / 0.2
-            _row("rtc_vae", 10, 1.0, 0.9), _row("rtc_vae", 10, 2.0, 1.5, seed=1),          # mean 1.5 / 1.2
-            _row("rtc_vae", 50, 0.1, 0.1)]                                                 # no partner
-    lower, comparable = claim_revised_lower(_table(rows))
-    assert lower.verdict == "confirmed" and lower.values["ratio_max"] == pytest.approx(0.5)
-    assert comparable.verdict == "refuted"  # 1.2 > 2·0.2 and 1.2 − 0.2 > 0.25
-    assert lower.values["runs"] == 1
-
-
-def test_rtc_recon_claim():
-    rows = [_row("rtc_vae", s, 1, 1, recon=r) for s, r in ((2, 20.0), (10, 21.0), (20, 21.5), (50, 30.0))]
-    o = claim_rtc_recon(_table(rows))
-    assert o.verdict == "confirmed" and o.values["best_low"] == 20.0  # 21.5 > 1.05·20 and 30 > 21
-    rows[2]["recon"] = 20.5
-    assert claim_rtc_recon(_table(rows)).verdict == "partly"
-    assert claim_rtc_recon(_table(rows[:2])).verdict == "inconclusive"
-
-
-def test_tc_sap_claim():
-    rows = [_row("factor_vae", s, tc, 0.1, sap_r2=sap) for s, tc, sap in
-            ((1, 1.0, 0.1), (2, 2.0, 0.2), (3, 3.0, 0.3), (4, 4.0, 0.4), (5, 5.0, 0.5), (6, 6.0, 0.6))]
-    assert claim_tc_sap(_table(rows), repeats=200).verdict == "refuted"   # ρ = 1, interval excludes 0
-    for r, sap in zip(rows, (0.3, 0.1, 0.5, 0.2, 0.6, 0.4), strict=True):
-        r["sap_r2"] = sap
-    o = claim_tc_sap(_table(rows), repeats=200)
-    assert abs(o.values["rho"]) < 0.5 and o.verdict == "confirmed"
-
-
-def test_dip_claims():
-    rows = [_row("dip_vae_i", 10, 0.3, 0.3, dataset="shapes3d", recon=150.0, tc_mean_knn=5.0),
-            _row("rtc_vae", 10, 1.0, 1.0, dataset="shapes3d", recon=150.0, tc_mean_knn=1.5)]
-    low, dep = claim_dip_not_factorised(_table(rows))
-    assert low.verdict == "confirmed" and dep.verdict == "confirmed"
-    rows[0]["tc_mean_knn"] = 1.0  # excess 0.7 < 1 nat
-    assert claim_dip_not_factorised(_table(rows))[1].verdict == "refuted"
-    assert claim_dip_not_factorised(_table(rows[:1]))[0].verdict == "inconclusive"
-
-
-def test_check_claims_on_empty_profile_is_inconclusive():
-    t = _table([_row("dip_vae_i", 10, 0.3, 0.3, recon=99.0)])  # one unlearned run
-    out = check_claims(t, repeats=10)
-    assert {o.verdict for o in out.values()} == {"inconclusive"}
-    assert len(out) == 12
-
-
-def test_claims_read_the_one_threshold_registry():
-    """A changed threshold of rtc.claims.Thresholds changes the verdict: the comparison has no copy of its own."""
-    t = _table([_row("factor_vae", s, 3.0, 0.1 + 0.3 * s) for s in (1, 2, 3)])   # d = 2.6, 2.3, 2.0
-    assert claim_disparity(t, "factor_vae").verdict == "confirmed"
-    strict = Thresholds.from_mapping({"disparity_abs": 2.4})
-    strict_t = add_disparity(add_learning(t, BASE, strict), strict)
-    o = claim_disparity(strict_t, "factor_vae", strict)
-    assert o.verdict == "partly" and "1 of 3" in o.summary
+def test_disparity_class_reads_the_one_threshold_registry():
+    """A changed threshold of rtc.claims.Thresholds changes the class: the comparison has no copy of its own."""
+    t = pd.DataFrame([_row("factor_vae", 10, 3.0, 0.4)])   # d = 2.6
+    assert add_disparity(t)["disparity_class"].iloc[0] == "disparity"
+    assert add_disparity(t, Thresholds.from_mapping({"disparity_abs": 2.7}))["disparity_class"].iloc[0] == "none"
 
 
 def test_noise_range_quantiles_over_active_dims():
@@ -225,6 +156,23 @@ def test_pairwise_dependence_is_affine_invariant(scale, shift):
     c2[:, 1] = scale * c2[:, 1] + shift
     b = pairwise_dependence(c2)
     pd.testing.assert_frame_equal(a, b, atol=1e-9, rtol=1e-9)
+
+
+def test_top_pair_test_chooses_on_one_half_and_tests_on_the_other():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, 1200)
+    dep = np.c_[rng.normal(size=1200), x, rng.normal(size=1200), np.abs(x) + 0.01 * rng.normal(size=1200)]
+    r = top_pair_test(dep, permutations=39, seed=1)
+    assert (r["a"], r["b"]) == (1, 3) and abs(r["corr"]) < 0.1            # uncorrelated but dependent
+    assert r["pvalue"] == pytest.approx(1 / 40) and r["excess"] > 1.0 and r["null"].shape == (39,)
+    assert r["excess"] == pytest.approx(r["knn_mi"] - r["null"].mean())
+    ind = top_pair_test(rng.normal(size=(1200, 4)), permutations=39, seed=1)
+    assert abs(ind["excess"]) < 0.05 and ind["pvalue"] > 0.05 / 4
+    assert top_pair_test(dep, latents=[0, 2], permutations=39)["a"] in (0, 2)
+    with pytest.raises(ValueError, match="permutations"):
+        top_pair_test(dep, permutations=10)
+    with pytest.raises(ValueError, match="rows"):
+        top_pair_test(dep[:10], permutations=19)
 
 
 def test_pairwise_dependence_bad_input():

@@ -429,7 +429,7 @@ def test_dry_run_lists_runs_cached_and_cost(tmp_path, capsys, repo_root, monkeyp
     monkeypatch.chdir(repo_root)
     assert sweep.main(["--profile", "ci", "--dry-run", "--results-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "6 runs, 0 cached, 6 to compute" in out and "factor_vae" in out
+    assert "10 runs, 0 cached, 10 to compute" in out and "factor_vae" in out
     runs = grid_runs("ci", root=repo_root)
     t = sweep.dry_run(runs, results_dir=tmp_path)
     assert (t["est_seconds"] > 0).all() and not t["cached"].any()

@@ -42,7 +42,7 @@ BAD_FIELDS = [
     ("strength", -1.0), ("strength", float("nan")), ("strength", "4"), ("strength", True),
     ("batch_size", 2.5), ("batch_size", 1), ("batch_size", 8.0), ("latent_dim", 0), ("steps", 0),
     ("warmup_steps", -1), ("seed", -1), ("seed", 1.5), ("seed", 2 ** 63), ("disc_hidden", 0), ("disc_layers", 0),
-    ("disc_layers", 1), ("eta_every", 0), ("eta_restore", "x"), ("adam_betas", (0.9, 1.0)),
+    ("disc_layers", 1), ("eta_every", 0), ("eta_every", 11), ("adam_betas", (0.9, 1.0)),
     ("adam_betas", (-0.1, 0.999)), ("adam_betas", (0.9,)), ("adam_betas", 0.9), ("disc_betas", (0.5, float("nan"))),
     ("checkpoint_every", 0), ("snapshot_every", -1), ("channels_last", "yes"), ("tc_estimator", "kde"),
     ("model", "nope"), ("warmup_start", "ae"), ("warmup_start", ["vae"]),

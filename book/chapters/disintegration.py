@@ -54,9 +54,10 @@ import time
 import pandas as pd
 import torch
 
-from rtc.claims import THRESHOLDS
+from rtc.claims import LEVEL, THRESHOLDS
 from rtc.experiments import default_results_dir
 from rtc.experiments.disintegration import (
+    DESCRIPTIVE_RUNS,
     analyse_runs,
     check_claims,
     clearest_split,
@@ -65,24 +66,31 @@ from rtc.experiments.disintegration import (
     controlled_experiment,
     controlled_value,
     correlation_table,
+    deficit_share_interval,
     deficit_shares,
     deficit_table,
+    encode_half,
     encode_runs,
     find_run,
     number_text,
     pair_text,
     reaction_table,
     rho_text,
+    run_label,
     split_r2,
     split_texts,
+    suppression_table,
+    verdict_table,
 )
 from rtc.experiments.disintegration_plots import (
     METRIC_LABELS,
+    claims_figure,
     controlled_figure,
     correlation_figure,
     deficit_figure,
     pair_figures,
     score_matrices_figure,
+    suppression_figure,
 )
 from rtc.report import glue_figure, glue_values, markdown_table
 from rtc.sweep import grid_runs, run_grid
@@ -94,11 +102,11 @@ if 1 not in ks or 0.0 not in noises:
                      f"noises={noises}")
 thresholds = THRESHOLDS  # rtc.claims.Thresholds: every threshold of the verdicts below, fixed before the run
 t_start = time.perf_counter()
-glue_values({"m": m, "dep-n": dependent_m, "kmax": max(ks), "grid-profile": profile,
-             "th-exists-pct": 100 * thresholds.exists_share,
+glue_values({"m": m, "dep-n": dependent_m, "kmax": max(ks), "grid-profile": profile, "level-pct": round(100 * LEVEL),
+             "descriptive-runs": DESCRIPTIVE_RUNS,
              **{f"th-{name}": getattr(thresholds, name) for name in (
-                 "min_score", "exists_share", "suppression", "independent_mi", "dependent_excess", "min_runs",
-                 "min_cases")}})
+                 "min_score", "exists_share", "suppression", "independent_mi", "dependent_excess", "strong_rho",
+                 "min_runs", "min_cases")}})
 
 # %% [markdown]
 # ## 1. Controlled disintegration: every metric against a known answer
@@ -209,36 +217,52 @@ display(Markdown(markdown_table(
 # variance). The dependent split has pair NMI {glue:text}`ctl-dep-pairnmi:.2f` (one latent is a function of the
 # other) and is {glue:text}`ctl-dep-flag`: dependence is told apart from disintegration.
 
+
 # %% [markdown]
 # ## 2. The trained runs
 #
 # The runs are those of the training chapter, the grid of the {glue:text}`grid-profile` profile
 # (`parameters/<profile>/training.yaml`, one definition for both chapters); they are read from the results cache.
 # For the analyses that need codes, each model encodes a fresh sample of images (this profile's `encode_n`) and
-# the encoder means µ are used.
+# the encoder means µ are used (`analyse_runs`). Every claim below is also checked on the runs' weight snapshots
+# at half training (`encode_half`: {glue:text}`half-n` images each, the same factors; a run without a snapshot at
+# half its steps is left out there): {glue:text}`n-half` of the {glue:text}`n-runs` runs have one.
 
 # %%
 runs = grid_runs(profile)
 table, results = run_grid(runs, results_dir=default_results_dir(), progress=False)
 encodings = encode_runs(results, n=encode_n, seed=seed)
 factors_all = analyse_runs(results, encodings, max_points=knn_max_points, min_score=thresholds.min_score, seed=seed)
-glue_values({"n-runs": len(runs)})
+half_n = min(encode_n, 2000)  # half training is a check: ≤ 2,000 images per snapshot keep it cheap
+half_encodings = encode_half(results, n=half_n, seed=seed)
+factors_half = analyse_runs(results, half_encodings, max_points=knn_max_points, min_score=thresholds.min_score,
+                            seed=seed)
+glue_values({"n-runs": len(runs), "n-half": sum(e is not None for e in half_encodings), "half-n": half_n})
+
+# %% tags=["hide-input"]
+display(Markdown("The grid: seeds per model, dataset and strength.\n\n" + markdown_table(
+    pd.DataFrame([dict(model=r.config.model, dataset=r.dataset.name, strength=r.config.strength, seed=r.config.seed)
+                  for r in results])
+    .groupby(["model", "dataset", "strength"]).seed.agg(lambda s: ", ".join(map(str, sorted(s)))).reset_index())))
 
 # %% [markdown]
 # ## 3. Fig. 8: where SAP and MIG lose their gap
 #
-# Fig. 8's model is the grid's first RTC-VAE on Shapes3D, the contrast of §4 its first DIP-VAE-I on Shapes3D
-# (`find_run`: the grid's order decides); `split_texts` reads its evaluation's SAP and MIG and, on the codes
-# encoded here, its clearest split (`clearest_split`: the captured factor with the largest split ratio,
-# preferring a flagged, then a dedicated pair).
+# Fig. 8's model is the grid's first RTC-VAE on Shapes3D (the paper's dataset) or, without one, on dSprites or
+# Cars3D (`find_run`: the grid's order decides): here {glue:text}`fig8-run`. `split_texts` reads its evaluation's
+# SAP and MIG and, on the codes encoded here, its clearest split (`clearest_split`: the captured factor with the
+# largest split ratio, preferring a flagged, then a dedicated pair).
 
 # %%
-fig8_run, dip_run = find_run(results, "rtc_vae", "shapes3d"), find_run(results, "dip_vae_i", "shapes3d")
-glue_values({f"fig8-{key}": text for key, text in split_texts(results, factors_all, fig8_run).items()})
+PREFERENCE = ("shapes3d", "dsprites", "cars3d")
+fig8_run, dip_run = find_run(results, "rtc_vae", PREFERENCE), find_run(results, "dip_vae_i", PREFERENCE)
+glue_values({"fig8-run": run_label(results[fig8_run]) if fig8_run is not None else "no RTC-VAE run in this grid",
+             "dip-run": run_label(results[dip_run]) if dip_run is not None else "no DIP-VAE-I run in this grid",
+             **{f"fig8-{key}": text for key, text in split_texts(results, factors_all, fig8_run).items()}})
 
 # %% tags=["hide-input"]
 if fig8_run is None:
-    glue_values({"fig-dis-fig8": Markdown("*No RTC-VAE run on Shapes3D in this profile's grid: nothing to show.*")})
+    glue_values({"fig-dis-fig8": Markdown("*No RTC-VAE run in this profile's grid: nothing to show.*")})
 else:
     glue_figure("fig-dis-fig8", score_matrices_figure(results[fig8_run]))
 
@@ -246,9 +270,9 @@ else:
 # ```{glue:figure} fig-dis-fig8
 # :name: fig-dis-fig8
 #
-# The R² (left, SAP's scores) and normalised-MI (right, MIG's) matrices, latents × factors, of the RTC-VAE on
-# Shapes3D of this profile's grid, from its cached evaluation. Red: each factor's best latent; orange: the
-# second; the column label gives the gap between them, the factor's contribution to SAP or MIG.
+# The R² (left, SAP's scores) and normalised-MI (right, MIG's) matrices, latents × factors, of Fig. 8's RTC-VAE
+# ({glue:text}`fig8-run`), from its cached evaluation. Red: each factor's best latent; orange: the second; the
+# column label gives the gap between them, the factor's contribution to SAP or MIG.
 # ```
 #
 # This model scores SAP {glue:text}`fig8-sap` and MIG {glue:text}`fig8-mig` (its evaluation's codes). On the
@@ -259,10 +283,10 @@ else:
 # %% [markdown]
 # ## 4. Figs 5 and 7: the latents that share a factor
 #
-# For the RTC-VAE on Shapes3D and, as the contrast, the DIP-VAE-I on Shapes3D, we take the factor whose
-# normalised-MI scores are most evenly split between two latents (preferring a flagged, then a dedicated pair),
-# walk each of the two latents from the 1st to the 99th percentile of the encoded means with the other latents at
-# their medians, and plot the pair coloured by the factor (`pair_text` describes the pair).
+# For the RTC-VAE above and, as the contrast, the grid's first DIP-VAE-I ({glue:text}`dip-run`), we take the
+# factor whose normalised-MI scores are most evenly split between two latents (preferring a flagged, then a
+# dedicated pair), walk each of the two latents from the 1st to the 99th percentile of the encoded means with the
+# other latents at their medians, and plot the pair coloured by the factor (`pair_text` describes the pair).
 
 # %%
 glue_values({"rtc-pair-text": pair_text(factors_all, fig8_run), "dip-pair-text": pair_text(factors_all, dip_run)})
@@ -270,7 +294,7 @@ glue_values({"rtc-pair-text": pair_text(factors_all, fig8_run), "dip-pair-text":
 # %% tags=["hide-input"]
 for run_index, label, name in ((fig8_run, "rtc", "RTC-VAE"), (dip_run, "dip", "DIP-VAE-I")):
     if run_index is None:
-        nothing = Markdown(f"*No {name} run on Shapes3D in this profile's grid: nothing to show.*")
+        nothing = Markdown(f"*No {name} run in this profile's grid: nothing to show.*")
         glue_values({f"fig-dis-{label}-walks": nothing, f"fig-dis-{label}-pairs": nothing})
         continue
     walks, pairs = pair_figures(results[run_index].load_model(), encodings[run_index],
@@ -283,13 +307,13 @@ for run_index, label, name in ((fig8_run, "rtc", "RTC-VAE"), (dip_run, "dip", "D
 # ```{glue:figure} fig-dis-rtc-walks
 # :name: fig-dis-rtc-walks
 #
-# RTC-VAE on Shapes3D: decoded walks along the two latents that share the clearest split factor.
+# RTC-VAE ({glue:text}`fig8-run`): decoded walks along the two latents that share the clearest split factor.
 # ```
 #
 # ```{glue:figure} fig-dis-rtc-pairs
 # :name: fig-dis-rtc-pairs
 #
-# RTC-VAE on Shapes3D: the pair of latents coloured by the factor's grid index (paper's Fig. 7).
+# RTC-VAE ({glue:text}`fig8-run`): the pair of latents coloured by the factor's grid index (paper's Fig. 7).
 # ```
 #
 # RTC-VAE: {glue:text}`rtc-pair-text`.
@@ -297,13 +321,13 @@ for run_index, label, name in ((fig8_run, "rtc", "RTC-VAE"), (dip_run, "dip", "D
 # ```{glue:figure} fig-dis-dip-walks
 # :name: fig-dis-dip-walks
 #
-# DIP-VAE-I on Shapes3D: decoded walks along its two latents that share the clearest split factor.
+# DIP-VAE-I ({glue:text}`dip-run`): decoded walks along its two latents that share the clearest split factor.
 # ```
 #
 # ```{glue:figure} fig-dis-dip-pairs
 # :name: fig-dis-dip-pairs
 #
-# DIP-VAE-I on Shapes3D: the same pairplot (paper's Fig. 6).
+# DIP-VAE-I ({glue:text}`dip-run`): the same pairplot (paper's Fig. 6).
 # ```
 #
 # DIP-VAE-I: {glue:text}`dip-pair-text`. Disintegration in the paper's sense is an independent pair (kNN MI ≈ 0);
@@ -315,16 +339,15 @@ for run_index, label, name in ((fig8_run, "rtc", "RTC-VAE"), (dip_run, "dip", "D
 # The disintegration index of each run (`rtc.metrics.disintegration_index`, computed by the evaluation: the mean
 # over captured factors of the split ratio s₂/s₁ when the two best latents are dedicated to the factor, else 0;
 # on the R² and on the normalised-MI matrix) against SAP, MIG, DCI completeness and TC of the means, with
-# Spearman's ρ and a {glue:text}`boot-level`% bootstrap interval over runs ({glue:text}`boot-repeats`
-# resamples).
+# Spearman's ρ and a {glue:text}`level-pct` % bootstrap interval over runs ({glue:text}`boot-repeats`
+# resamples). These correlations mix models, strengths and datasets and rest on fewer than
+# {glue:text}`descriptive-runs` runs: they are descriptive, not claims.
 
 # %%
 X_COLS = ["disintegration_r2", "disintegration_nmi"]
 Y_COLS = ["sap_r2", "mig_ref", "dci_completeness", "tc_mean"]
-boot_level = 0.95
-corr = correlation_table(table, X_COLS, Y_COLS, repeats=bootstrap_repeats, seed=seed, level=boot_level)
-glue_values({"boot-level": round(100 * boot_level), "boot-repeats": bootstrap_repeats,
-             **{f"rho-{r.x}-{r.y}": rho_text(r) for _, r in corr.iterrows()}})
+corr = correlation_table(table, X_COLS, Y_COLS, repeats=bootstrap_repeats, seed=seed, level=LEVEL)
+glue_values({"boot-repeats": bootstrap_repeats, **{f"rho-{r.x}-{r.y}": rho_text(r) for _, r in corr.iterrows()}})
 
 # %% tags=["hide-input"]
 glue_figure("fig-dis-scatter", correlation_figure(table, corr, X_COLS, Y_COLS))
@@ -361,13 +384,16 @@ glue_figure("fig-dis-scatter", correlation_figure(table, corr, X_COLS, Y_COLS))
 # For a clean two-way split ℓ equals the whole deficit, for the identity code, a redundant copy or an entangled
 # (not dedicated) pair it is 0 (the library's tests check these). The rest of the deficit — a factor no latent
 # captures, entanglement, redundancy — is "unexplained". Per run, the SAP and MIG deficits (here on the encoded
-# codes, so they differ slightly from the evaluation's 1 − SAP and 1 − MIG) and the share ℓ explains:
+# codes, so they differ slightly from the evaluation's 1 − SAP and 1 − MIG) and the share ℓ explains, with the
+# share's {glue:text}`level-pct` % interval (`deficit_share_interval`: a bootstrap over runs):
 
 # %%
 deficits = {"sap": deficit_table(factors_all, results, "r2"), "mig": deficit_table(factors_all, results, "nmi")}
-for key, d in deficits.items():
-    shares = deficit_shares(d)
+for key, score in (("sap", "r2"), ("mig", "nmi")):
+    shares = deficit_shares(deficits[key])
+    share_iv = deficit_share_interval(factors_all, score, repeats=bootstrap_repeats, seed=seed)
     glue_values({f"share-{key}": number_text(shares["share"], ".1f"),
+                 f"share-{key}-interval": share_iv.text(".1f") if share_iv is not None else "none (no deficit)",
                  f"share-{key}-max": number_text(shares["max_share"], ".0f"),
                  f"share-{key}-max-run": shares["max_run"]})
 
@@ -386,60 +412,90 @@ display(Markdown("Per run: mean deficit over factors, the part explained by disi
 # {eq}`eq-explained` averaged over factors) and the rest.
 # ```
 #
-# Per factor, for the RTC-VAE on Shapes3D (Fig. 8's model; both scores):
+# Per factor, for Fig. 8's RTC-VAE ({glue:text}`fig8-run`; both scores):
 
 # %% tags=["hide-input"]
 if fig8_run is None:
-    display(Markdown("*No RTC-VAE run on Shapes3D in this profile's grid: nothing to show.*"))
+    display(Markdown("*No RTC-VAE run in this profile's grid: nothing to show.*"))
 else:
     display(Markdown(
-        "RTC-VAE on Shapes3D, per factor: single, second and third best scores, the pair's joint score, the gap, the "
-        "deficit and the part explained by disintegration (score r2 → SAP, nmi → MIG).\n\n" + markdown_table(
-            factors_all[factors_all.run == fig8_run][
-                ["score", "factor", "s1", "s2", "s3", "joint", "gain", "gap", "deficit", "dedicated", "explained",
-                 "chance", "captured", "disintegrated"]])))
+        f"{run_label(results[fig8_run])}, per factor: single, second and third best scores, the pair's joint score, "
+        "the gap, the deficit and the part explained by disintegration (score r2 → SAP, nmi → MIG).\n\n"
+        + markdown_table(factors_all[factors_all.run == fig8_run][
+            ["score", "factor", "s1", "s2", "s3", "joint", "gain", "gap", "deficit", "dedicated", "explained",
+             "chance", "captured", "disintegrated", "control"]])))
 
 # %% [markdown]
-# Over all runs, disintegration explains {glue:text}`share-sap` % of the summed SAP deficit and
-# {glue:text}`share-mig` % of the MIG deficit; the largest share is {glue:text}`share-sap-max` % of SAP's for
+# **The headline number.** Over all runs, disintegration explains {glue:text}`share-sap` % of the summed SAP
+# deficit ({glue:text}`share-sap-interval`) and {glue:text}`share-mig` % of the MIG deficit
+# ({glue:text}`share-mig-interval`); the largest share is {glue:text}`share-sap-max` % of SAP's for
 # {glue:text}`share-sap-max-run` and {glue:text}`share-mig-max` % of MIG's for {glue:text}`share-mig-max-run`.
 # The controlled codes show why MIG's share can be larger: a coarse/fine split costs R² little.
 
 # %% [markdown]
 # ## 7. The claims, checked
 #
-# Each claim is a test with thresholds fixed before the runs (`rtc.claims.Thresholds`): a factor counts only when it is
-# captured — its best latent scores at least {glue:text}`th-min_score` above chance, chance being the best score
-# of any latent against the factors with their rows shuffled (the 20-bin plug-in MI is biased upwards by about
-# 19·(n_v − 1)/(2N) nats, a large bias for a many-valued factor and few codes, so a fixed threshold alone would
-# count noise as captured); "factorised models" are those that penalise the total correlation (FactorVAE,
-# RTC-VAE, β-TCVAE).
+# Each claim is one quantity with a {glue:text}`level-pct` % interval and a threshold fixed before the runs
+# (`rtc.claims.Thresholds`). The interval is Student's t over runs or seeds where there are at least two, else a
+# bootstrap ("one seed"); a claim is **confirmed** when the whole interval lies on its side of the threshold,
+# **refuted** when it lies wholly on the other side, **inconclusive** otherwise; **not converged** when the same
+# check on the snapshots at half training gives the opposite verdict. A factor counts only when it is captured: its
+# best latent scores at least {glue:text}`th-min_score` above chance, chance being the best score of any latent
+# against the factors with their rows shuffled (the 20-bin plug-in MI is biased upwards by about
+# 19·(n_v − 1)/(2N) nats, a large bias for a many-valued factor and few codes). "Factorised models" are those
+# that penalise the total correlation (FactorVAE, RTC-VAE, β-TCVAE).
 #
-# 1. *Disintegration exists in trained factorised models*: confirmed when at least
-#    {glue:text}`th-exists-pct:.0f` % of the factorised runs with a captured factor have a flagged factor (partly
-#    when some but fewer do, refuted when none does).
-# 2. *It suppresses SAP and MIG*: confirmed when the flagged factors lose on average at least
-#    {glue:text}`th-suppression` of their gap to the split (ℓ), under R² and under normalised MI.
-# 3. *It is distinct from DIP-VAE's dependence*: confirmed when the factorised models' dedicated top pairs are
-#    independent (median kNN MI < {glue:text}`th-independent_mi` nats) while DIP-VAE's are dependent beyond their
-#    correlation (median excess MI ≥ {glue:text}`th-dependent_excess` nats).
-# 4. *The trade-off* (more factorised ↔ more disintegrated): confirmed when the bootstrap interval of Spearman's
-#    ρ between TC_mean and the disintegration index (normalised MI) over the factorised runs of one dataset (the
-#    one with most of them: TC values of different datasets are not comparable) lies below 0, refuted when above
-#    0; inconclusive otherwise.
-#
-# A claim resting on fewer than {glue:text}`th-min_runs` runs (claims 1 and 4) or fewer than
-# {glue:text}`th-min_cases` flagged factors or pairs per score or group (claims 2 and 3) is inconclusive.
+# 1. *Disintegration exists in trained factorised models.* The flag could fire by artefact — the plug-in MI bias
+#    lifting an unrelated latent to half the best score of a weakly captured factor — so it is compared with a
+#    **control**: the same codes with each captured factor's second latent permuted across the images. That latent
+#    keeps its marginal and every other latent is untouched, but it no longer carries the factor, so no split over
+#    that pair is possible (`pair_gain_table`'s `control`). Quantity: the share of factorised runs with a flagged
+#    captured factor minus the share of their controls with one, each run paired with its control. Confirmed above
+#    {glue:text}`th-exists_share`.
+# 2. *It suppresses SAP and MIG.* A flag on the score's own matrix needs s₂ ≥ s₁/2, hence a gap ≤ s₁/2: a test on
+#    it could not fail. So the flag comes from the *other* matrix (SAP's gaps against the normalised-MI flags,
+#    MIG's against the R² flags; `suppression_table`), and the quantity is, within each run, the mean gap of the
+#    unflagged captured factors minus that of the flagged ones. Confirmed above {glue:text}`th-suppression`;
+#    a permutation test (flags shuffled across each run's factors) gives its p-value; fewer than
+#    {glue:text}`th-min_cases` flagged factors is inconclusive.
+# 3. *It is distinct from DIP-VAE's dependence.* Quantity: the excess kNN MI over the Gaussian value of DIP-VAE's
+#    dedicated top pairs minus that of the factorised models' pairs, paired by dataset and seed. Confirmed above
+#    {glue:text}`th-dependent_excess` nats (the factorised pairs' kNN MI is shown against
+#    {glue:text}`th-independent_mi` nats).
+# 4. *The trade-off* (more factorised ↔ more disintegrated): Spearman ρ between TC_mean and the disintegration
+#    index (normalised MI, both from the codes encoded here) over the factorised runs of one dataset (the one with
+#    most of them). Confirmed when the interval lies below −{glue:text}`th-strong_rho`, refuted when it lies
+#    inside ±{glue:text}`th-strong_rho` (no strong correlation) or above +{glue:text}`th-strong_rho`; an interval
+#    that merely excludes 0 decides nothing. Fewer than {glue:text}`th-min_runs` runs is inconclusive, and a rank
+#    correlation over fewer than {glue:text}`descriptive-runs` runs is descriptive.
 
 # %%
-claims = check_claims(factors_all, table, thresholds, repeats=bootstrap_repeats, seed=seed)
-glue_values({f"claim{i}-{part}": getattr(o, attr) for i, o in enumerate(claims, 1)
+claims = check_claims(factors_all, encodings, thresholds, half=factors_half, half_codes=half_encodings,
+                      repeats=bootstrap_repeats, seed=seed)
+glue_values({f"claim-{name}-{part}": getattr(o, attr) for name, o in claims.items()
              for part, attr in (("verdict", "summary"), ("evidence", "evidence"))})
-display(Markdown("The claims of §5.3–5.4 and the conclusion, with this profile's verdicts.\n\n" + markdown_table(
-    pd.DataFrame([dict(claim=o.claim, verdict=o.summary, evidence=o.evidence) for o in claims]))))
+
+# %% tags=["hide-input"]
+glue_figure("fig-dis-suppression", suppression_figure({m: suppression_table(factors_all, m) for m in ("sap", "mig")}))
+glue_figure("fig-dis-claims", claims_figure(claims, thresholds))
+display(Markdown("The claims of §5.3–5.4 and the conclusion, with this profile's verdicts.\n\n"
+                 + markdown_table(verdict_table(claims, thresholds))))
 glue_values({"chapter-seconds": time.perf_counter() - t_start})
 
 # %% [markdown]
+# ```{glue:figure} fig-dis-suppression
+# :name: fig-dis-suppression
+#
+# Claim 2: the SAP (left) and MIG (right) gap of every captured factor, not flagged and flagged on the other
+# score's matrix; grey lines join each run's two means.
+# ```
+#
+# ```{glue:figure} fig-dis-claims
+# :name: fig-dis-claims
+#
+# Each claim's estimate and {glue:text}`level-pct` % interval against its threshold (dashed).
+# ```
+#
 # ## Conclusions
 #
 # - **Controlled codes.** A factor split over k independent latents keeps the code factorised and drives the
@@ -447,13 +503,17 @@ glue_values({"chapter-seconds": time.perf_counter() - t_start})
 #   {eq}`eq-split-r2`; the measured values match the closed forms to {glue:text}`cf-maxdev-exact:.1e`. DCI
 #   completeness reacts to a split, DCI disentanglement, modularity and the BetaVAE/FactorVAE scores hardly do;
 #   an uncorrelated-but-dependent pair (DIP-VAE's pattern) is told apart by its pair dependence.
-# - Claim 1, disintegration exists in trained factorised models: {glue:text}`claim1-verdict`.
-#   {glue:text}`claim1-evidence`
-# - Claim 2, it suppresses SAP and MIG: {glue:text}`claim2-verdict`. {glue:text}`claim2-evidence`
-# - Claim 3, it is distinct from DIP-VAE's dependence: {glue:text}`claim3-verdict`. {glue:text}`claim3-evidence`
-# - Claim 4, the trade-off: {glue:text}`claim4-verdict`. {glue:text}`claim4-evidence`
-# - Beyond the paper: disintegration explains {glue:text}`share-sap` % of the SAP deficit and
-#   {glue:text}`share-mig` % of the MIG deficit summed over this profile's runs; the rest is entanglement,
-#   redundancy or factors no latent captures.
+# - Claim 1, disintegration exists in trained factorised models: {glue:text}`claim-exists-verdict`.
+#   {glue:text}`claim-exists-evidence`
+# - Claim 2, it suppresses SAP: {glue:text}`claim-suppression-sap-verdict`.
+#   {glue:text}`claim-suppression-sap-evidence` It suppresses MIG: {glue:text}`claim-suppression-mig-verdict`.
+#   {glue:text}`claim-suppression-mig-evidence`
+# - Claim 3, it is distinct from DIP-VAE's dependence: {glue:text}`claim-distinct-verdict`.
+#   {glue:text}`claim-distinct-evidence`
+# - Claim 4, the trade-off: {glue:text}`claim-tradeoff-verdict`. {glue:text}`claim-tradeoff-evidence`
+# - Beyond the paper: disintegration explains {glue:text}`share-sap` % of the SAP deficit
+#   ({glue:text}`share-sap-interval`) and {glue:text}`share-mig` % of the MIG deficit
+#   ({glue:text}`share-mig-interval`) summed over this profile's runs; the rest is entanglement, redundancy or
+#   factors no latent captures.
 #
 # This chapter ran in {glue:text}`chapter-seconds:.0f` s (the training itself is the training chapter's).

@@ -7,10 +7,16 @@ and the runs' :class:`rtc.experiments.RunResult` s in the same order) and then c
   image, and the error's floor (the targets' own Bernoulli entropy: 0 for binary dSprites, > 0 for the
   continuous Shapes3D pixels); :func:`add_learning` marks a run as *learned* when its reconstruction is at
   most ``Thresholds.learned`` (½) of the baseline, both measured above the floor; :func:`learning_summary`;
-- :func:`add_disparity` — TC_mean − TC_sample per run and its class ("disparity", "none", "ambiguous");
-- :func:`check_claims` — one :class:`rtc.claims.Observation` per claim of §5.1–5.2 (Fig. 3 left and
-  right, Fig. 4, the appendix's Fig. 9, §5.2's DIP-VAE claim), each with its verdict computed from the table
-  and :class:`rtc.claims.Thresholds` fixed before the run;
+- :func:`add_disparity` — TC_mean − TC_sample per run (all and active latents) and its class ("disparity",
+  "none", "ambiguous"), a description of each run;
+- :func:`add_regime` — per revised run the share of the second half of training with its variance term inside the
+  paper's band (0.01, 0.04), and whether it is in the paper's regime;
+- :func:`claim_stage` — the claim quantities and codes of every run at the end of training or at half training
+  (the weight snapshot at steps/2);
+- :func:`check_claims` — one :class:`rtc.claims.Observation` per claim of §5.1–5.2 (:data:`CLAIMS`: Figs 3, 4, 9a,
+  9b, 9d and §5.2's DIP-VAE and RTC-VAE claims), each a quantity with a 90 % interval — over seeds, paired by seed,
+  or over the images of a one-seed run — judged against a threshold of :class:`rtc.claims.Thresholds`, at the end
+  and at half training; :func:`verdict_table` sets them side by side;
 - :func:`traced_runs`, :func:`snapshot_trace`, :func:`variance_band_summary`, :func:`traversal_inputs` — what
   training did (TC over training from the weight snapshots, RTC-VAE's η and variance term) for one run per model;
 - :func:`pair_codes`, :func:`pair_summary` — the most dependent latent pairs of a run;
@@ -18,33 +24,46 @@ and the runs' :class:`rtc.experiments.RunResult` s in the same order) and then c
 - :func:`run_labels`, :func:`run_label`, :func:`run_table`, :func:`shown_run_table`, :func:`tc_mean_side_by_side`
   — labels and tables (the run table is also written as CSV by the chapter).
 
-Verdict words: ``confirmed``, ``refuted``, ``partly`` (the claim holds for some of the runs it is about) and
-``inconclusive`` (no learned run it is about in this profile, or a test that cannot decide).
+Verdict words: ``confirmed`` / ``refuted`` (the whole interval on the claim's side of its threshold / on the other
+side), ``inconclusive`` (the interval straddles it, or no learned run in the paper's regime to judge) and ``not
+converged`` (confirmed at the end of training and refuted at half training, or the reverse).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from rtc.claims import (
+    LEVEL,
     THRESHOLDS,
+    Interval,
     Observation,
     Thresholds,
-    fraction_verdict,
-    no_strong_correlation_verdict,
+    band_verdict,
+    bootstrap_interval,
+    convergence_verdict,
+    interval_verdict,
+    seed_interval,
     spearman_bootstrap,
 )
 
-__all__ = ["PAIRS", "LABELS", "MODELS", "SIDE_MODELS", "mean_image_baseline", "add_learning", "add_disparity",
-           "learning_summary", "check_claims", "run_labels", "run_label", "traced_runs", "snapshot_trace",
+__all__ = ["PAIRS", "REVISED", "LABELS", "MODELS", "SIDE_MODELS", "CLAIMS", "QUANTITIES", "STAGE_COLUMNS", "Stage",
+           "mean_image_baseline", "add_learning", "add_disparity", "add_regime", "claim_stage", "tc_estimator_text",
+           "seed_cells", "one_seed_text", "claim_disparity", "claim_revised_lower", "claim_rtc_recon", "claim_tc_sap",
+           "claim_lower_than_factor_vae", "claim_pairwise", "verdict_table", "learning_summary", "check_claims",
+           "run_labels", "run_label", "traced_runs", "snapshot_trace",
            "variance_band_summary", "traversal_inputs", "pair_codes", "pair_summary", "noise_range", "theorem1_row",
            "theorem1_table", "theorem1_summary", "run_table", "shown_run_table", "tc_mean_side_by_side",
            "TABLE_COLUMNS", "describe_grid", "paper_cost"]
 
 # vanilla model → its revised form (the paper's "revised β-VAE" and RTC-VAE = revised FactorVAE)
 PAIRS = {"beta_vae": "revised_beta_vae", "factor_vae": "rtc_vae"}
+# the models whose variance term the η rule keeps in the paper's band (their claims count only runs in that regime)
+REVISED = ("revised_beta_vae", "rtc_vae", "revised_factor_vae")
 LABELS = {"beta_vae": "β-VAE", "revised_beta_vae": "revised β-VAE", "factor_vae": "FactorVAE", "rtc_vae": "RTC-VAE",
           "beta_tcvae": "β-TCVAE", "dip_vae_i": "DIP-VAE-I", "dip_vae_ii": "DIP-VAE-II",
           "revised_factor_vae": "revised FactorVAE"}
@@ -123,176 +142,540 @@ def add_disparity(table: pd.DataFrame, t: Thresholds = THRESHOLDS) -> pd.DataFra
     return out
 
 
+# ------------------------------------------------------------------------------------------------ regime and stages
+
+def add_regime(table: pd.DataFrame, results, t: Thresholds = THRESHOLDS) -> pd.DataFrame:
+    """Copy of ``table`` with ``band_share`` and ``in_regime``: the paper keeps the revised models' variance term
+    Σ_k E[σ_k²] inside (0.01, 0.04) (§3); a revised run (:data:`REVISED`) is *in the paper's regime* when the share
+    of the second half of its steps with the term inside that band (from ``results[i].training_log()["var_sum"]``)
+    is at least ``t.regime_share`` (½). Other models have no
+    band: ``band_share`` NaN, ``in_regime`` True. ``results``: the runs' RunResults in the table's row order."""
+    _need(table, ["model"])
+    if len(results) != len(table):
+        raise ValueError(f"{len(results)} results for {len(table)} table rows: they must be in the same order")
+    from rtc.models.eta import band_share
+
+    share = [band_share(r.training_log()["var_sum"]) if m in REVISED else math.nan
+             for m, r in zip(table["model"], results, strict=True)]
+    out = table.copy()
+    out["band_share"] = share
+    out["in_regime"] = [m not in REVISED or s >= t.regime_share for m, s in zip(out["model"], share, strict=True)]
+    return out
+
+
+@dataclass
+class Stage:
+    """The claim quantities of every run at one point of training (the end, or the snapshot at half training).
+
+    ``table``: one row per run, index 0 … N−1 = the runs' positions, with model, dataset, strength, seed, learned,
+    in_regime and the quantity columns (tc_mean, tc_sample, their ``_active`` forms, disparity, disparity_active,
+    recon, sap_r2); ``codes``: run position → :class:`rtc.models.encoding.Encoding` of n images (the same images
+    for every run of a dataset: seeded), what a one-seed bootstrap over images and the pair tests resample;
+    ``missing``: the positions without data at this point (a run without a snapshot at half training)."""
+    table: pd.DataFrame
+    codes: dict = field(default_factory=dict)
+    missing: frozenset = frozenset()
+
+
+STAGE_COLUMNS = ["model", "dataset", "strength", "seed", "learned", "in_regime", "band_share"]
+QUANTITIES = ["tc_mean", "tc_sample", "tc_mean_active", "tc_sample_active", "disparity", "disparity_active",
+              "recon", "sap_r2"]
+
+
+def _code_row(enc) -> dict:
+    """The quantity columns of one encoding: Gaussian TCs (all and active latents), reconstruction, and SAP (R²
+    form, :func:`rtc.metrics.sap`) of µ against the factors."""
+    from rtc.metrics import sap
+    from rtc.models import representation_stats
+
+    st = representation_stats(enc)
+    return {"tc_mean": st["tc_mean"], "tc_sample": st["tc_sample"], "tc_mean_active": st["tc_mean_active"],
+            "tc_sample_active": st["tc_sample_active"], "disparity": st["tc_mean"] - st["tc_sample"],
+            "disparity_active": st["tc_mean_active"] - st["tc_sample_active"], "recon": st["recon"],
+            "sap_r2": sap(enc.mu, enc.factors, continuous=True).score}
+
+
+def claim_stage(table: pd.DataFrame, results, datasets: dict, *, half: bool = False, n: int = 2000,
+                seed: int = 0) -> Stage:
+    """The :class:`Stage` of the claims at the end of training (``half`` False: ``table`` as evaluated, and the
+    codes of every run's final model) or at half training (``half`` True: every run's weight snapshot at step
+    ``config.steps // 2`` — the table's quantity columns recomputed from its codes (:data:`QUANTITIES`: Gaussian
+    TC by :func:`rtc.models.representation_stats`, SAP by :func:`rtc.metrics.sap`), learned and in_regime kept from
+    ``table`` so that the same runs count; a run without that snapshot is NaN and in ``missing``).
+
+    ``table``: with :func:`add_learning`, :func:`add_disparity` and :func:`add_regime` applied, index 0 … N−1;
+    ``results``: its RunResults in order; ``datasets``: name → loaded dataset; ``n`` images per run (seeded by
+    ``seed``: the same images for every run of a dataset)."""
+    from rtc.models import encode
+
+    _need(table, STAGE_COLUMNS + QUANTITIES)
+    if not table.index.equals(pd.RangeIndex(len(table))) or len(results) != len(table):
+        raise ValueError("claim_stage needs a table indexed 0 … N−1 and its N results in the same order")
+    codes, rows, missing = {}, [], set()
+    for i, res in enumerate(results):
+        ds = datasets[table["dataset"].iloc[i]]
+        if not half:
+            codes[i] = encode(res.load_model(), ds, n=n, seed=seed)
+            continue
+        step = res.config.steps // 2
+        if step not in res.snapshots:
+            missing.add(i)
+            rows.append({q: math.nan for q in QUANTITIES})
+            continue
+        codes[i] = encode(res.load_snapshot(step), ds, n=n, seed=seed)
+        rows.append(_code_row(codes[i]))
+    if not half:
+        return Stage(table, codes)
+    return Stage(pd.concat([table[STAGE_COLUMNS].reset_index(drop=True), pd.DataFrame(rows)], axis=1), codes,
+                 frozenset(missing))
+
+
+def tc_estimator_text(results, model: str = "beta_tcvae") -> str:
+    """Which TC estimator trained the first run of ``model`` in ``results`` and at which batch size, e.g. "MSS1
+    at batch 32" (the estimator of its ``TrainConfig``, the objective's default where unset); "not trained in this
+    profile" without such a run."""
+    for r in results:
+        if r.config.model == model:
+            return f"{str(r.config.objective().tc_estimator).upper()} at batch {r.config.batch_size}"
+    return "not trained in this profile"
+
+
+def seed_cells(table: pd.DataFrame) -> pd.DataFrame:
+    """The grid's cells (model, dataset, strength) with their number of seeds, sorted by dataset, model and
+    strength: a cell with one seed is judged by a bootstrap over images and describes that run only."""
+    _need(table, ["model", "dataset", "strength", "seed"])
+    g = table.groupby(["dataset", "model", "strength"])["seed"].nunique().rename("seeds").reset_index()
+    return g[["model", "dataset", "strength", "seeds"]]
+
+
+def one_seed_text(table: pd.DataFrame) -> str:
+    """The one-seed cells of a run table as text, e.g. "β-TCVAE 10, RTC-VAE 20" ("none" when every cell has
+    seeds to compare)."""
+    c = seed_cells(table)
+    c = c[c["seeds"] == 1]
+    return ", ".join(f"{LABELS.get(m, m)} {s:g}" + ("" if d == "dsprites" else f" ({d})")
+                     for m, d, s in zip(c["model"], c["dataset"], c["strength"], strict=True)) or "none"
+
+
 # ------------------------------------------------------------------------------------------------ claims
 
-def _fmt_runs(g: pd.DataFrame, col: str, fmt: str = ".2f") -> str:
-    return ", ".join(f"{LABELS.get(m, m)} {s:g} (seed {int(sd)}): {v:{fmt}}"
-                     for m, s, sd, v in zip(g["model"], g["strength"], g["seed"], g[col], strict=True))
+@dataclass
+class _Cell:
+    """One cell a claim is judged in: its label, interval (None: nothing to judge), verdict and evidence."""
+    label: str
+    interval: Interval | None
+    verdict: str
+    note: str
 
 
-def _frac_observation(claim: str, holds: pd.Series, evidence: str, t: Thresholds, values: dict,
-                      what: str) -> Observation:
-    if len(holds) == 0:
-        return Observation(claim, "inconclusive", f"inconclusive: no learned {what} in this profile",
-                           f"No learned {what} in this profile.", values)
-    frac = float(holds.mean())
-    verdict = fraction_verdict(frac, most=t.most, few=t.few)
-    summary = verdict if verdict in ("confirmed", "refuted") else \
-        f"{verdict} ({int(holds.sum())} of {len(holds)} {what})"
-    return Observation(claim, verdict, summary, evidence, {**values, "fraction": frac, "runs": len(holds)})
+def _statistic(name: str, active: np.ndarray):
+    """The quantity ``name`` of a run's codes as a function of (µ, z, recon) arrays — the library's formulas:
+    Gaussian TC (:func:`rtc.gaussian.sample_tc`, Proposition 1), over the latents ``active`` (a fixed (L,) mask)
+    for a ``*_active`` name; ``recon`` the mean reconstruction error."""
+    from rtc.gaussian import sample_tc
+
+    base = name.removesuffix("_active")
+
+    def stat(mu, z, recon):
+        if name.endswith("_active"):
+            mu, z = mu[:, active], z[:, active]
+        if base == "recon":
+            return float(np.mean(recon))
+        if base == "tc_mean":
+            return sample_tc(mu)
+        if base == "tc_sample":
+            return sample_tc(z)
+        if base == "disparity":
+            return sample_tc(mu) - sample_tc(z)
+        raise ValueError(f"no statistic of codes named {name!r}")
+    return stat
 
 
-def claim_disparity(table: pd.DataFrame, model: str, t: Thresholds = THRESHOLDS) -> Observation:
-    """Fig. 3 left: TC_mean lies above TC_sample (the disparity) for ``model`` at every strength (learned runs)."""
-    g = table[(table["model"] == model) & (table["dataset"] == "dsprites") & table["learned"]]
-    holds = g["disparity_class"] == "disparity"
-    ev = (f"{LABELS.get(model, model)} on dSprites, TC_mean − TC_sample (nats) per run: "
-          f"{_fmt_runs(g, 'disparity')}; over the active dimensions only: {_fmt_runs(g, 'disparity_active')}.")
-    return _frac_observation(f"disparity for {model}", holds, ev, t,
-                             {"min": float(g["disparity"].min()) if len(g) else float("nan"),
-                              "max": float(g["disparity"].max()) if len(g) else float("nan")},
-                             f"runs of {LABELS.get(model, model)}")
+def _active(enc) -> np.ndarray:
+    """The active latents of an encoding (Var µ_k > ACTIVE_VAR), the rule of :func:`rtc.models.representation_stats`."""
+    from rtc.models import representation_stats
+    from rtc.models.encoding import ACTIVE_VAR
+
+    return representation_stats(enc)["var_mu"] > ACTIVE_VAR
 
 
-def claim_no_disparity(table: pd.DataFrame, model: str, t: Thresholds = THRESHOLDS) -> Observation:
-    """Fig. 3 right: the revised ``model`` shows no disparity at any strength (learned runs on dSprites)."""
-    g = table[(table["model"] == model) & (table["dataset"] == "dsprites") & table["learned"]]
-    holds = g["disparity_class"] == "none"
-    ev = f"{LABELS.get(model, model)} on dSprites, TC_mean − TC_sample (nats) per run: {_fmt_runs(g, 'disparity')}."
-    return _frac_observation(f"no disparity for {model}", holds, ev, t,
-                             {"max_abs": float(g["disparity"].abs().max()) if len(g) else float("nan")},
-                             f"runs of {LABELS.get(model, model)}")
+def _codes(stage: Stage, row: int):
+    if row not in stage.codes or stage.codes[row] is None:
+        raise KeyError(f"no codes of run {row} in this stage: a one-seed cell is judged by a bootstrap over its "
+                       "images (claim_stage encodes them)")
+    return stage.codes[row]
 
 
-def _pair_means(table: pd.DataFrame) -> pd.DataFrame:
-    """Seed means per (vanilla, revised, strength) on dSprites, learned runs only; one row per matched strength."""
-    g = table[(table["dataset"] == "dsprites") & table["learned"]]
-    m = g.groupby(["model", "strength"])[["tc_mean", "tc_sample"]].mean()
-    rows = []
-    for van, rev in PAIRS.items():
-        for s in sorted(set(g.loc[g.model == van, "strength"]) & set(g.loc[g.model == rev, "strength"])):
-            a, b = m.loc[(van, s)], m.loc[(rev, s)]
-            rows.append(dict(vanilla=van, revised=rev, strength=s, tc_mean_vanilla=a.tc_mean,
-                             tc_mean_revised=b.tc_mean, tc_sample_vanilla=a.tc_sample, tc_sample_revised=b.tc_sample))
-    return pd.DataFrame(rows, columns=["vanilla", "revised", "strength", "tc_mean_vanilla", "tc_mean_revised",
-                                       "tc_sample_vanilla", "tc_sample_revised"])
+def _verdict_cell(label: str, iv: Interval | None, threshold: float, side: str, note: str) -> _Cell:
+    return _Cell(label, iv, interval_verdict(iv, threshold, side=side), note)
 
 
-def claim_revised_lower(table: pd.DataFrame, t: Thresholds = THRESHOLDS) -> tuple[Observation, Observation]:
-    """Fig. 4: (left) the revised models' TC_mean is much lower than the vanilla ones'; (right) their TC_sample is
-    comparably low. Matched strengths, seed means, learned runs on dSprites."""
-    p = _pair_means(table)
-    lower = p["tc_mean_revised"] <= t.much_lower * p["tc_mean_vanilla"]
-    comparable = ((p["tc_sample_revised"] <= t.comparable * p["tc_sample_vanilla"])
-                  | (p["tc_sample_revised"] - p["tc_sample_vanilla"] <= t.disparity_abs))
-
-    def pairs(a, b):
-        return "; ".join(f"{LABELS[r.revised]} vs {LABELS[r.vanilla]} at {r.strength:g}: {getattr(r, a):.2f} vs "
-                         f"{getattr(r, b):.2f}" for r in p.itertuples())
-    o1 = _frac_observation("revised TC_mean much lower", lower,
-                           f"TC_mean (nats, revised vs vanilla): {pairs('tc_mean_revised', 'tc_mean_vanilla')}.",
-                           t, {"ratio_max": float((p.tc_mean_revised / p.tc_mean_vanilla).max()) if len(p)
-                               else float("nan")}, "matched pairs")
-    o2 = _frac_observation("revised TC_sample comparably low", comparable,
-                           f"TC_sample (nats, revised vs vanilla): {pairs('tc_sample_revised', 'tc_sample_vanilla')}.",
-                           t, {"diff_max": float((p.tc_sample_revised - p.tc_sample_vanilla).max()) if len(p)
-                               else float("nan")}, "matched pairs")
-    return o1, o2
+def _single_cell(stage: Stage, rows, quantity: str, threshold: float, side: str, label: str, *, repeats: int,
+                 seed: int) -> _Cell:
+    """A quantity of one model's cell: its interval over seeds when ≥ 2 runs have it finite, else a bootstrap
+    over the images of the one run ("one seed")."""
+    v = stage.table.loc[rows, quantity].to_numpy(np.float64)
+    ok = [r for r, x in zip(rows, v, strict=True) if math.isfinite(x)]
+    if len(ok) >= 2:
+        iv = seed_interval(stage.table.loc[ok, quantity])
+    elif len(ok) == 1:
+        enc = _codes(stage, ok[0])
+        stat = _statistic(quantity, _active(enc))
+        if not math.isfinite(stat(enc.mu, enc.z, enc.recon)):
+            return _Cell(label, None, "inconclusive", f"{label}: {quantity} is not finite on its codes")
+        iv = bootstrap_interval(stat, enc.mu, enc.z, enc.recon, repeats=repeats, seed=seed)
+    else:
+        return _Cell(label, None, "inconclusive", f"{label}: no finite {quantity}")
+    return _verdict_cell(label, iv, threshold, side, f"{label}: {iv.text()}")
 
 
-def claim_rtc_recon(table: pd.DataFrame, t: Thresholds = THRESHOLDS, *, above: float = 10.0) -> Observation:
-    """Fig. 9e (appendix): RTC-VAE with β > ``above`` reconstructs worse than with β ≤ ``above`` (dSprites, seed
-    means): every strength above is worse than the best strength at or below by more than ``recon_worse``."""
-    g = table[(table["model"] == "rtc_vae") & (table["dataset"] == "dsprites")]
-    m = g.groupby("strength")["recon"].mean()
-    hi, lo = m[m.index > above], m[m.index <= above]
-    claim = f"RTC-VAE with β > {above:g} reconstructs worse"
-    if hi.empty or lo.empty:
-        return Observation(claim, "inconclusive", f"inconclusive: this profile has no RTC-VAE run with β > {above:g} "
-                           f"and one with β ≤ {above:g}", "No pair of strengths to compare.", {})
-    best = float(lo.min())
-    worse = hi > (1 + t.recon_worse) * best
-    ev = ("RTC-VAE reconstruction error (nats per image) by β: "
-          + ", ".join(f"{s:g}: {v:.1f}" for s, v in m.items()) + f"; best at β ≤ {above:g}: {best:.1f}.")
-    verdict = fraction_verdict(float(worse.mean()), most=t.most, few=t.few)
-    return Observation(claim, verdict, verdict, ev, {"best_low": best, "worst_high": float(hi.max())})
+def _ratio_cell(stage: Stage, pairs, quantity: str, threshold: float, side: str, label: str, *, minus: float = 0.0,
+                repeats: int, seed: int) -> _Cell:
+    """b/a − ``minus`` of ``quantity`` over same-seed pairs (a, b) of runs: the mean of the per-seed values with
+    its interval ("paired seeds") when ≥ 2 pairs have it finite, else a bootstrap over the images both runs of the
+    one pair encoded (the same images: claim_stage seeds them alike)."""
+    t = stage.table
+    vals = [(a, b, t.at[b, quantity] / t.at[a, quantity] - minus) for a, b in pairs
+            if t.at[a, quantity] != 0 and math.isfinite(t.at[a, quantity]) and math.isfinite(t.at[b, quantity])]
+    if len(vals) >= 2:
+        iv = dataclasses.replace(seed_interval([v for *_, v in vals]), basis="paired seeds")
+    elif len(vals) == 1 or (len(pairs) == 1 and not vals):
+        a, b = vals[0][:2] if vals else pairs[0]
+        ea, eb = _codes(stage, a), _codes(stage, b)
+        sa, sb = _statistic(quantity, _active(ea)), _statistic(quantity, _active(eb))
+
+        def stat(mu_a, z_a, rec_a, mu_b, z_b, rec_b):  # NumPy division: a TC of 0 (< 2 active latents) gives inf
+            return float(np.float64(sb(mu_b, z_b, rec_b)) / sa(mu_a, z_a, rec_a) - minus)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            est = stat(ea.mu, ea.z, ea.recon, eb.mu, eb.z, eb.recon)
+            if not math.isfinite(est):
+                return _Cell(label, None, "inconclusive", f"{label}: the ratio of {quantity} is not finite")
+            iv = bootstrap_interval(stat, ea.mu, ea.z, ea.recon, eb.mu, eb.z, eb.recon, repeats=repeats, seed=seed)
+    else:
+        return _Cell(label, None, "inconclusive", f"{label}: no pair with a finite ratio of {quantity}")
+    return _verdict_cell(label, iv, threshold, side, f"{label}: {iv.text()}")
 
 
-def claim_tc_sap(table: pd.DataFrame, t: Thresholds = THRESHOLDS, *, repeats: int = 2000,
-                 seed: int = 0) -> Observation:
-    """Fig. 9f / 10f: TC_mean and SAP show no strong correlation (learned runs on dSprites, Spearman ρ with a
-    bootstrap interval). Confirmed when |ρ| < strong_rho, refuted when |ρ| ≥ strong_rho and the 90 % interval
-    excludes 0, inconclusive otherwise."""
-    g = table[(table["dataset"] == "dsprites") & table["learned"] & np.isfinite(table["tc_mean"])]
-    claim = "no strong correlation of TC_mean and SAP"
-    if len(g) < 3:
-        return Observation(claim, "inconclusive", "inconclusive: fewer than 3 learned runs on dSprites",
-                           "Too few runs.", {"n": len(g)})
-    r = spearman_bootstrap(g["tc_mean"], g["sap_r2"], repeats=repeats, seed=seed, level=0.9)
-    ev = (f"Spearman ρ(TC_mean, SAP) over {r['n']} learned dSprites runs = {r['rho']:.2f} "
-          f"(90 % bootstrap interval {r['lo']:.2f} to {r['hi']:.2f}).")
-    verdict = no_strong_correlation_verdict(r["rho"], r["lo"], r["hi"], strong=t.strong_rho)
-    return Observation(claim, verdict, verdict, ev, r)
+def _combine(cells: list[_Cell], side: str) -> tuple[str, _Cell | None]:
+    """A claim that holds in every cell: refuted when one cell is, confirmed when all are; the deciding cell is
+    the first refuted one, else the weakest confirmed one (its interval closest to the threshold), else the first
+    inconclusive one. No cell: inconclusive, None."""
+    if not cells:
+        return "inconclusive", None
+    refuted = [c for c in cells if c.verdict == "refuted"]
+    if refuted:
+        return "refuted", refuted[0]
+    if all(c.verdict == "confirmed" for c in cells):
+        weakest = min(cells, key=lambda c: c.interval.lo if side == "above" else -c.interval.hi)
+        return "confirmed", weakest
+    return "inconclusive", next(c for c in cells if c.verdict != "confirmed")
 
 
-def claim_low_tc_mean(table: pd.DataFrame, t: Thresholds = THRESHOLDS,
-                      models=("dip_vae_i", "dip_vae_ii", "rtc_vae")) -> Observation:
-    """Fig. 9d (appendix): DIP-VAE-I/II and RTC-VAE reach a lower TC_mean than FactorVAE, on every dataset that has
-    all of them (seed 0 runs at the strengths they share)."""
-    claim = "DIP-VAEs and RTC-VAE have a lower TC_mean than FactorVAE"
-    rows, ev = [], []
-    for ds, g in table[table["learned"]].groupby("dataset"):
-        for s, h in g.groupby("strength"):
-            h = h.groupby("model")["tc_mean"].mean()
-            if "factor_vae" not in h or not all(m in h for m in models):
-                continue
-            for m in models:
-                rows.append(h[m] < h["factor_vae"])
-            ev.append(f"{ds}, strength {s:g}: FactorVAE {h['factor_vae']:.2f}, "
-                      + ", ".join(f"{LABELS[m]} {h[m]:.2f}" for m in models))
-    holds = pd.Series(rows, dtype=bool)
-    return _frac_observation(claim, holds, "TC_mean (nats): " + "; ".join(ev) + "." if ev else "", t, {},
-                             "model comparisons with FactorVAE on one dataset")
+def _runs_text(table: pd.DataFrame, rows) -> str:
+    return ", ".join(lab for lab in run_labels(table.loc[list(rows)])) or "none"
 
 
-def claim_dip_not_factorised(table: pd.DataFrame, t: Thresholds = THRESHOLDS) -> tuple[Observation, Observation]:
-    """§5.2: (a) DIP-VAE-I/II reach a low Gaussian TC of µ — below RTC-VAE's on the same dataset and strength;
-    (b) yet are not factorised: their kNN (KSG) TC of µ exceeds the Gaussian TC by ≥ knn_excess nats, and by more
-    than RTC-VAE's does (its latents close to independent)."""
-    rows_a, rows_b, ev = [], [], []
-    for (ds, s), g in table[table["learned"]].groupby(["dataset", "strength"]):
-        h = g.groupby("model")[["tc_mean", "tc_mean_knn"]].mean()
-        if "rtc_vae" not in h.index:
-            continue
-        rtc_excess = h.loc["rtc_vae", "tc_mean_knn"] - h.loc["rtc_vae", "tc_mean"]
-        for m in ("dip_vae_i", "dip_vae_ii"):
-            if m not in h.index:
-                continue
-            excess = h.loc[m, "tc_mean_knn"] - h.loc[m, "tc_mean"]
-            rows_a.append(h.loc[m, "tc_mean"] < h.loc["rtc_vae", "tc_mean"])
-            rows_b.append(excess >= t.knn_excess and excess > rtc_excess)
-            ev.append(f"{ds}, strength {s:g}: {LABELS[m]} Gaussian {h.loc[m, 'tc_mean']:.2f} / kNN "
-                      f"{h.loc[m, 'tc_mean_knn']:.2f} vs RTC-VAE {h.loc['rtc_vae', 'tc_mean']:.2f} / "
-                      f"{h.loc['rtc_vae', 'tc_mean_knn']:.2f}")
-    text = "TC of µ (nats), Gaussian / kNN: " + "; ".join(ev) + "." if ev else ""
-    what = "DIP-VAE runs beside an RTC-VAE run"
-    return (_frac_observation("DIP-VAE Gaussian TC low", pd.Series(rows_a, dtype=bool), text, t, {}, what),
-            _frac_observation("DIP-VAE not factorised", pd.Series(rows_b, dtype=bool), text, t, {}, what))
+def _pool(table: pd.DataFrame, models, datasets=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(judged, outside): the learned runs of ``models`` (on ``datasets``, None: all) in the paper's regime, and
+    the learned runs outside it (revised runs whose variance term left the band)."""
+    g = table[table["model"].isin(list(models)) & table["learned"].astype(bool)]
+    if datasets is not None:
+        g = g[g["dataset"].isin(list(datasets))]
+    inside = g["in_regime"].astype(bool)
+    return g[inside], g[~inside]
 
 
-def check_claims(table: pd.DataFrame, t: Thresholds = THRESHOLDS, *, repeats: int = 2000,
-                 seed: int = 0) -> dict[str, Observation]:
-    """Every claim of §5.1–5.2 (name → Observation) from a run table with :func:`add_learning` and
-    :func:`add_disparity` applied. Unlearned runs never count (a collapsed µ makes TC an artefact)."""
-    _need(table, ["model", "dataset", "strength", "seed", "learned", "disparity_class", "tc_mean_knn", "sap_r2"])
-    out = {f"disparity_{m}": claim_disparity(table, m, t) for m in ("beta_vae", "factor_vae", "beta_tcvae")}
-    out.update({f"none_{m}": claim_no_disparity(table, m, t) for m in ("revised_beta_vae", "rtc_vae")})
-    out["revised_tc_mean"], out["revised_tc_sample"] = claim_revised_lower(table, t)
-    out["rtc_recon"] = claim_rtc_recon(table, t)
-    out["tc_sap"] = claim_tc_sap(table, t, repeats=repeats, seed=seed)
-    out["low_tc_mean"] = claim_low_tc_mean(table, t)
-    out["dip_gaussian"], out["dip_dependent"] = claim_dip_not_factorised(table, t)
+def _regime(table: pd.DataFrame, models) -> str:
+    """"k of n runs in the paper's regime" over the learned revised runs of ``models``; "" without revised models."""
+    rev = [m for m in models if m in REVISED]
+    if not rev:
+        return "no η band (vanilla models)"
+    g = table[table["model"].isin(rev) & table["learned"].astype(bool)]
+    return f"{int(g['in_regime'].astype(bool).sum())} of {len(g)} runs in the paper's regime"
+
+
+def _observation(claim: str, cells: list[_Cell], threshold: float, side: str, *, active: list[_Cell] | None = None,
+                 regime: str, evidence: str, rows, values: dict | None = None) -> Observation:
+    """The Observation of a claim that holds in every cell (over all latents), with the same over the active
+    latents (``active``, None where the quantity does not depend on them) in ``values``."""
+    verdict, deciding = _combine(cells, side)
+    vals = {"rows": sorted(int(r) for r in rows), "side": side, **(values or {})}
+    summary = verdict
+    if active is not None:
+        v_act, d_act = _combine(active, side)
+        vals["active_verdict"], vals["active_interval"] = v_act, d_act.interval if d_act is not None else None
+        if v_act != verdict:
+            summary += f" (over the active latents: {v_act})"
+    if not cells:
+        summary, evidence = "inconclusive: no learned run in the paper's regime to judge", evidence or "No run."
+    cell_text = "; ".join(c.note for c in cells)
+    if active is not None and active:
+        cell_text += ". Over the active latents: " + "; ".join(c.note for c in active)
+    ev = " ".join(s for s in (evidence, cell_text + "." if cell_text else "") if s)
+    iv = deciding.interval if deciding is not None else None
+    return Observation(claim, verdict, summary, ev, vals, iv, threshold, iv.n if iv is not None else 0, regime)
+
+
+def _outside_text(outside: pd.DataFrame) -> str:
+    if outside.empty:
+        return ""
+    return ("Outside the paper's regime (not counted): " + ", ".join(
+        f"{lab} (band share {100 * s:.0f} %)" for lab, s in zip(run_labels(outside), outside["band_share"],
+                                                                 strict=True)) + ".")
+
+
+def claim_disparity(stage: Stage, model: str, t: Thresholds = THRESHOLDS, *, none: bool = False,
+                    repeats: int = 1000, seed: int = 0) -> Observation:
+    """Fig. 3: ``model`` shows the disparity TC_mean − TC_sample ≥ ``t.disparity_abs`` nats at every strength
+    (``none`` False, left panel), or shows none — below it — at every strength (``none`` True, right panel: the
+    revised models). Learned dSprites runs in the paper's regime; per strength an interval over seeds or, for one
+    seed, over images; over all latents and over the active ones."""
+    side = "below" if none else "above"
+    judged, outside = _pool(stage.table, [model], ["dsprites"])
+    cells, active = [], []
+    for s, g in judged.groupby("strength"):
+        lab = f"{LABELS.get(model, model)} {s:g}"
+        cells.append(_single_cell(stage, list(g.index), "disparity", t.disparity_abs, side, lab, repeats=repeats,
+                                  seed=seed))
+        active.append(_single_cell(stage, list(g.index), "disparity_active", t.disparity_abs, side, lab,
+                                   repeats=repeats, seed=seed))
+    claim = f"{'no ' if none else ''}disparity for {model}"
+    return _observation(claim, cells, t.disparity_abs, side, active=active, regime=_regime(stage.table, [model]),
+                        evidence=_outside_text(outside), rows=judged.index)
+
+
+def _same_seed_pairs(judged: pd.DataFrame, a: str, b: str, *, strength_a=None, strength_b=None):
+    """Same-seed pairs (row of model ``a``, row of model ``b``) per (dataset, strength) cell — at the strengths
+    given, else at every strength both have; {(dataset, strength of a, strength of b): [(ra, rb), …]}."""
+    out = {}
+    for ds, g in judged.groupby("dataset"):
+        ga, gb = g[g["model"] == a], g[g["model"] == b]
+        strengths = ([(strength_a, strength_b)] if strength_a is not None else
+                     [(s, s) for s in sorted(set(ga["strength"]) & set(gb["strength"]))])
+        for sa, sb in strengths:
+            ia = dict(zip(ga.loc[ga["strength"] == sa, "seed"], ga.index[ga["strength"] == sa], strict=True))
+            ib = dict(zip(gb.loc[gb["strength"] == sb, "seed"], gb.index[gb["strength"] == sb], strict=True))
+            pairs = [(ia[s], ib[s]) for s in sorted(set(ia) & set(ib))]
+            if pairs:
+                out[(ds, sa, sb)] = pairs
     return out
+
+
+def claim_revised_lower(stage: Stage, t: Thresholds = THRESHOLDS, *, repeats: int = 1000,
+                        seed: int = 0) -> Observation:
+    """Fig. 4, one claim in two parts: the revised model's TC_mean is much lower than its vanilla model's —
+    TC_mean(revised) / TC_mean(vanilla) of same-seed pairs at the same strength below ``t.much_lower`` in every
+    (pair, strength) cell (learned dSprites runs, revised runs in the paper's regime) — and, its second part
+    (reported, not a verdict of its own: with σ → 0, TC_sample ≈ TC_mean, so it fails whenever the first does),
+    their TC_sample is comparably low: TC_sample(revised) / TC_sample(vanilla) below ``t.comparable``."""
+    models = list(PAIRS) + list(PAIRS.values())
+    judged, outside = _pool(stage.table, models, ["dsprites"])
+    cells, active, second = [], [], []
+    kw = dict(repeats=repeats, seed=seed)
+    for van, rev in PAIRS.items():
+        for (_, s, _), pairs in _same_seed_pairs(judged, van, rev).items():
+            lab = f"{LABELS[rev]} / {LABELS[van]} at {s:g}"
+            cells.append(_ratio_cell(stage, pairs, "tc_mean", t.much_lower, "below", lab, **kw))
+            active.append(_ratio_cell(stage, pairs, "tc_mean_active", t.much_lower, "below", lab, **kw))
+            second.append(_ratio_cell(stage, pairs, "tc_sample", t.comparable, "below", lab, **kw))
+    s_verdict, s_cell = _combine(second, "below")
+    part2 = ("Second part, TC_sample(revised) / TC_sample(vanilla) below " f"{t.comparable:g}: {s_verdict}"
+             + (f" ({'; '.join(c.note for c in second)})" if second else "") + ".")
+    return _observation("revised TC_mean much lower, TC_sample comparably low", cells, t.much_lower, "below",
+                        active=active, regime=_regime(stage.table, models),
+                        evidence=" ".join(s for s in (part2, _outside_text(outside)) if s), rows=judged.index,
+                        values={"second_verdict": s_verdict,
+                                "second_interval": s_cell.interval if s_cell is not None else None})
+
+
+def claim_rtc_recon(stage: Stage, t: Thresholds = THRESHOLDS, *, at: float = 10.0, repeats: int = 1000,
+                    seed: int = 0) -> Observation:
+    """Fig. 9a: "for RTC-VAE, β > 10 can affect the quality of reconstruction" — for every strength β > ``at``,
+    recon(β) / recon(``at``) − 1 of same-seed RTC-VAE runs on dSprites exceeds ``t.recon_worse`` (learned runs in
+    the paper's regime; paired over seeds, or over the images of the one seed pair)."""
+    judged, outside = _pool(stage.table, ["rtc_vae"], ["dsprites"])
+    cells = []
+    for s in sorted(x for x in set(judged["strength"]) if x > at):
+        for (_, _, _), pairs in _same_seed_pairs(judged, "rtc_vae", "rtc_vae", strength_a=at, strength_b=s).items():
+            cells.append(_ratio_cell(stage, pairs, "recon", t.recon_worse, "above", f"RTC-VAE {s:g} / {at:g}",
+                                     minus=1.0, repeats=repeats, seed=seed))
+    return _observation(f"RTC-VAE with β > {at:g} reconstructs worse", cells, t.recon_worse, "above",
+                        regime=_regime(stage.table, ["rtc_vae"]), evidence=_outside_text(outside),
+                        rows=judged.index)
+
+
+def claim_tc_sap(stage: Stage, t: Thresholds = THRESHOLDS, *, repeats: int = 1000, seed: int = 0) -> Observation:
+    """Fig. 9b: TC_mean and SAP show no strong correlation: the Spearman ρ over the learned dSprites runs (revised
+    runs in the paper's regime) with its bootstrap interval over runs (:func:`rtc.claims.spearman_bootstrap` at
+    :data:`rtc.claims.LEVEL`), judged by :func:`rtc.claims.band_verdict` in (−strong_rho, strong_rho): confirmed
+    inside, refuted wholly beyond ±strong_rho, inconclusive otherwise or over fewer than ``t.min_runs`` runs."""
+    judged, outside = _pool(stage.table, stage.table["model"].unique(), ["dsprites"])
+    g = judged[np.isfinite(judged["tc_mean"]) & np.isfinite(judged["sap_r2"])]
+    r = spearman_bootstrap(g["tc_mean"], g["sap_r2"], repeats=repeats, seed=seed, level=LEVEL)
+    iv = (Interval(r["rho"], r["lo"], r["hi"], r["n"], "runs (bootstrap)")
+          if r["n"] >= t.min_runs and math.isfinite(r["rho"]) else None)
+    verdict = band_verdict(iv, -t.strong_rho, t.strong_rho)
+    ev = (f"Spearman ρ(TC_mean, SAP) over {r['n']} learned dSprites runs: "
+          + (iv.text() if iv is not None else f"not judged (fewer than {t.min_runs} runs or a constant column)")
+          + ". " + _outside_text(outside))
+    summary = verdict if iv is not None else f"inconclusive: {r['n']} runs (fewer than {t.min_runs})"
+    return Observation("no strong correlation of TC_mean and SAP", verdict, summary, ev.strip(),
+                       {"rows": sorted(int(i) for i in g.index), "side": "inside", "n": r["n"]}, iv, t.strong_rho,
+                       r["n"], _regime(stage.table, REVISED))
+
+
+def claim_lower_than_factor_vae(stage: Stage, models: dict, t: Thresholds = THRESHOLDS, *, claim: str,
+                                datasets=("dsprites",), repeats: int = 1000, seed: int = 0) -> Observation:
+    """Each model of ``models`` (model → the quantity it is judged on, "tc_mean" or "tc_sample") has that Gaussian
+    TC much lower than FactorVAE's: quantity(model) / quantity(FactorVAE) of same-seed runs at the same strength
+    below ``t.much_lower`` in every (model, dataset, strength) cell — Fig. 9d (TC_mean of DIP-VAE-I/II and RTC-VAE
+    on dSprites) and §5.2 (DIP-VAE-I on TC_mean, DIP-VAE-II on TC_sample: what each objective penalises).
+    Learned runs, revised ones in the paper's regime; over all latents and over the active ones."""
+    judged, outside = _pool(stage.table, ["factor_vae", *models], datasets)
+    cells, active = [], []
+    for m, q in models.items():
+        for (ds, s, _), pairs in _same_seed_pairs(judged, "factor_vae", m).items():
+            lab = f"{LABELS[m]} / FactorVAE {q} at {s:g}" + ("" if ds == "dsprites" else f" ({ds})")
+            cells.append(_ratio_cell(stage, pairs, q, t.much_lower, "below", lab, repeats=repeats, seed=seed))
+            active.append(_ratio_cell(stage, pairs, f"{q}_active", t.much_lower, "below", lab, repeats=repeats,
+                                      seed=seed))
+    return _observation(claim, cells, t.much_lower, "below", active=active,
+                        regime=_regime(stage.table, list(models)), evidence=_outside_text(outside),
+                        rows=judged.index)
+
+
+def _pair_cell(stage: Stage, rows, threshold: float, side: str, label: str, *, permutations: int, k: int,
+               seed: int) -> tuple[_Cell, list[dict]]:
+    """The top-pair test (:func:`rtc.experiments.dependence.top_pair_test` on µ's active latents) of every run
+    of a cell; the cell's quantity is the held-out top pair's kNN MI above its permutation null (nats): over seeds
+    when ≥ 2 runs have a pair, else the one run's excess with the permutation null's spread as its interval."""
+    from .dependence import top_pair_test
+
+    tests = []
+    for r in rows:
+        enc = _codes(stage, r)
+        act = np.flatnonzero(_active(enc))
+        tests.append({"row": r, **top_pair_test(enc.mu, latents=act, k=k, permutations=permutations, seed=seed)}
+                     if len(act) >= 2 else {"row": r, "excess": math.nan, "pvalue": math.nan})
+    ok = [x for x in tests if math.isfinite(x["excess"])]
+    hits = sum(x["pvalue"] < 0.05 for x in ok)
+    note = f"{label}: {hits} of {len(ok)} runs' top pair beats its permutation null at 5 %"
+    if len(ok) < len(tests):
+        note += f" ({len(tests) - len(ok)} run(s) with fewer than two active latents)"
+    if len(ok) >= 2:
+        iv = seed_interval([x["excess"] for x in ok])
+    elif len(ok) == 1:
+        x = ok[0]
+        lo, hi = np.quantile(x["null"], [(1 - LEVEL) / 2, (1 + LEVEL) / 2])
+        iv = Interval(x["excess"], x["knn_mi"] - hi, x["knn_mi"] - lo, 1, "one seed (permutation null)")
+    else:
+        return _Cell(label, None, "inconclusive", note), tests
+    return _verdict_cell(label, iv, threshold, side, f"{note}; excess MI {iv.text()}"), tests
+
+
+def claim_pairwise(stage: Stage, models, t: Thresholds = THRESHOLDS, *, factorised: bool, claim: str,
+                   permutations: int = 200, k: int = 3, seed: int = 0) -> Observation:
+    """§5.2, judged pairwise as the paper argues it (Figs 5c–d, 6, 14, 15): per run, the most dependent pair of
+    active latents of µ — chosen on one half of the images, its kNN mutual information measured on the other half
+    against a permutation null (:func:`rtc.experiments.dependence.top_pair_test`) — and the claim's quantity its
+    excess over the null's mean (nats). ``factorised`` False ("not factorised", DIP-VAEs): the excess lies above
+    ``t.independent_mi`` in every (model, dataset, strength) cell; True ("factorised", RTC-VAE): below it. Learned
+    runs, revised ones in the paper's regime. The 10-D kNN TC of µ (tc_mean_knn) stays descriptive."""
+    side = "below" if factorised else "above"
+    judged, outside = _pool(stage.table, models)
+    cells, per_run = [], []
+    for (m, ds, s), g in judged.groupby(["model", "dataset", "strength"]):
+        lab = f"{LABELS.get(m, m)} {s:g}" + ("" if ds == "dsprites" else f" ({ds})")
+        cell, tests = _pair_cell(stage, list(g.index), t.independent_mi, side, lab, permutations=permutations, k=k,
+                                 seed=seed)
+        cells.append(cell)
+        per_run += tests
+    shares = [x["pvalue"] < 0.05 for x in per_run if math.isfinite(x.get("pvalue", math.nan))]
+    return _observation(claim, cells, t.independent_mi, side, regime=_regime(stage.table, models),
+                        evidence=_outside_text(outside), rows=judged.index,
+                        values={"beats_null": int(sum(shares)), "tested": len(shares)})
+
+
+# the claims of §5.1–5.2: name → (the paper's figure, the quantity judged)
+CLAIMS = {
+    "disparity_beta_vae": ("Fig. 3 left", "TC_mean − TC_sample (nats), β-VAE, every strength"),
+    "disparity_factor_vae": ("Fig. 3 left", "TC_mean − TC_sample (nats), FactorVAE, every strength"),
+    "disparity_beta_tcvae": ("§5 (β-TCVAE as FactorVAE)", "TC_mean − TC_sample (nats), β-TCVAE"),
+    "none_revised_beta_vae": ("Fig. 3 right", "TC_mean − TC_sample (nats), revised β-VAE, every strength"),
+    "none_rtc_vae": ("Fig. 3 right", "TC_mean − TC_sample (nats), RTC-VAE, every strength"),
+    "revised_lower": ("Fig. 4", "TC_mean(revised) / TC_mean(vanilla), same seed and strength"),
+    "rtc_recon": ("Fig. 9a", "recon(RTC-VAE β > 10) / recon(β = 10) − 1, same seed"),
+    "tc_sap": ("Fig. 9b", "Spearman ρ(TC_mean, SAP) over runs"),
+    "low_tc_mean": ("Fig. 9d", "TC_mean(model) / TC_mean(FactorVAE), DIP-VAE-I/II and RTC-VAE, same seed"),
+    "dip_gaussian": ("§5.2", "DIP-VAE-I TC_mean, DIP-VAE-II TC_sample / FactorVAE's, same seed"),
+    "dip_dependent": ("§5.2, Figs 5c, 6, 14", "top pair's held-out kNN MI above its permutation null (nats)"),
+    "rtc_factorised": ("§5.2, Figs 5d, 15", "top pair's held-out kNN MI above its permutation null (nats)"),
+}
+
+
+def _claims_at(stage: Stage, t: Thresholds, kw: dict, pair_kw: dict) -> dict:
+    """Every claim on one stage (the callables, by name, so that the half stage can run only those it has)."""
+    return {
+        **{f"disparity_{m}": (lambda s, m=m: claim_disparity(s, m, t, **kw))
+           for m in ("beta_vae", "factor_vae", "beta_tcvae")},
+        **{f"none_{m}": (lambda s, m=m: claim_disparity(s, m, t, none=True, **kw))
+           for m in ("revised_beta_vae", "rtc_vae")},
+        "revised_lower": lambda s: claim_revised_lower(s, t, **kw),
+        "rtc_recon": lambda s: claim_rtc_recon(s, t, **kw),
+        "tc_sap": lambda s: claim_tc_sap(s, t, **kw),
+        "low_tc_mean": lambda s: claim_lower_than_factor_vae(
+            s, {"dip_vae_i": "tc_mean", "dip_vae_ii": "tc_mean", "rtc_vae": "tc_mean"}, t,
+            claim="DIP-VAEs and RTC-VAE have a much lower TC_mean than FactorVAE", **kw),
+        "dip_gaussian": lambda s: claim_lower_than_factor_vae(
+            s, {"dip_vae_i": "tc_mean", "dip_vae_ii": "tc_sample"}, t, datasets=None,
+            claim="DIP-VAEs reach a low Gaussian TC on what they penalise", **kw),
+        "dip_dependent": lambda s: claim_pairwise(s, ["dip_vae_i", "dip_vae_ii"], t, factorised=False,
+                                                  claim="DIP-VAE latents not factorised", **pair_kw),
+        "rtc_factorised": lambda s: claim_pairwise(s, ["rtc_vae"], t, factorised=True,
+                                                   claim="RTC-VAE latents factorised", **pair_kw),
+    }
+
+
+def check_claims(full: Stage, half: Stage | None = None, t: Thresholds = THRESHOLDS, *, repeats: int = 1000,
+                 seed: int = 0, permutations: int = 200, k: int = 3) -> dict[str, Observation]:
+    """Every claim of §5.1–5.2 (name → Observation, the names of :data:`CLAIMS`), each judged by
+    :func:`rtc.claims.interval_verdict` (or :func:`rtc.claims.band_verdict`) on a 90 % interval — over seeds where
+    a cell has ≥ 2, paired by seed where two models are compared, else over the images of the one run — against a
+    threshold of ``t``. Unlearned runs never count; revised runs outside the paper's regime are listed, not counted.
+
+    ``half`` (:func:`claim_stage` at half training): every claim is judged there too, and its verdict is
+    :func:`rtc.claims.convergence_verdict` (full, half) — "not converged" when one is confirmed and the other
+    refuted; ``Observation.half`` is None where ``half`` is None or lacks a run the claim uses.
+    ``repeats``: bootstrap resamples; ``permutations``, ``k``: the pair tests' permutations and kNN neighbours."""
+    _need(full.table, STAGE_COLUMNS + QUANTITIES)
+    kw, pair_kw = dict(repeats=repeats, seed=seed), dict(permutations=permutations, k=k, seed=seed)
+    out = {}
+    for name, judge in _claims_at(full, t, kw, pair_kw).items():
+        o = judge(full)
+        if half is not None and not set(o.values["rows"]) & set(half.missing):
+            h = judge(half)
+            o.half, o.values["half_interval"] = h.verdict, h.interval
+            o.verdict = convergence_verdict(o.verdict, h.verdict)
+            if o.verdict == "not converged":
+                o.summary = f"not converged ({o.summary} at the end of training, {h.verdict} at half training)"
+        out[name] = o
+    return out
+
+
+def verdict_table(claims: dict[str, Observation]) -> pd.DataFrame:
+    """One row per claim (the order of ``claims``): claim, figure, quantity, interval (90 %, its basis and n),
+    threshold (the side the claim needs), seeds, regime, half-training verdict, verdict, and the verdict over the
+    active latents (blank where the quantity does not depend on them)."""
+    rows = []
+    for name, o in claims.items():
+        fig, quantity = CLAIMS.get(name, ("", o.claim))
+        side = {"above": "> ", "below": "< ", "inside": "inside ±"}.get(o.values.get("side"), "")
+        rows.append({"claim": o.claim, "figure": fig, "quantity": quantity,
+                     "interval": o.interval.text() if o.interval is not None else "none",
+                     "threshold": f"{side}{o.threshold:g}" if o.threshold is not None else "",
+                     "seeds": o.seeds, "regime": o.regime, "half-training": o.half or "not computed",
+                     "verdict": o.verdict, "active latents": o.values.get("active_verdict", "")})
+    return pd.DataFrame(rows)
 
 
 # ------------------------------------------------------------------------------------------------ run labels
@@ -375,17 +758,16 @@ def variance_band_summary(log: pd.DataFrame | None, band=None) -> dict:
     step), ``varsum_final`` (the mean of Σ_k E[σ_k²] over the second half of the steps) and ``band_share``
     (the percentage, 0–100, of those steps with the term strictly inside ``band``, default the η rule's
     :data:`rtc.models.eta.BAND`). ``log`` None (the profile traced no such run) gives NaN for all three."""
-    from rtc.models.eta import BAND
+    from rtc.models.eta import BAND, band_share
 
     if log is None:
         return {"final_eta": math.nan, "varsum_final": math.nan, "band_share": math.nan}
     _need(log, ["eta", "var_sum"])
     if log.empty:
         raise ValueError("the training log is empty")
-    lo, hi = BAND if band is None else band
     tail = log["var_sum"].iloc[len(log) // 2:]
     return {"final_eta": float(log["eta"].iloc[-1]), "varsum_final": float(tail.mean()),
-            "band_share": 100 * float(((tail > lo) & (tail < hi)).mean())}
+            "band_share": 100 * band_share(log["var_sum"], BAND if band is None else band)}
 
 
 def traversal_inputs(model, dataset, *, n: int = 1000, seed: int = 0) -> dict:
@@ -402,7 +784,7 @@ def traversal_inputs(model, dataset, *, n: int = 1000, seed: int = 0) -> dict:
 
 # ------------------------------------------------------------------------------------------------ pair dependence
 
-def pair_codes(results, datasets: dict, model: str, dataset: str = "shapes3d", *, n: int = 2000, k: int = 3,
+def pair_codes(results, datasets: dict, model: str, dataset: str = "dsprites", *, n: int = 2000, k: int = 3,
                seed: int = 0) -> dict | None:
     """The latent pairs of the first run (in ``results`` order) of ``model`` on ``dataset``; None when there is
     none. ``results``: :class:`rtc.experiments.RunResult` s (``.row``, ``.matrices["r2"]`` (L, F),

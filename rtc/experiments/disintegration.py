@@ -41,24 +41,43 @@ the MI of the latent itself. Hence every factor size and every latent's value co
   becomes (gap at σ = 0)/(1 + σ²) — a population value, not exact for one noise draw (``exact`` False); the
   binned MI has no closed form (NaN).
 
-**Trained runs.** :func:`pair_gain_table` separates the score lost to disintegration from the rest (its
-docstring defines it); :func:`spearman_bootstrap` is a rank correlation with a seeded bootstrap interval over
-runs; the ``check_*`` functions turn the chapter's tables into verdicts with the thresholds of
-:class:`rtc.claims.Thresholds` (min_score, exists_share, suppression, independent_mi, dependent_excess, min_runs,
-min_cases). :func:`encode_runs`, :func:`analyse_runs`, :func:`find_run`, :func:`clearest_split`,
-:func:`deficit_table` and :func:`check_claims` are the chapter's steps over the trained grid (a list of
+**Trained runs.** :func:`pair_gain_table` separates the score lost to disintegration from the rest and flags
+each factor on the codes and on a control code (its docstring defines both); :func:`spearman_bootstrap` is a rank
+correlation with a seeded bootstrap interval over runs. :func:`encode_runs`, :func:`encode_half` (the snapshots
+at half training), :func:`analyse_runs`, :func:`find_run`, :func:`clearest_split`, :func:`deficit_table` and
+:func:`run_summary` are the chapter's steps over the trained grid (a list of
 ``rtc.experiments.results.RunResult``); :func:`number_text` writes a number for the prose ("n/a" when undefined).
+
+**Claims** (:data:`CLAIMS`). Each ``check_*`` turns the analysis into one quantity with a 90 % interval
+(``rtc.claims``: Student's t over runs or seeds where there are ≥ 2, else a bootstrap, "one seed") and a verdict
+from where the interval lies against a threshold of :class:`rtc.claims.Thresholds` (exists_share, suppression,
+dependent_excess, strong_rho; min_score, min_runs, min_cases guard the inputs). :func:`check_claims` checks them
+at the end and at half training and combines the two (``rtc.claims.convergence_verdict``);
+:func:`verdict_table` is the table the chapter prints.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from rtc._validate import is_integer, is_real
-from rtc.claims import THRESHOLDS, Observation, Thresholds, fraction_verdict, spearman_bootstrap
+from rtc.claims import (
+    LEVEL,
+    THRESHOLDS,
+    Interval,
+    Observation,
+    Thresholds,
+    band_verdict,
+    bootstrap_interval,
+    convergence_verdict,
+    interval_verdict,
+    paired_interval,
+    share_difference_interval,
+    spearman_bootstrap,
+)
 from rtc.experiments.dependence import pairwise_dependence
 from rtc.metrics import (
     beta_vae_score,
@@ -78,9 +97,10 @@ __all__ = ["MAX_VALUES", "MODES", "FACTORISED_MODELS", "DIP_MODELS", "SYNTHETIC_
            "controlled_experiment", "controlled_value", "closed_form_agreement", "pair_gain_table", "analyse_codes",
            "most_split_factor", "reaction_table", "deficit_summary", "top_pair_dependence", "spearman_bootstrap",
            "correlation_table", "NO_RUN", "number_text", "rho_text", "find_run", "run_label", "encode_runs",
-           "analyse_runs", "clearest_split", "split_texts", "pair_text", "deficit_table", "deficit_shares",
-           "tradeoff_dataset",
-           "check_exists", "check_suppression", "check_distinct", "check_tradeoff", "check_claims"]
+           "encode_half", "analyse_runs", "clearest_split", "split_texts", "pair_text", "deficit_table",
+           "deficit_shares", "deficit_share_interval", "tradeoff_dataset", "CLAIMS", "DESCRIPTIVE_RUNS",
+           "run_summary", "permutation_pvalue", "suppression_table", "check_exists", "check_suppression",
+           "check_distinct", "check_tradeoff", "check_claims", "verdict_table"]
 
 MAX_VALUES = 20  # the reference MIG's bin count: up to this many equispaced values per latent bin losslessly
 MODES = ("split", "dependent", "rotation")
@@ -357,10 +377,36 @@ def _joint_r2(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.clip(1.0 - ((y - a @ coef) ** 2).sum() / sst, 0.0, 1.0)) if sst > 0 else 0.0
 
 
+def _score_matrix(codes: np.ndarray, factors: np.ndarray, score: str, num_bins: int) -> np.ndarray:
+    """R² (``score="r2"``, SAP's scores) or 20-bin normalised MI (``"nmi"``, MIG's), (L, F)."""
+    return r2_matrix(codes, factors) if score == "r2" else normalized_mi_matrix(codes, factors, num_bins=num_bins)
+
+
+def _flags(codes: np.ndarray, factors: np.ndarray, score: str, *, num_bins: int, min_score: float, seed: int):
+    """The score matrix (L, F), ``rtc.metrics.disintegration``'s table, the chance level (F,), ``captured`` (F,)
+    and ``control`` (F,): the flag of each captured factor on the control code whose second latent is permuted
+    (:func:`pair_gain_table` defines them). The first permutation of ``seed`` shuffles the factors (chance), the
+    next ones the second latents, factor by factor."""
+    mat = _score_matrix(codes, factors, score, num_bins)
+    table = disintegration(mat, codes=codes, num_bins=num_bins)
+    rng = np.random.default_rng(seed)
+    chance = _score_matrix(codes, factors[rng.permutation(len(factors))], score, num_bins).max(axis=0)
+    captured = mat.max(axis=0) >= chance + min_score
+    control = np.zeros(len(captured), dtype=bool)
+    for k in np.flatnonzero(captured):
+        b = int(table.second_latent.iloc[k])
+        c = codes.copy()
+        c[:, b] = c[rng.permutation(len(c)), b]  # b keeps its marginal, loses every tie to the images
+        m = mat.copy()
+        m[b] = _score_matrix(c[:, [b]], factors, score, num_bins)[0]
+        control[k] = bool(disintegration(m, codes=c, num_bins=num_bins).disintegrated.iloc[k])
+    return mat, table, chance, captured, control
+
+
 def pair_gain_table(codes, factors, *, score: str = "r2", factor_names=None, num_bins: int = 20,
                     min_score: float = 0.1, seed: int = 0) -> pd.DataFrame:
     """Per factor: how much of its SAP (``score="r2"``) or MIG (``"nmi"``) deficit the split over its top two
-    latents explains.
+    latents explains, and whether the split is flagged on the codes and on their control.
 
     With the factor's single-latent scores sorted s1 ≥ s2 ≥ s3 (latents a, b, … as in
     ``rtc.metrics.disintegration``; R² or 20-bin normalised MI) and ``joint`` the score of the pair (a, b)
@@ -384,18 +430,23 @@ def pair_gain_table(codes, factors, *, score: str = "r2", factor_names=None, num
       ≈ (20 − 1)(n_v − 1)/(2N) nats (0.5 nats for a 32-valued factor at N = 500), so a raw ``min_score`` would
       count noise as a captured factor; ``captured`` = s1 ≥ chance + ``min_score``.
     - ``split_ratio``, ``pair_nmi``, ``disintegrated``: from ``rtc.metrics.disintegration`` with these codes.
+    - ``control``: for a captured factor, ``disintegrated`` on the *control code*: the same codes with the second
+      latent b permuted across the images (seeded). b keeps its marginal and a, the other latents and the factor
+      are untouched, but b no longer carries anything about any factor, so a split of this factor over (a, b) is
+      impossible; the flag can then fire only through the estimator (the plug-in MI bias lifting an unrelated
+      latent to s1/2 when s1 is small) or through a third latent that also carries the factor. False for a factor
+      that is not captured.
 
-    ``codes`` (N, L ≥ 2), ``factors`` (N, F) grid indices. Returns one row per factor with the columns above and
-    factor, top_latent, second_latent, s1, s2, s3, joint.
+    ``codes`` (N, L ≥ 2), ``factors`` (N, F) grid indices. Returns one row per factor (in factor order,
+    ``factor_index`` 0 … F − 1) with the columns above and factor, top_latent, second_latent, s1, s2, s3, joint.
     """
     if score not in ("r2", "nmi"):
         raise ValueError(f"score must be 'r2' or 'nmi', got {score!r}")
-    mat = r2_matrix(codes, factors) if score == "r2" else normalized_mi_matrix(codes, factors, num_bins=num_bins)
     c, f = np.asarray(codes, dtype=np.float64), np.asarray(factors, dtype=np.int64)
-    table = disintegration(mat, codes=c, factor_names=factor_names, num_bins=num_bins)
-    shuffled = f[np.random.default_rng(seed).permutation(len(f))]
-    null = r2_matrix(c, shuffled) if score == "r2" else normalized_mi_matrix(c, shuffled, num_bins=num_bins)
-    chance = null.max(axis=0)
+    mat, table, chance, captured, control = _flags(c, f, score, num_bins=num_bins, min_score=min_score, seed=seed)
+    names = list(factor_names) if factor_names is not None else list(table.factor)
+    if len(names) != f.shape[1]:
+        raise ValueError(f"factor_names has {len(names)} names for {f.shape[1]} factors")
     bins = histogram_discretize(c, num_bins) if score == "nmi" else None
     rows = []
     for k, row in table.iterrows():
@@ -413,11 +464,12 @@ def pair_gain_table(codes, factors, *, score: str = "r2", factor_names=None, num
         deficit = 1.0 - gap
         g = min(max(gain, 0.0), s2)
         explained = float(np.clip(2 * g - s3, 0.0, deficit)) if row.dedicated else 0.0
-        rows.append(dict(factor=row.factor, top_latent=a, second_latent=b, s1=s1, s2=s2, s3=s3, joint=joint,
-                         gain=gain, gap=gap, deficit=deficit, dedicated=bool(row.dedicated), explained=explained,
-                         unexplained=deficit - explained, chance=float(chance[k]),
-                         captured=bool(s1 >= chance[k] + min_score), split_ratio=float(row.split_ratio),
-                         pair_nmi=float(row.pair_nmi), disintegrated=bool(row.disintegrated)))
+        rows.append(dict(factor=names[k], factor_index=int(k), top_latent=a, second_latent=b, s1=s1, s2=s2, s3=s3,
+                         joint=joint, gain=gain, gap=gap, deficit=deficit, dedicated=bool(row.dedicated),
+                         explained=explained, unexplained=deficit - explained, chance=float(chance[k]),
+                         captured=bool(captured[k]), split_ratio=float(row.split_ratio),
+                         pair_nmi=float(row.pair_nmi), disintegrated=bool(row.disintegrated),
+                         control=bool(control[k])))
     return pd.DataFrame(rows)
 
 
@@ -573,13 +625,15 @@ def closed_form_agreement(controlled: pd.DataFrame) -> dict:
             "maxdev_noisy": float((noisy.value - noisy.closed_form).abs().max()) if len(noisy) else float("nan")}
 
 
-def find_run(runs, model: str, dataset: str) -> int | None:
+def find_run(runs, model: str, dataset) -> int | None:
     """Position in ``runs`` (``RunResult`` or ``RunSpec`` objects: anything with ``config.model`` and
-    ``dataset.name``) of the *first* run of ``model`` on ``dataset``: the grid's order decides which run a figure
-    shows (the first strength and seed the grid lists). None when the grid has no such run."""
-    for i, r in enumerate(runs):
-        if r.config.model == model and r.dataset.name == dataset:
-            return i
+    ``dataset.name``) of the *first* run of ``model`` on ``dataset`` — a name, or a sequence of names in order of
+    preference (the first dataset with such a run wins): the grid's order decides which run a figure shows (the
+    first strength and seed the grid lists). None when the grid has no such run."""
+    for name in ([dataset] if isinstance(dataset, str) else list(dataset)):
+        for i, r in enumerate(runs):
+            if r.config.model == model and r.dataset.name == name:
+                return i
     return None
 
 
@@ -598,29 +652,50 @@ def encode_runs(results, *, n: int, seed: int = 0, device=None) -> list:
     return [encode(r.load_model(device=device), r.dataset.load(), n=n, seed=seed) for r in results]
 
 
+def encode_half(results, *, n: int, seed: int = 0, device=None) -> list:
+    """As :func:`encode_runs`, with each run's weight snapshot at half training (step ``config.steps // 2``,
+    ``RunResult.load_snapshot``); None for a run that kept no snapshot at that step (``snapshot_every`` does not
+    divide it, or is 0). The same ``seed`` draws the same factors as :func:`encode_runs` with the same ``n``."""
+    from rtc.models import encode
+
+    out = []
+    for r in results:
+        step = r.config.steps // 2
+        out.append(encode(r.load_snapshot(step, device=device), r.dataset.load(), n=n, seed=seed)
+                   if step in r.snapshots else None)
+    return out
+
+
 def analyse_runs(results, encodings, *, max_points: int = 2000, min_score: float = 0.1,
-                 seed: int = 0) -> pd.DataFrame:
+                 seed: int = 0) -> pd.DataFrame | None:
     """:func:`analyse_codes` of every run's encoder means: ``encodings[i]`` (anything with ``mu`` (N, L) and
-    ``factors`` (N, F), e.g. :func:`encode_runs`' output) belongs to ``results[i]``. One table, a row per (run,
-    score, factor), with the run's position ``run``, ``model``, ``dataset``, ``strength`` and ``seed`` added."""
+    ``factors`` (N, F), e.g. :func:`encode_runs`' output) belongs to ``results[i]``; a None encoding (a run
+    without a half-training snapshot, :func:`encode_half`) leaves that run out. One table, a row per (run,
+    score, factor), with the run's position ``run``, ``model``, ``dataset``, ``strength``, ``seed`` and
+    ``tc_mean`` (Prop. 1 on the covariance of these µ, nats; ``rtc.gaussian.sample_tc``) added; None when every
+    encoding is None."""
+    from rtc.gaussian import sample_tc
+
     if len(results) != len(encodings):
         raise ValueError(f"{len(results)} results but {len(encodings)} encodings: one encoding per run")
     if not len(results):
         raise ValueError("analyse_runs needs at least one run")
     tables = []
     for i, (res, enc) in enumerate(zip(results, encodings, strict=True)):
+        if enc is None:
+            continue
         a = analyse_codes(enc.mu, enc.factors, factor_names=res.factor_names, max_points=max_points,
                           min_score=min_score, seed=seed)
         c = res.config
         tables.append(a.assign(run=i, model=c.model, dataset=res.dataset.name, strength=float(c.strength),
-                               seed=c.seed))
-    return pd.concat(tables, ignore_index=True)
+                               seed=c.seed, tc_mean=sample_tc(enc.mu)))
+    return pd.concat(tables, ignore_index=True) if tables else None
 
 
 def clearest_split(factors: pd.DataFrame, run: int, *, fallback: bool = False) -> pd.Series | None:
     """The clearest split factor of run ``run`` in an :func:`analyse_runs` table, by normalised MI
-    (:func:`most_split_factor`): that factor's "nmi" row, plus ``factor_index`` (its column in the factors,
-    0 … F − 1) and ``gap_r2`` (its gap under R²). None when no factor of the run is captured — unless
+    (:func:`most_split_factor`): that factor's "nmi" row (``factor_index``: its column in the factors,
+    0 … F − 1), plus ``gap_r2`` (its gap under R²). None when no factor of the run is captured — unless
     ``fallback``: then the factor with the largest split ratio, to show the mechanics (its ``captured`` is False).
     ``ValueError`` when the table has no row of that run."""
     _need(factors, ["run", "score", "factor", "gap", "split_ratio", "captured", "dedicated", "disintegrated"],
@@ -636,7 +711,7 @@ def clearest_split(factors: pd.DataFrame, run: int, *, fallback: bool = False) -
             return None
         pick = int(nmi.split_ratio.fillna(-1).idxmax())
     row = nmi.loc[pick].copy()
-    row["factor_index"], row["gap_r2"] = pick, float(r2.loc[pick].gap)
+    row["gap_r2"] = float(r2.loc[pick].gap)
     return row
 
 
@@ -714,11 +789,32 @@ def tradeoff_dataset(table: pd.DataFrame) -> str | None:
 # Verdicts
 # ---------------------------------------------------------------------------------------------------------------
 
-def _inconclusive(claim: str, why: str, values=None) -> Observation:
-    return Observation(claim, "inconclusive", f"inconclusive: {why}", "", values or {})
+# name → (the claim, the quantity whose 90 % interval judges it, the threshold's field of rtc.claims.Thresholds,
+# the side of the threshold the claim is on): the rows of the verdict table, in the chapter's order.
+CLAIMS = {
+    "exists": ("disintegration exists in trained factorised models",
+               "share of the factorised runs with a flagged captured factor, minus that share on their control codes "
+               "(each captured factor's second latent permuted); runs paired with their controls",
+               "exists_share", "above"),
+    "suppression-sap": ("disintegration suppresses SAP",
+                        "mean SAP gap (R²) of a run's captured factors not flagged, minus that of the factors flagged "
+                        "on the normalised-MI matrix; within runs", "suppression", "above"),
+    "suppression-mig": ("disintegration suppresses MIG",
+                        "mean MIG gap (normalised MI) of a run's captured factors not flagged, minus that of the "
+                        "factors flagged on the R² matrix; within runs", "suppression", "above"),
+    "distinct": ("factorised disintegration is distinct from DIP-VAE's dependence",
+                 "excess kNN MI over the Gaussian value (nats) of DIP-VAE's dedicated top pairs, minus the factorised "
+                 "models'; paired by dataset and seed", "dependent_excess", "above"),
+    "tradeoff": ("trade-off: more factorised ↔ more disintegrated",
+                 "Spearman ρ(TC_mean, disintegration index) over the factorised runs of one dataset",
+                 "strong_rho", "band"),
+}
+# A rank correlation over fewer runs than this is descriptive (said with its verdict).
+DESCRIPTIVE_RUNS = 30
+_BINS = 20  # the reference MIG's histogram bins, as everywhere in this module
 
-
-_FACTOR_COLUMNS = ["run", "model", "strength", "score", "factor", "captured", "explained", "disintegrated"]
+_FACTOR_COLUMNS = ["run", "model", "dataset", "seed", "score", "factor", "factor_index", "captured", "gap",
+                   "disintegrated", "control"]
 
 
 def _need(df: pd.DataFrame, cols, name: str):
@@ -729,137 +825,331 @@ def _need(df: pd.DataFrame, cols, name: str):
         raise ValueError(f"{name} lacks the columns {missing}; it has {list(df.columns)}")
 
 
-def check_exists(factors: pd.DataFrame, th: Thresholds = THRESHOLDS) -> Observation:
-    """Claim: factor disintegration exists in trained factorised models.
-
-    ``factors``: one row per (run, score "r2"/"nmi", factor) with columns run, model, strength, score, factor,
-    captured, explained, disintegrated (:func:`analyse_codes`). A run counts when a captured factor is flagged
-    under either score.
-    """
-    claim = "disintegration exists in trained factorised models"
-    _need(factors, _FACTOR_COLUMNS, "factors")
-    fz = factors[factors.model.isin(FACTORISED_MODELS)]
-    if fz.empty:
-        return _inconclusive(claim, "no factorised-model run in this profile")
-    cap = fz[fz.captured.astype(bool)]
-    if cap.empty:
-        return _inconclusive(claim, f"no factor of a factorised run is captured (best score ≥ chance + "
-                                    f"{th.min_score})", {"runs": fz.run.nunique()})
-    runs = cap.run.nunique()
-    if runs < th.min_runs:
-        return _inconclusive(claim, f"only {runs} factorised runs have a captured factor (need ≥ {th.min_runs})",
-                             {"runs": runs})
-    flagged = cap[cap.disintegrated.astype(bool)]
-    with_flag = flagged.run.nunique()
-    share = with_flag / runs
-    strengths = sorted({float(s) for s in flagged.strength})
-    models = sorted(set(flagged.model))
-    # confirmed from exists_share on, refuted only when no run has a flag, partly between
-    verdict = fraction_verdict(share, most=th.exists_share, few=0.0)
-    evidence = (f"{with_flag} of {runs} factorised runs with a captured factor have at least one disintegrated "
-                f"factor ({100 * share:.0f} %; threshold {100 * th.exists_share:.0f} %)"
-                + (f", in {', '.join(models)} at strengths {', '.join(f'{s:g}' for s in strengths)}" if with_flag
-                   else "") + f"; {flagged[['run', 'factor']].drop_duplicates().shape[0]} flagged factors in all.")
-    return Observation(claim, verdict, verdict, evidence, {"runs": runs, "runs_flagged": with_flag,
-                                                           "share": 100 * share})
+def _none(name: str, why: str, th: Thresholds, seeds: int = 0, values=None) -> Observation:
+    """An inconclusive claim without an interval: nothing (or too little) to judge."""
+    return Observation(CLAIMS[name][0], "inconclusive", f"inconclusive: {why}", f"No interval: {why}.",
+                       values or {}, threshold=getattr(th, CLAIMS[name][2]), seeds=seeds)
 
 
-def check_suppression(factors: pd.DataFrame, th: Thresholds = THRESHOLDS) -> Observation:
-    """Claim: disintegration suppresses SAP and MIG. Over the flagged captured factors, the mean gap lost to the
-    split (``explained``) under R² (SAP) and normalised MI (MIG); confirmed when both are ≥ ``suppression``,
-    partly when one is, refuted when neither; inconclusive without a flagged factor."""
-    claim = "disintegration suppresses SAP and MIG"
-    _need(factors, _FACTOR_COLUMNS, "factors")
-    flagged = factors[factors.captured.astype(bool) & factors.disintegrated.astype(bool)]
-    if flagged.empty:
-        return _inconclusive(claim, "no flagged (disintegrated) factor in this profile's runs")
-    loss = {s: flagged[flagged.score == s].explained for s in ("r2", "nmi")}
-    mean = {s: float(v.mean()) if len(v) else float("nan") for s, v in loss.items()}
-    parts = [f"{name}: {len(loss[s])} flagged factors" + (f", losing on average {mean[s]:.2f} of their gap to the "
-                                                          "split" if len(loss[s]) else "")
-             for s, name in (("r2", "SAP"), ("nmi", "MIG"))]
-    evidence = "; ".join(parts) + f" (threshold {th.suppression}; at least {th.min_cases} flagged factors needed)."
-    values = {"sap_loss": mean["r2"], "mig_loss": mean["nmi"], "flagged_sap": len(loss["r2"]),
-              "flagged_mig": len(loss["nmi"])}
-    ok = [mean[s] >= th.suppression for s in ("r2", "nmi") if len(loss[s]) >= th.min_cases]
-    if not ok:
-        return Observation(claim, "inconclusive", f"inconclusive: fewer than {th.min_cases} flagged factors per "
-                           "score", evidence, values)
-    # the share of the two scores (SAP, MIG) that show the suppression; a score with too few cases does not
-    verdict = fraction_verdict(sum(ok) / 2, most=1.0, few=0.0)
-    return Observation(claim, verdict, verdict, evidence, values)
+def _judged(name: str, interval: Interval, verdict: str, th: Thresholds, seeds: int, evidence: str,
+            values: dict, note: str = "") -> Observation:
+    return Observation(CLAIMS[name][0], verdict, verdict + note, f"{interval.text()}; {evidence}",
+                       {**values, "estimate": interval.estimate, "lo": interval.lo, "hi": interval.hi},
+                       interval=interval, threshold=getattr(th, CLAIMS[name][2]), seeds=seeds)
 
 
-def check_distinct(pairs: pd.DataFrame, th: Thresholds = THRESHOLDS) -> Observation:
-    """Claim: the disintegration of factorised models is distinct from DIP-VAE's dependence.
-
-    ``pairs``: one row per (run, factor) top pair of a captured factor whose top two latents are dedicated to it
-    (columns model, knn_mi, excess_mi, corr). Confirmed when the factorised models' pairs are independent (median
-    kNN MI < ``independent_mi``) and the DIP-VAE pairs are dependent beyond their correlation (median excess MI ≥
-    ``dependent_excess``); refuted when the factorised pairs' median kNN MI is at least the DIP-VAE pairs';
-    otherwise inconclusive. Needs pairs from both groups.
-    """
-    claim = "factorised disintegration is distinct from DIP-VAE's dependence"
-    _need(pairs, ["model", "knn_mi", "excess_mi", "corr"], "pairs")
-    fz, dip = pairs[pairs.model.isin(FACTORISED_MODELS)], pairs[pairs.model.isin(DIP_MODELS)]
-    fz, dip = fz[np.isfinite(fz.knn_mi)], dip[np.isfinite(dip.knn_mi)]
-    if len(fz) < th.min_cases or len(dip) < th.min_cases:
-        which = "factorised-model" if len(fz) < th.min_cases else "DIP-VAE"
-        return _inconclusive(claim, f"{min(len(fz), len(dip))} {which} pairs of a captured factor with dedicated "
-                                    f"latents in this profile (need ≥ {th.min_cases} per group)")
-    v = {"fz_knn": float(fz.knn_mi.median()), "fz_corr": float(fz["corr"].abs().median()),
-         "dip_knn": float(dip.knn_mi.median()), "dip_excess": float(dip.excess_mi.median()),
-         "dip_corr": float(dip["corr"].abs().median()), "fz_pairs": len(fz), "dip_pairs": len(dip)}
-    evidence = (f"factorised models: {len(fz)} pairs, median kNN MI {v['fz_knn']:.3f} nats, median |corr| "
-                f"{v['fz_corr']:.2f}; DIP-VAE: {len(dip)} pairs, median kNN MI {v['dip_knn']:.3f} nats, median excess "
-                f"MI {v['dip_excess']:.3f} nats, median |corr| {v['dip_corr']:.2f} (thresholds: independent below "
-                f"{th.independent_mi}, dependent beyond correlation from {th.dependent_excess} nats).")
-    if v["fz_knn"] < th.independent_mi and v["dip_excess"] >= th.dependent_excess:
-        verdict = "confirmed"
-    elif v["fz_knn"] >= v["dip_knn"]:
-        verdict = "refuted"
-    else:
-        return Observation(claim, "inconclusive", "inconclusive: the groups differ, but not past the thresholds",
-                           evidence, v)
-    return Observation(claim, verdict, verdict, evidence, v)
+def _codes_of(codes, run: int):
+    """The encoding of run ``run`` for a one-run bootstrap over images; a clear error without it."""
+    enc = None if codes is None else codes[run]
+    if enc is None:
+        raise ValueError(f"one run (run {run}) to judge: its interval is a bootstrap over its images, so pass "
+                         "its codes (codes[run], an encoding with mu and factors)")
+    return enc
 
 
-def check_tradeoff(runs: pd.DataFrame, *, x: str = "tc_mean", y: str = "disintegration_nmi", dataset: str | None = None,
-                   th: Thresholds = THRESHOLDS, repeats: int = 1000, seed: int = 0,
-                   level: float = 0.95) -> Observation:
-    """Claim: a trade-off — the more factorised a model (lower ``x`` = TC of the means), the more disintegrated
-    (higher ``y``). Spearman ρ over the factorised runs with finite values and its bootstrap interval: confirmed
-    when the interval lies below 0, refuted when above 0, otherwise (or with fewer than ``min_runs`` runs)
-    inconclusive. ``dataset``: only that dataset's runs (TC values of different datasets are not comparable)."""
-    claim = "trade-off: more factorised ↔ more disintegrated"
-    _need(runs, ["model", x, y] + (["dataset"] if dataset is not None else []), "runs")
+def run_summary(factors: pd.DataFrame) -> pd.DataFrame:
+    """One row per run of an :func:`analyse_runs` table: run, model, dataset, strength, seed, tc_mean,
+    ``captured`` (how many factors are captured under either score), ``flagged`` / ``control`` (a captured
+    factor is flagged on the codes / on its control code, :func:`pair_gain_table`, under either score) and
+    ``disintegration_nmi``: the mean over the factors captured under normalised MI of split ratio × dedicated
+    (``rtc.metrics.disintegration_index`` with the chance-corrected capture); NaN without such a factor."""
+    _need(factors, [*_FACTOR_COLUMNS, "strength", "tc_mean", "split_ratio", "dedicated"], "factors")
+    rows = []
+    for run, t in factors.groupby("run", sort=True):
+        cap = t[t.captured.astype(bool)]
+        nmi = cap[cap.score == "nmi"]
+        first = t.iloc[0]
+        rows.append(dict(run=int(run), model=first.model, dataset=first.dataset, strength=float(first.strength),
+                         seed=int(first.seed), tc_mean=float(first.tc_mean), captured=int(cap.factor.nunique()),
+                         flagged=bool(cap.disintegrated.astype(bool).any()),
+                         control=bool(cap.control.astype(bool).any()),
+                         disintegration_nmi=float((nmi.split_ratio * nmi.dedicated.astype(float)).mean())
+                         if len(nmi) else float("nan")))
+    return pd.DataFrame(rows)
+
+
+def _exists_statistic(codes, factors, *, min_score: float, seed: int) -> float:
+    """1[a captured factor is flagged] − 1[one is flagged on its control code], under either score."""
+    c, f = np.asarray(codes, dtype=np.float64), np.asarray(factors, dtype=np.int64)
+    flagged = control = False
+    for score in ("r2", "nmi"):
+        _, table, _, captured, ctl = _flags(c, f, score, num_bins=_BINS, min_score=min_score, seed=seed)
+        flagged |= bool((captured & table.disintegrated.to_numpy(dtype=bool)).any())
+        control |= bool(ctl.any())
+    return float(flagged) - float(control)
+
+
+def check_exists(factors: pd.DataFrame, codes=None, th: Thresholds = THRESHOLDS, *, repeats: int = 1000,
+                 seed: int = 0, level: float = LEVEL) -> Observation:
+    """Claim: factor disintegration exists in trained factorised models (FactorVAE, RTC-VAE, β-TCVAE).
+
+    Quantity: over the factorised runs with a captured factor, the share with a flagged captured factor minus the
+    share whose control code (:func:`pair_gain_table`'s ``control``: each captured factor's second latent
+    permuted, so no split over that pair is possible) has one. Each run is paired with its own control; with ≥ 2
+    runs the interval is the exact binomial one of the difference of the two shares
+    (:func:`rtc.claims.share_difference_interval`: 0/1 outcomes that all agree must not give a point), with one
+    run a bootstrap over its images
+    (``codes[run]``: its encoding; the flags recomputed on each resample). Confirmed when the interval lies above
+    ``exists_share``. ``factors``: an :func:`analyse_runs` table (run with the ``seed`` the analysis used)."""
+    name = "exists"
+    runs = run_summary(factors)
     fz = runs[runs.model.isin(FACTORISED_MODELS)]
-    if dataset is not None:
-        fz = fz[fz.dataset == dataset]
-    r = spearman_bootstrap(fz[x], fz[y], repeats=repeats, seed=seed, level=level)
-    if r["n"] < th.min_runs or not math.isfinite(r["rho"]):
-        return _inconclusive(claim, f"{r['n']} factorised runs with finite {x} and {y} (need ≥ {th.min_runs} "
-                                    "with varying values)", {"n": r["n"]})
-    where = f" on {dataset}" if dataset is not None else ""
-    evidence = (f"Spearman ρ({x}, {y}) = {r['rho']:.2f} over {r['n']} factorised runs{where}, "
-                f"{100 * level:.0f} % bootstrap interval [{r['lo']:.2f}, {r['hi']:.2f}].")
-    if r["hi"] < 0:
-        verdict = "confirmed"
-    elif r["lo"] > 0:
-        verdict = "refuted"
+    if fz.empty:
+        return _none(name, "no factorised-model run in this profile", th)
+    judged = fz[fz.captured > 0]
+    if judged.empty:
+        return _none(name, f"no factor of the {len(fz)} factorised runs is captured (best score ≥ chance + "
+                           f"{th.min_score})", th, int(fz.seed.nunique()))
+    if len(judged) >= 2:
+        iv = share_difference_interval(int(judged.flagged.sum()), len(judged), int(judged.control.sum()),
+                                       len(judged), level=level, basis="runs against their controls (exact binomial)")
     else:
-        return Observation(claim, "inconclusive", "inconclusive: the interval contains 0", evidence, r)
-    return Observation(claim, verdict, verdict, evidence, r)
+        enc = _codes_of(codes, int(judged.run.iloc[0]))
+        iv = bootstrap_interval(lambda mu, f: _exists_statistic(mu, f, min_score=th.min_score, seed=seed),
+                                enc.mu, enc.factors, repeats=repeats, seed=seed, level=level)
+    others = runs[~runs.model.isin(FACTORISED_MODELS) & (runs.captured > 0)]
+    evidence = (f"{int(judged.flagged.sum())} of {len(judged)} factorised runs with a captured factor have a flagged "
+                f"factor, {int(judged.control.sum())} on their control codes"
+                + (f"; the other models (descriptive): {int(others.flagged.sum())} of {len(others)} runs, "
+                   f"{int(others.control.sum())} on the controls" if len(others) else "")
+                + f"; threshold {th.exists_share:g}.")
+    return _judged(name, iv, interval_verdict(iv, th.exists_share, side="above"), th, int(judged.seed.nunique()),
+                   evidence, {"runs": len(judged), "runs_flagged": int(judged.flagged.sum()),
+                              "runs_control": int(judged.control.sum())})
 
 
-def check_claims(factors: pd.DataFrame, table: pd.DataFrame, th: Thresholds = THRESHOLDS, *, repeats: int = 1000,
-                 seed: int = 0) -> list:
-    """The chapter's four claims, in order: :func:`check_exists` and :func:`check_suppression` on ``factors`` (an
-    :func:`analyse_runs` table), :func:`check_distinct` on the top pairs of captured factors whose two best latents
-    are dedicated to them (normalised MI), :func:`check_tradeoff` on the grid's ``table`` (one row per run) over
-    the :func:`tradeoff_dataset`. Returns the four ``Observation``s."""
-    _need(factors, [*_FACTOR_COLUMNS, "dedicated"], "factors")
-    captured = factors[factors.captured.astype(bool)]
-    pairs = captured[captured.dedicated.astype(bool) & (captured.score == "nmi")]
-    return [check_exists(factors, th), check_suppression(factors, th), check_distinct(pairs, th),
-            check_tradeoff(table, dataset=tradeoff_dataset(table), th=th, repeats=repeats, seed=seed)]
+def permutation_pvalue(groups, values, labels, *, repeats: int = 1000, seed: int = 0) -> float:
+    """One-sided permutation p-value of T = the mean over groups of (mean ``values`` where not ``labels`` −
+    mean where ``labels``), the labels shuffled within each group (each keeps its number of labelled items):
+    (1 + #{T* ≥ T}) / (1 + repeats). ``groups``, ``values``, ``labels`` (n,); every group needs both labels."""
+    g, v, lab = np.asarray(groups), np.asarray(values, dtype=np.float64), np.asarray(labels, dtype=bool)
+    if not (g.shape == v.shape == lab.shape) or g.ndim != 1:
+        raise ValueError(f"groups, values and labels must be 1-D of one length, got {g.shape}, {v.shape}, {lab.shape}")
+    if not np.isfinite(v).all():
+        raise ValueError("values must be finite")
+    if not is_integer(repeats) or repeats < 1:
+        raise ValueError(f"repeats must be an integer ≥ 1, got {repeats!r}")
+    parts = [(v[g == k], lab[g == k]) for k in np.unique(g)]
+    bad = [k for k, (_, lk) in zip(np.unique(g), parts, strict=True) if lk.all() or not lk.any()]
+    if bad:
+        raise ValueError(f"groups {bad} lack one of the two labels: the difference is undefined there")
+
+    def statistic(labs) -> float:
+        return float(np.mean([vk[~lk].mean() - vk[lk].mean() for (vk, _), lk in zip(parts, labs, strict=True)]))
+
+    observed = statistic([lk for _, lk in parts])
+    rng = np.random.default_rng(seed)
+    hits = sum(statistic([rng.permutation(lk) for _, lk in parts]) >= observed - 1e-12 for _ in range(repeats))
+    return (1 + hits) / (1 + repeats)
+
+
+def suppression_table(factors: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """The factors the suppression claim compares, for ``metric`` "sap" (gaps of the R² matrix) or "mig"
+    (normalised MI): every factor captured under the metric's own score, with its ``gap`` there and ``flag``:
+    flagged (captured and disintegrated) on the *other* score's matrix. The flag is taken from the other matrix
+    because a flag on the metric's own matrix needs s2 ≥ s1/2, i.e. a gap ≤ s1/2: a test on it could not fail.
+    Columns run, seed, factor, factor_index, gap, flag."""
+    if metric not in ("sap", "mig"):
+        raise ValueError(f"metric must be 'sap' or 'mig', got {metric!r}")
+    _need(factors, _FACTOR_COLUMNS, "factors")
+    own, other = ("r2", "nmi") if metric == "sap" else ("nmi", "r2")
+    keys = ["run", "factor_index"]
+    a = factors[factors.score == own][[*keys, "seed", "factor", "captured", "gap"]]
+    b = factors[factors.score == other][[*keys, "captured", "disintegrated"]]
+    t = a.merge(b, on=keys, suffixes=("", "_other"), validate="one_to_one")
+    t = t[t.captured.astype(bool)]
+    flag = t.captured_other.astype(bool) & t.disintegrated.astype(bool)
+    return t.assign(flag=flag)[["run", "seed", "factor", "factor_index", "gap", "flag"]].reset_index(drop=True)
+
+
+def check_suppression(factors: pd.DataFrame, metric: str, codes=None, th: Thresholds = THRESHOLDS, *,
+                      repeats: int = 1000, seed: int = 0, level: float = LEVEL) -> Observation:
+    """Claim: disintegration suppresses SAP (``metric="sap"``) or MIG (``"mig"``).
+
+    Over the runs with both flagged and unflagged captured factors (:func:`suppression_table`: gaps of the
+    metric's matrix, flags from the other one), the quantity is each run's mean gap of its unflagged factors minus
+    that of its flagged ones. With ≥ 2 such runs the interval is Student's t over the runs; with one, a bootstrap
+    over its images (``codes[run]``), the flags fixed and the gaps recomputed. Confirmed when the interval lies
+    above ``suppression``; inconclusive with fewer than ``min_cases`` flagged factors. The permutation p-value
+    (:func:`permutation_pvalue`, flags shuffled across the factors of each run) is reported with it."""
+    name = f"suppression-{metric}"
+    t = suppression_table(factors, metric)
+    counts = t.groupby("run").flag.agg(["sum", "count"])
+    both = counts[(counts["sum"] > 0) & (counts["sum"] < counts["count"])].index
+    e = t[t.run.isin(both)]
+    flagged = int(e.flag.sum())
+    if flagged < th.min_cases:
+        return _none(name, f"{flagged} flagged captured factors in runs that also have unflagged ones (need ≥ "
+                           f"{th.min_cases})", th, int(e.seed.nunique()), {"flagged": flagged})
+    means = e.groupby(["run", "flag"]).gap.mean().unstack()
+    if len(both) >= 2:
+        iv = replace(paired_interval(means[True], means[False], level=level),
+                     basis="runs (unflagged − flagged within each)")
+    else:
+        run = int(both[0])
+        enc, r = _codes_of(codes, run), e[e.run == run]
+        own = "r2" if metric == "sap" else "nmi"
+        fl, un = r.factor_index[r.flag].to_numpy(), r.factor_index[~r.flag].to_numpy()
+
+        def statistic(mu, f) -> float:
+            top = np.sort(_score_matrix(mu, f, own, _BINS), axis=0)
+            gap = top[-1] - top[-2]
+            return float(gap[un].mean() - gap[fl].mean())
+
+        iv = bootstrap_interval(statistic, enc.mu, enc.factors, repeats=repeats, seed=seed, level=level,
+                                basis="one seed (bootstrap over images, flags fixed)")
+    p = permutation_pvalue(e.run, e.gap, e.flag, repeats=repeats, seed=seed)
+    evidence = (f"{flagged} flagged and {len(e) - flagged} unflagged captured factors in {len(both)} runs, mean gap "
+                f"{e.gap[e.flag].mean():.2f} flagged against {e.gap[~e.flag].mean():.2f} unflagged; permutation "
+                f"p = {p:.3f} (flags shuffled within runs); threshold {th.suppression:g}.")
+    return _judged(name, iv, interval_verdict(iv, th.suppression, side="above"), th, int(e.seed.nunique()),
+                   evidence, {"flagged": flagged, "runs": len(both), "p": p})
+
+
+def _two_group_interval(a, b, *, repeats: int, seed: int, level: float) -> Interval:
+    """mean(b) − mean(a) with a percentile bootstrap that resamples each group on its own (seeded)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    boot = [rng.choice(b, len(b)).mean() - rng.choice(a, len(a)).mean() for _ in range(repeats)]
+    est = float(b.mean() - a.mean())
+    lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+    return Interval(est, float(min(lo, est)), float(max(hi, est)), 1, "one seed (bootstrap over pairs)", level)
+
+
+def check_distinct(factors: pd.DataFrame, th: Thresholds = THRESHOLDS, *, repeats: int = 1000, seed: int = 0,
+                   level: float = LEVEL) -> Observation:
+    """Claim: the disintegration of factorised models is distinct from DIP-VAE's dependence (the paper's Fig. 7
+    against Fig. 6): DIP-VAE's split pairs are dependent beyond their correlation, the factorised models' are not.
+
+    Pairs: the top pairs of captured factors whose two best latents are dedicated to them (normalised MI), with a
+    finite excess MI (kNN MI − Gaussian MI, nats). Units: a dataset and seed with pairs of both groups. Quantity:
+    the DIP-VAE pairs' mean excess MI minus the factorised models' in each unit; with ≥ 2 units Student's t over
+    the paired differences, with one a bootstrap over its pairs (each group resampled; a bootstrap over images
+    would re-run the kNN estimator per resample). Confirmed when the interval lies above ``dependent_excess``;
+    inconclusive with fewer than ``min_cases`` pairs in a group."""
+    name = "distinct"
+    _need(factors, [*_FACTOR_COLUMNS, "dedicated", "knn_mi", "excess_mi", "corr"], "factors")
+    pairs = factors[factors.captured.astype(bool) & factors.dedicated.astype(bool) & (factors.score == "nmi")
+                    & np.isfinite(factors.excess_mi)]
+    fz, dip = pairs[pairs.model.isin(FACTORISED_MODELS)], pairs[pairs.model.isin(DIP_MODELS)]
+    unit = lambda df: list(zip(df.dataset, df.seed, strict=True))  # noqa: E731  (a dataset and seed)
+    units = sorted(set(unit(fz)) & set(unit(dip)))
+    inside = lambda df: df[np.array([u in units for u in unit(df)], dtype=bool)]  # noqa: E731
+    fz, dip = inside(fz), inside(dip)
+    if min(len(fz), len(dip)) < th.min_cases:
+        return _none(name, f"{len(fz)} factorised-model and {len(dip)} DIP-VAE dedicated top pairs of captured "
+                           f"factors on a shared dataset and seed (need ≥ {th.min_cases} each)", th, len(units))
+    if len(units) >= 2:
+        mean = lambda df: df.groupby(["dataset", "seed"]).excess_mi.mean().loc[units]  # noqa: E731
+        iv = paired_interval(mean(fz), mean(dip), level=level)
+    else:
+        iv = _two_group_interval(fz.excess_mi, dip.excess_mi, repeats=repeats, seed=seed, level=level)
+    v = {"fz_knn": float(fz.knn_mi.mean()), "fz_corr": float(fz["corr"].abs().mean()),
+         "dip_knn": float(dip.knn_mi.mean()), "dip_corr": float(dip["corr"].abs().mean()), "fz_pairs": len(fz),
+         "dip_pairs": len(dip)}
+    evidence = (f"factorised models: {len(fz)} pairs, mean kNN MI {v['fz_knn']:.3f} nats (independent below "
+                f"{th.independent_mi:g}), mean |corr| {v['fz_corr']:.2f}; DIP-VAE: {len(dip)} pairs, mean kNN MI "
+                f"{v['dip_knn']:.3f} nats, mean |corr| {v['dip_corr']:.2f}; threshold {th.dependent_excess:g} nats.")
+    return _judged(name, iv, interval_verdict(iv, th.dependent_excess, side="above"), th, len(units), evidence, v)
+
+
+def check_tradeoff(factors: pd.DataFrame, th: Thresholds = THRESHOLDS, *, dataset: str | None = None,
+                   repeats: int = 1000, seed: int = 0, level: float = LEVEL) -> Observation:
+    """Claim: a trade-off — the more factorised a model (lower TC of the means), the more disintegrated (higher
+    disintegration index). Spearman ρ over the factorised runs of ``dataset`` (default :func:`tradeoff_dataset`:
+    TC values of different datasets are not comparable) of :func:`run_summary`'s tc_mean and disintegration_nmi,
+    with its bootstrap interval over runs. The band rule (``rtc.claims.band_verdict`` on (−strong_rho,
+    strong_rho)): confirmed when the interval lies wholly below −strong_rho, refuted when it lies inside the band
+    (no strong correlation) or wholly above +strong_rho, inconclusive otherwise — an interval that merely excludes
+    0 decides nothing. Inconclusive with fewer than ``min_runs`` runs; below :data:`DESCRIPTIVE_RUNS` runs the
+    verdict says it is descriptive."""
+    name = "tradeoff"
+    runs = run_summary(factors)
+    fz = runs[runs.model.isin(FACTORISED_MODELS)]
+    dataset = dataset if dataset is not None else tradeoff_dataset(fz)
+    if dataset is None:
+        return _none(name, "no factorised-model run in this profile", th)
+    fz = fz[fz.dataset == dataset]
+    r = spearman_bootstrap(fz.tc_mean, fz.disintegration_nmi, repeats=repeats, seed=seed, level=level)
+    if r["n"] < th.min_runs or not all(math.isfinite(r[k]) for k in ("rho", "lo", "hi")):
+        return _none(name, f"{r['n']} factorised runs on {dataset} with a finite TC_mean and disintegration index "
+                           f"(need ≥ {th.min_runs} with varying values)", th, int(fz.seed.nunique()), {"n": r["n"]})
+    iv = Interval(r["rho"], r["lo"], r["hi"], r["n"], "runs (bootstrap)", level)
+    band = band_verdict(iv, -th.strong_rho, th.strong_rho)
+    verdict = {"confirmed": "refuted", "inconclusive": "inconclusive"}.get(
+        band, "confirmed" if iv.hi <= -th.strong_rho else "refuted")
+    note = f" (descriptive: a rank correlation over {r['n']} < {DESCRIPTIVE_RUNS} runs)" if r["n"] < DESCRIPTIVE_RUNS \
+        else ""
+    evidence = (f"Spearman ρ(TC_mean, disintegration index) over {r['n']} factorised runs on {dataset}; a strong "
+                f"correlation is |ρ| ≥ {th.strong_rho:g}.")
+    return _judged(name, iv, verdict, th, int(fz.seed.nunique()), evidence, {"n": r["n"]}, note)
+
+
+def _claims(factors, codes, th: Thresholds, repeats: int, seed: int) -> dict:
+    kw = dict(repeats=repeats, seed=seed)
+    return {"exists": check_exists(factors, codes, th, **kw),
+            "suppression-sap": check_suppression(factors, "sap", codes, th, **kw),
+            "suppression-mig": check_suppression(factors, "mig", codes, th, **kw),
+            "distinct": check_distinct(factors, th, **kw), "tradeoff": check_tradeoff(factors, th, **kw)}
+
+
+def check_claims(factors: pd.DataFrame, codes=None, th: Thresholds = THRESHOLDS, *, half: pd.DataFrame | None = None,
+                 half_codes=None, repeats: int = 1000, seed: int = 0) -> dict:
+    """The chapter's claims (:data:`CLAIMS`, in order) on an :func:`analyse_runs` table ``factors`` (``codes``:
+    the runs' encodings, for a one-run bootstrap over images), each checked again on ``half`` — the same analysis
+    of the runs' snapshots at half training (``half_codes`` their encodings; None: not computed). The final
+    verdict is ``rtc.claims.convergence_verdict`` of the two ("not converged" when confirmed at one and refuted
+    at the other); ``Observation.half`` holds the half-training verdict. Returns name → Observation."""
+    full = _claims(factors, codes, th, repeats, seed)
+    if half is None:
+        return {k: replace(o, evidence=o.evidence + " Half training: no run kept a snapshot at half training.")
+                for k, o in full.items()}
+    halves = _claims(half, half_codes, th, repeats, seed)
+    out = {}
+    for k, o in full.items():
+        h = halves[k]
+        verdict = convergence_verdict(o.verdict, h.verdict)
+        summary = (o.summary if verdict == o.verdict else
+                   f"not converged: {o.verdict} at the end of training, {h.verdict} at half training")
+        at_half = h.interval.text() if h.interval is not None else h.summary
+        out[k] = replace(o, verdict=verdict, summary=summary, half=h.verdict,
+                         evidence=f"{o.evidence} At half training: {at_half} → {h.verdict}.")
+    return out
+
+
+def verdict_table(claims: dict, th: Thresholds = THRESHOLDS) -> pd.DataFrame:
+    """The verdict table of :func:`check_claims`' output: one row per claim with its quantity, its interval (or
+    "none"), the threshold with its side, the number of seeds, the half-training verdict ("not computed" without
+    one) and the verdict."""
+    rows = []
+    for k, o in claims.items():
+        _, quantity, field_name, side = CLAIMS[k]
+        t = getattr(th, field_name)
+        rule = {"above": f"> {t:g}", "below": f"< {t:g}", "band": f"< −{t:g} (inside ±{t:g}: refuted)"}[side]
+        rows.append({"claim": o.claim, "quantity": quantity,
+                     "interval": o.interval.text() if o.interval is not None else "none",
+                     "threshold": f"{rule} ({field_name})", "seeds": o.seeds if o.seeds is not None else 0,
+                     "half training": o.half or "not computed", "verdict": o.summary})
+    return pd.DataFrame(rows)
+
+
+def deficit_share_interval(factors: pd.DataFrame, score: str, *, repeats: int = 1000, seed: int = 0,
+                           level: float = LEVEL) -> Interval | None:
+    """The interval of :func:`deficit_shares`' ``share`` (percent: 100 · Σ explained / Σ deficit over the runs'
+    mean per-factor values under ``score``): a bootstrap over runs with ≥ 2 runs, over the factors of the one run
+    otherwise (``n``: the runs resampled, 1 for one run). None when the deficits sum to 0 (no share)."""
+    if score not in ("r2", "nmi"):
+        raise ValueError(f"score must be 'r2' or 'nmi', got {score!r}")
+    _need(factors, ["run", "score", "deficit", "explained"], "factors")
+    t = factors[factors.score == score]
+    per = t.groupby("run")[["explained", "deficit"]].mean()
+    if per.empty:
+        raise ValueError(f"factors has no {score!r} row")
+    if not per.deficit.sum() > 0:
+        return None
+    share = lambda e, d: 100 * e.sum() / d.sum() if d.sum() > 0 else float("nan")  # noqa: E731
+    if len(per) >= 2:
+        return replace(bootstrap_interval(share, per.explained.to_numpy(), per.deficit.to_numpy(), repeats=repeats,
+                                          seed=seed, level=level, basis="runs (bootstrap)"), n=len(per))
+    return bootstrap_interval(share, t.explained.to_numpy(), t.deficit.to_numpy(), repeats=repeats, seed=seed,
+                              level=level, basis="one run (bootstrap over factors)")

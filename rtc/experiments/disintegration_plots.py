@@ -8,11 +8,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from rtc.experiments.disintegration import number_text
+from rtc.experiments.disintegration import CLAIMS, number_text
 from rtc.metrics.plots import heatmap, latent_traversal, pairplot
 
 __all__ = ["METRIC_LABELS", "controlled_figure", "score_matrices_figure", "pair_figures", "correlation_figure",
-           "deficit_figure"]
+           "deficit_figure", "suppression_figure", "claims_figure"]
 
 # The model-level metrics of the controlled codes, in the order the figure and the reaction table show them.
 METRIC_LABELS = {"sap_r2": "SAP (R²)", "mig_ref": "MIG (reference)", "mig_chen": "MIG (Chen et al.)",
@@ -112,4 +112,51 @@ def deficit_figure(deficits: dict):
         ax.set_xlim(0, 1)
         ax.grid(alpha=0.3, axis="x")
     axes[0, -1].legend(fontsize=7, loc="lower right")
+    return fig
+
+
+def suppression_figure(tables: dict):
+    """One panel per metric ("sap", "mig" → a ``suppression_table``): the gap of every captured factor, unflagged
+    (left) and flagged on the other score's matrix (right), jittered; each run's two mean gaps joined by a grey
+    line where the run has both kinds."""
+    fig, axes = plt.subplots(1, len(tables), figsize=(5 * len(tables), 3.6), sharey=True, squeeze=False)
+    rng = np.random.default_rng(0)  # jitter only
+    for ax, (metric, t) in zip(axes[0], tables.items(), strict=True):
+        for x, flag, colour in ((0, False, "tab:gray"), (1, True, "tab:red")):
+            g = t[t.flag == flag]
+            ax.scatter(x + rng.uniform(-0.12, 0.12, len(g)), g.gap, s=14, color=colour, alpha=0.7)
+        for _, r in t.groupby("run"):
+            if r.flag.any() and not r.flag.all():
+                ax.plot([0, 1], [r.gap[~r.flag].mean(), r.gap[r.flag].mean()], color="k", alpha=0.3, lw=0.8)
+        other = "normalised MI" if metric == "sap" else "R²"
+        ax.set_xticks([0, 1], ["not flagged", f"flagged ({other})"])
+        ax.set_title(f"{metric.upper()} gap of captured factors", fontsize=10)
+        ax.set_xlim(-0.5, 1.5)
+        ax.grid(alpha=0.3, axis="y")
+    axes[0, 0].set_ylabel("gap s₁ − s₂")
+    return fig
+
+
+def claims_figure(claims: dict, th):
+    """One panel per claim (``check_claims``' output; ``th`` the ``rtc.claims.Thresholds`` it used): the estimate
+    and its interval, the threshold (dashed; for the band rule both bounds), titled with the verdict. A claim
+    without an interval shows its reason."""
+    fig, axes = plt.subplots(len(claims), 1, figsize=(8, 1.25 * len(claims) + 0.4), squeeze=False)
+    for ax, (name, o) in zip(axes[:, 0], claims.items(), strict=True):
+        t = getattr(th, CLAIMS[name][2])
+        lines = [-t, t] if CLAIMS[name][3] == "band" else [t]
+        for v in lines:
+            ax.axvline(v, color="tab:red", ls="--", lw=1)
+        if o.interval is not None:
+            iv = o.interval
+            ax.errorbar([iv.estimate], [0], xerr=[[iv.estimate - iv.lo], [iv.hi - iv.estimate]], fmt="o", color="k",
+                        capsize=4)
+            span = [iv.lo, iv.hi, *lines]
+            pad = 0.1 * (max(span) - min(span)) + 0.05
+            ax.set_xlim(min(span) - pad, max(span) + pad)
+        else:
+            ax.text(0.5, 0.5, "no interval", transform=ax.transAxes, ha="center", va="center", fontsize=8)
+        ax.set_yticks([])
+        ax.set_title(f"{o.claim}: {o.verdict}", fontsize=9)
+        ax.grid(alpha=0.3, axis="x")
     return fig

@@ -275,6 +275,12 @@ class Objective:
         """η at the start: max(10, β) (paper section 5); 0 for models without the variance penalty."""
         return max(10.0, self.strength) if self.uses_eta else 0.0
 
+    @property
+    def kl_weight(self) -> float:
+        """The weight of KL(q(z|x) ‖ p(z)) in the full objective: β for beta_vae / revised_beta_vae, else 1 (the
+        FactorVAE and DIP families add the full KL; β-TCVAE weighs its MI and DWKL parts by 1). Sets η's cap."""
+        return self.strength if self.spec.loss_fn is _kl else 1.0
+
     def warmup(self, step: int) -> float:
         return 1.0 if self.warmup_steps == 0 else min(1.0, (step + 1) / self.warmup_steps)
 

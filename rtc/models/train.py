@@ -75,6 +75,7 @@ from rtc._validate import Config, check_int, check_real, is_integer, is_real
 from rtc.data import batches
 from rtc.discriminator import Discriminator, permute_dims
 
+from .eta import EVERY as ETA_EVERY
 from .eta import EtaSchedule
 from .networks import PRECISIONS, VAE, VAEOutput, autocast, native_bf16, reparameterize
 from .objectives import MODELS, TC_ESTIMATORS, Objective, ObjectiveError, discriminator_loss
@@ -116,8 +117,10 @@ class TrainConfig(Config):
 
     Every field is checked when built (a ``ValueError`` naming ``TrainConfig.<field>``; ``from_mapping`` names the
     file too) and normalised: numbers become Python ``int``/``float`` (numpy scalars are accepted), pairs tuples of
-    floats — so configs that mean the same run compare equal and share a cache key. ``eta_cap`` (default 20·base η)
-    may be ``inf`` but not below the base η = max(10, strength)."""
+    floats — so configs that mean the same run compare equal and share a cache key. ``eta_every``: steps between
+    two checks of RTC-VAE's η rule, 1 … 10 (:mod:`rtc.models.eta`). ``eta_cap`` (None: the cap derived from the
+    model's KL weight, :class:`~rtc.models.eta.EtaSchedule`) may be ``inf`` but not below the base η = max(10,
+    strength)."""
     model: str = "beta_vae"
     strength: float = 1.0
     lambda_d: float | None = None
@@ -134,9 +137,8 @@ class TrainConfig(Config):
     disc_betas: tuple[float, float] = (0.5, 0.9)
     disc_hidden: int = 1000
     disc_layers: int = 6
-    eta_every: int = 50
+    eta_every: int = ETA_EVERY
     eta_cap: float | None = None
-    eta_restore: str = "last"
     channels_last: bool = True
     precision: str = "fp32"  # the networks' arithmetic in training: "fp32" or "bf16" (rtc.models.networks.autocast)
     checkpoint_every: int = 250
@@ -166,8 +168,8 @@ class TrainConfig(Config):
         put("disc_lr", check_real(self.disc_lr, "TrainConfig.disc_lr", positive=True))
         put("adam_betas", _betas("adam_betas", self.adam_betas))
         put("disc_betas", _betas("disc_betas", self.disc_betas))
-        if self.eta_restore not in ("last", "base"):
-            raise ValueError(f"TrainConfig.eta_restore must be 'last' or 'base', got {self.eta_restore!r}")
+        if self.eta_every > 10:  # the paper's rule reacts within a few steps; a long window lags it (rtc.models.eta)
+            raise ValueError(f"TrainConfig.eta_every must be ≤ 10 steps, got {self.eta_every}")
         if not isinstance(self.channels_last, (bool, np.bool_)):
             raise ValueError(f"TrainConfig.channels_last must be True or False, got {self.channels_last!r}")
         put("channels_last", bool(self.channels_last))
@@ -309,8 +311,8 @@ def build(config: TrainConfig, num_channels: int, device=None) -> Trainer:
         dopt = torch.optim.Adam(disc.parameters(), lr=config.disc_lr, betas=config.disc_betas)
     eta = None
     if obj.uses_eta:
-        eta = EtaSchedule(obj.base_eta, every=config.eta_every, cap=config.eta_cap, restore=config.eta_restore,
-                          start=config.warmup_steps)
+        eta = EtaSchedule(obj.base_eta, kl_weight=obj.kl_weight, latent_dim=config.latent_dim,
+                          every=config.eta_every, cap=config.eta_cap, start=config.warmup_steps)
     # The training draws continue the seeded stream where the initialisation left it (CPU), and ε on a GPU comes
     # from that device's stream seeded alike: the draws of a run seeded once with torch.manual_seed(seed).
     perm = torch.Generator()

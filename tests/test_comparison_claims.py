@@ -1,0 +1,310 @@
+"""The comparison's claims (rtc.experiments.comparison.check_claims and its claim functions) on synthetic run
+tables and codes with a known effect — clearly on, clearly off, straddling the threshold, one seed, many seeds,
+a run outside the paper's regime, half training — each giving the verdict it was designed to give. No training."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rtc.claims import Thresholds
+from rtc.experiments.comparison import (
+    CLAIMS,
+    QUANTITIES,
+    Stage,
+    check_claims,
+    claim_disparity,
+    claim_lower_than_factor_vae,
+    claim_pairwise,
+    claim_revised_lower,
+    claim_rtc_recon,
+    claim_tc_sap,
+    verdict_table,
+)
+from rtc.models.encoding import Encoding
+
+T = Thresholds()
+FAST = dict(repeats=60, seed=0)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread(one_thread):
+    """Small covariances in every bootstrap resample: one torch thread is ~10× faster on a loaded 2-core machine."""
+
+
+def row(model, strength=10, seed=0, *, dataset="dsprites", learned=True, band_share=math.nan, in_regime=True,
+        **q):
+    """One run: the quantity columns default to a neutral run (TC 1 nat, no disparity, recon 100, SAP 0.3);
+    the ``_active`` forms follow the all-latent ones unless given."""
+    base = dict(tc_mean=1.0, tc_sample=1.0, recon=100.0, sap_r2=0.3)
+    base.update(q)
+    for name in ("tc_mean", "tc_sample"):
+        base.setdefault(f"{name}_active", base[name])
+    base.setdefault("disparity", base["tc_mean"] - base["tc_sample"])
+    base.setdefault("disparity_active", base["tc_mean_active"] - base["tc_sample_active"])
+    return dict(model=model, dataset=dataset, strength=float(strength), seed=seed, learned=learned,
+                in_regime=in_regime, band_share=band_share, **base)
+
+
+def stage(rows, codes=None, missing=()):
+    t = pd.DataFrame(rows)
+    assert set(QUANTITIES) <= set(t.columns)
+    return Stage(t, codes or {}, frozenset(missing))
+
+
+def codes(kind: str, n: int = 600, seed: int = 0, *, recon: float = 100.0) -> Encoding:
+    """Synthetic codes of n images (the same images for every kind with one seed: the rows pair up).
+
+    "disparity": µ strongly correlated (TC_mean ≈ 1.2 nats), z = µ + unit noise on a small µ scale (TC_sample
+    small); "none": z = µ; "dependent": latents 0, 1 uncorrelated but dependent (x, |x|), the rest independent;
+    "independent": independent uniform latents."""
+    rng = np.random.default_rng(seed)
+    if kind in ("disparity", "none"):
+        base = rng.normal(size=(n, 1))
+        mu = 0.3 * (base + 0.3 * rng.normal(size=(n, 4)))
+        z = mu + (rng.normal(size=mu.shape) if kind == "disparity" else 0.0)
+    elif kind in ("dependent", "independent"):
+        mu = rng.uniform(-1, 1, size=(n, 4))
+        if kind == "dependent":
+            mu[:, 1] = np.abs(mu[:, 0]) + 0.02 * rng.normal(size=n)
+        z = mu.copy()
+    else:
+        raise ValueError(kind)
+    return Encoding(mu, np.full_like(mu, 0.1), z, None, recon + rng.normal(size=n))
+
+
+# ------------------------------------------------------------------------------------------------ Fig. 3
+
+@pytest.mark.parametrize("values, want", [
+    ([2.0, 2.1, 1.9], "confirmed"),       # clearly on: the interval lies above 0.25
+    ([0.01, 0.02, 0.0], "refuted"),       # clearly off
+    ([0.1, 0.5, 0.3], "inconclusive"),    # mean 0.3, the interval straddles 0.25
+])
+def test_disparity_over_seeds(values, want):
+    s = stage([row("factor_vae", 10, i, tc_mean=1 + d, tc_sample=1.0) for i, d in enumerate(values)])
+    o = claim_disparity(s, "factor_vae", T, **FAST)
+    assert o.verdict == want and o.seeds == 3 and o.interval.basis == "seeds" and o.threshold == T.disparity_abs
+    assert o.interval.estimate == pytest.approx(np.mean(values))
+
+
+def test_disparity_one_seed_is_a_bootstrap_over_images():
+    on = claim_disparity(stage([row("beta_tcvae", 10)], {0: codes("disparity")}), "beta_tcvae", T, **FAST)
+    assert on.verdict == "confirmed" and on.seeds == 1 and "one seed" in on.interval.basis
+    off = claim_disparity(stage([row("beta_tcvae", 10)], {0: codes("none")}), "beta_tcvae", T, **FAST)
+    assert off.verdict == "refuted" and off.interval.hi == pytest.approx(0.0, abs=1e-9)
+    with pytest.raises(KeyError, match="no codes of run 0"):
+        claim_disparity(stage([row("beta_tcvae", 10)]), "beta_tcvae", T, **FAST)
+
+
+def test_disparity_every_strength_and_unlearned_runs():
+    rows = ([row("beta_vae", 4, i, tc_mean=3.0, tc_sample=0.5 + 0.1 * i) for i in range(3)]
+            + [row("beta_vae", 16, i, tc_mean=1.0, tc_sample=1.0 - 0.01 * i) for i in range(3)]   # off at 16
+            + [row("beta_vae", 1, 0, tc_mean=1.0, tc_sample=1.0, learned=False)])                 # never counts
+    o = claim_disparity(stage(rows), "beta_vae", T, **FAST)
+    assert o.verdict == "refuted" and "β-VAE 16" in o.evidence and "β-VAE 1:" not in o.evidence
+    assert o.values["rows"] == list(range(6))
+    assert claim_disparity(stage(rows[:3]), "beta_vae", T, **FAST).verdict == "confirmed"
+    none = claim_disparity(stage(rows[-1:]), "beta_vae", T, **FAST)
+    assert none.verdict == "inconclusive" and none.interval is None and "no learned run" in none.summary
+
+
+def test_disparity_shown_over_all_and_over_active_latents():
+    """β-TCVAE's pattern: a disparity from shut-down latents only — gone over the active ones."""
+    rows = [row("beta_tcvae", 10, i, tc_mean=2.0 + 0.1 * i, tc_sample=0.1, tc_mean_active=0.2, tc_sample_active=0.2)
+            for i in range(3)]
+    o = claim_disparity(stage(rows), "beta_tcvae", T, **FAST)
+    assert o.verdict == "confirmed" and o.values["active_verdict"] == "refuted"
+    assert o.summary == "confirmed (over the active latents: refuted)"
+
+
+def test_no_disparity_counts_only_runs_in_the_paper_regime():
+    rows = [row("rtc_vae", 10, i, tc_mean=0.5, tc_sample=0.5 - 0.01 * i, band_share=0.8) for i in range(3)]
+    rows.append(row("rtc_vae", 10, 3, tc_mean=3.0, tc_sample=0.1, band_share=0.2, in_regime=False))
+    o = claim_disparity(stage(rows), "rtc_vae", T, none=True, **FAST)
+    assert o.verdict == "confirmed" and o.regime == "3 of 4 runs in the paper's regime"
+    assert "Outside the paper's regime (not counted): RTC-VAE 10 s3 (band share 20 %)" in o.evidence
+    assert 3 not in o.values["rows"]
+    rows[3]["in_regime"] = True   # counted, the out-of-band run drags the interval across the threshold
+    assert claim_disparity(stage(rows), "rtc_vae", T, none=True, **FAST).verdict == "inconclusive"
+
+
+# ------------------------------------------------------------------------------------------------ Fig. 4
+
+def _pairs(van, rev, van_tc, rev_tc, *, strength=10, van_ts=None, rev_ts=None):
+    out = []
+    for i, (a, b) in enumerate(zip(van_tc, rev_tc, strict=True)):
+        out.append(row(van, strength, i, tc_mean=a, tc_sample=(van_ts or van_tc)[i]))
+        out.append(row(rev, strength, i, tc_mean=b, tc_sample=(rev_ts or rev_tc)[i], band_share=0.9))
+    return out
+
+
+@pytest.mark.parametrize("rev, want", [
+    ([0.4, 0.3, 0.5], "confirmed"),    # ratio 0.1 per seed
+    ([4.2, 2.9, 5.1], "refuted"),      # ratio ≈ 1
+    ([1.2, 2.4, 2.0], "inconclusive"), # ratios 0.3, 0.8, 0.4: straddles 0.5
+])
+def test_revised_lower_paired_by_seed(rev, want):
+    o = claim_revised_lower(stage(_pairs("factor_vae", "rtc_vae", [4.0, 3.0, 5.0], rev)), T, **FAST)
+    assert o.verdict == want and o.interval.basis == "paired seeds" and o.seeds == 3
+    assert o.interval.estimate == pytest.approx(np.mean(np.array(rev) / [4.0, 3.0, 5.0]))
+
+
+def test_revised_lower_is_one_claim_in_two_parts():
+    """TC_sample comparably low is reported as the second part, not a verdict of its own."""
+    rows = _pairs("beta_vae", "revised_beta_vae", [4.0, 3.0, 5.0], [0.4, 0.3, 0.5], strength=4,
+                  van_ts=[0.1, 0.1, 0.1], rev_ts=[0.4, 0.3, 0.5])   # TC_sample 4× the vanilla one
+    o = claim_revised_lower(stage(rows), T, **FAST)
+    assert o.verdict == "confirmed" and o.values["second_verdict"] == "refuted"
+    assert "Second part" in o.evidence and o.values["second_interval"].estimate == pytest.approx(4.0)
+
+
+def test_revised_lower_one_seed_bootstraps_the_pair_over_the_same_images():
+    rows = _pairs("factor_vae", "rtc_vae", [1.0], [1.0])
+    same = claim_revised_lower(stage(rows, {0: codes("disparity"), 1: codes("disparity")}), T, **FAST)
+    assert same.verdict == "refuted" and same.seeds == 1 and same.interval.estimate == pytest.approx(1.0)
+    assert same.interval.lo == same.interval.hi == pytest.approx(1.0)      # identical codes: the ratio is 1
+    low = claim_revised_lower(stage(rows, {0: codes("disparity"), 1: codes("independent")}), T, **FAST)
+    assert low.verdict == "confirmed"
+
+
+def test_a_one_seed_ratio_without_a_denominator_is_inconclusive():
+    """A vanilla run with fewer than two active latents has an active-latent TC of 0: its ratio is not a number."""
+    flat = codes("independent")
+    flat.mu[:, 1:] = flat.z[:, 1:] = 0.0                 # one active latent left
+    rows = _pairs("factor_vae", "rtc_vae", [1.0], [1.0])
+    o = claim_revised_lower(stage(rows, {0: flat, 1: codes("independent")}), T, **FAST)
+    assert o.values["active_verdict"] == "inconclusive" and "tc_mean_active is not finite" in o.evidence
+
+
+def test_revised_lower_leaves_out_pairs_outside_the_regime():
+    rows = _pairs("factor_vae", "rtc_vae", [4.0, 3.0, 5.0], [0.4, 0.3, 0.5])
+    rows[1]["in_regime"] = rows[3]["in_regime"] = rows[5]["in_regime"] = False
+    o = claim_revised_lower(stage(rows), T, **FAST)
+    assert o.verdict == "inconclusive" and o.regime == "0 of 3 runs in the paper's regime"
+
+
+# ------------------------------------------------------------------------------------------------ Fig. 9
+
+def test_rtc_recon_paired_seeds_and_one_seed():
+    rows = ([row("rtc_vae", 10, i, recon=100.0 + i, band_share=0.9) for i in range(3)]
+            + [row("rtc_vae", 20, i, recon=r, band_share=0.9) for i, r in enumerate((120.0, 125.0, 118.0))])
+    o = claim_rtc_recon(stage(rows), T, **FAST)
+    assert o.verdict == "confirmed" and o.interval.basis == "paired seeds"
+    for r, v in zip(rows[3:], (101.0, 102.0, 101.5), strict=True):
+        r["recon"] = v
+    assert claim_rtc_recon(stage(rows), T, **FAST).verdict == "refuted"       # < 5 % worse
+    one = [rows[0], rows[3]]
+    worse = claim_rtc_recon(stage(one, {0: codes("none", recon=100.0), 1: codes("none", recon=130.0)}), T, **FAST)
+    assert worse.verdict == "confirmed" and worse.seeds == 1 and worse.interval.estimate == pytest.approx(0.3,
+                                                                                                           abs=0.01)
+    assert claim_rtc_recon(stage(rows[:3]), T, **FAST).verdict == "inconclusive"   # no strength above 10
+
+
+def _sap_rows(tc, sap):
+    return [row("factor_vae", 10, i, tc_mean=a, sap_r2=b) for i, (a, b) in enumerate(zip(tc, sap, strict=True))]
+
+
+def test_tc_sap_band_rule():
+    n = 40
+    rng = np.random.default_rng(3)
+    tc = rng.uniform(0, 5, n)
+    strong = claim_tc_sap(stage(_sap_rows(tc, tc / 10)), T, repeats=300)
+    assert strong.verdict == "refuted" and strong.interval.lo == pytest.approx(1.0)    # ρ = 1: wholly beyond 0.5
+    order = np.argsort(tc)
+    sap = np.empty(n)
+    sap[order] = np.tile([0.1, 0.4, 0.2, 0.3], n // 4)    # ρ ≈ 0: the interval lies inside (−0.5, 0.5)
+    weak = claim_tc_sap(stage(_sap_rows(tc, sap)), T, repeats=300)
+    assert abs(weak.interval.estimate) < 0.2 and weak.verdict == "confirmed" and weak.interval.basis == \
+        "runs (bootstrap)"
+    few = claim_tc_sap(stage(_sap_rows(tc[:8], (tc[:8] + rng.normal(0, 2, 8)) / 10)), T, repeats=300)
+    assert few.verdict == "inconclusive"          # 8 noisy runs: the interval straddles ±0.5
+    assert claim_tc_sap(stage(_sap_rows(tc[:4], tc[:4])), T, repeats=300).summary.startswith("inconclusive: 4 runs")
+
+
+def test_lower_than_factor_vae_judges_what_each_dip_penalises_against_factor_vae():
+    rows = []
+    for i in range(3):
+        rows.append(row("factor_vae", 10, i, tc_mean=4.0 + i, tc_sample=2.0 + i))
+        rows.append(row("dip_vae_i", 10, i, tc_mean=0.2 + 0.1 * i, tc_sample=3.0))     # low TC_mean only
+        rows.append(row("dip_vae_ii", 10, i, tc_mean=3.0 + i, tc_sample=0.1 + 0.1 * i))  # low TC_sample only
+        rows.append(row("rtc_vae", 10, i, tc_mean=0.01, tc_sample=0.01, band_share=0.9))  # not the comparison
+    kw = dict(datasets=None, claim="x", **FAST)
+    o = claim_lower_than_factor_vae(stage(rows), {"dip_vae_i": "tc_mean", "dip_vae_ii": "tc_sample"}, T, **kw)
+    assert o.verdict == "confirmed" and o.regime == "no η band (vanilla models)"
+    swapped = claim_lower_than_factor_vae(stage(rows), {"dip_vae_i": "tc_sample", "dip_vae_ii": "tc_mean"}, T, **kw)
+    assert swapped.verdict == "refuted"
+    fig9d = claim_lower_than_factor_vae(stage(rows), {"dip_vae_i": "tc_mean", "dip_vae_ii": "tc_mean",
+                                                      "rtc_vae": "tc_mean"}, T, **kw)
+    assert fig9d.verdict == "refuted" and "DIP-VAE-II / FactorVAE tc_mean" in fig9d.evidence
+
+
+# ------------------------------------------------------------------------------------------------ §5.2 pairs
+
+def test_pairwise_claims_many_seeds_and_one_seed():
+    dep = {i: codes("dependent", seed=i) for i in range(3)}
+    ind = {i: codes("independent", seed=i) for i in range(3)}
+    rows = [row("dip_vae_i", 10, i) for i in range(3)]
+    kw = dict(permutations=39, k=3, seed=0)
+    o = claim_pairwise(stage(rows, dep), ["dip_vae_i"], T, factorised=False, claim="x", **kw)
+    assert o.verdict == "confirmed" and o.values == {**o.values, "beats_null": 3, "tested": 3}
+    assert o.interval.basis == "seeds" and o.interval.lo > T.independent_mi
+    assert claim_pairwise(stage(rows, ind), ["dip_vae_i"], T, factorised=False, claim="x", **kw).verdict == "refuted"
+    rtc = [row("rtc_vae", 10, 0, band_share=0.9)]   # one seed: 500 held-out images give a null narrow enough
+    one = claim_pairwise(stage(rtc, {0: codes("independent", n=1000)}), ["rtc_vae"], T, factorised=True,
+                         claim="x", **kw)
+    assert one.verdict == "confirmed" and one.interval.basis == "one seed (permutation null)"
+    assert claim_pairwise(stage(rtc, {0: dep[0]}), ["rtc_vae"], T, factorised=True, claim="x", **kw).verdict \
+        == "refuted"
+
+
+# ------------------------------------------------------------------------------------------------ check_claims
+
+def _grid(disparity_at_half: float):
+    """FactorVAE and RTC-VAE at 10, three seeds; FactorVAE's disparity at half training as given. The RTC-VAE
+    runs' codes (independent latents) feed the pair test of "RTC-VAE factorised"."""
+    rows = []
+    for i in range(3):
+        rows.append(row("factor_vae", 10, i, tc_mean=3.0 + 0.1 * i, tc_sample=0.5))
+        rows.append(row("rtc_vae", 10, i, tc_mean=0.3, tc_sample=0.3 - 0.01 * i, band_share=0.9))
+    rtc_codes = {2 * i + 1: codes("independent", seed=i) for i in range(3)}
+    half_rows = [dict(r) for r in rows]
+    for r in half_rows[::2]:
+        r["disparity"] = disparity_at_half + 0.01 * r["seed"]
+    return stage(rows, rtc_codes), stage(half_rows, rtc_codes)
+
+
+def test_check_claims_half_training_and_not_converged():
+    full, half = _grid(0.0)
+    claims = check_claims(full, half, T, **FAST, permutations=19)
+    assert list(claims) == list(CLAIMS)
+    o = claims["disparity_factor_vae"]
+    assert o.half == "refuted" and o.verdict == "not converged" and o.summary.startswith("not converged (confirmed")
+    full, half = _grid(2.0)
+    o = check_claims(full, half, T, **FAST, permutations=19)["disparity_factor_vae"]
+    assert (o.verdict, o.half) == ("confirmed", "confirmed")
+    full, half = _grid(0.0)
+    missing = Stage(half.table, half.codes, frozenset({0}))     # run 0 has no snapshot at half training
+    o = check_claims(full, missing, T, **FAST, permutations=19)
+    assert o["disparity_factor_vae"].half is None and o["disparity_factor_vae"].verdict == "confirmed"
+    assert o["none_rtc_vae"].half == "confirmed"        # rows 1, 3, 5: all present at half training
+    assert check_claims(full, None, T, **FAST, permutations=19)["none_rtc_vae"].half is None
+
+
+def test_check_claims_on_an_empty_profile_is_inconclusive_and_the_table_lists_every_claim():
+    claims = check_claims(stage([row("dip_vae_i", 10, learned=False)]), None, T, **FAST, permutations=19)
+    assert {o.verdict for o in claims.values()} == {"inconclusive"}
+    table = verdict_table(claims)
+    assert list(table.columns) == ["claim", "figure", "quantity", "interval", "threshold", "seeds", "regime",
+                                   "half-training", "verdict", "active latents"]
+    assert len(table) == len(CLAIMS) and "Fig. 9e" not in " ".join(table["figure"])
+    assert set(table["figure"]) >= {"Fig. 3 left", "Fig. 3 right", "Fig. 4", "Fig. 9a", "Fig. 9b", "Fig. 9d"}
+
+
+def test_claims_read_the_one_threshold_registry():
+    """A changed threshold of rtc.claims.Thresholds changes the verdict: the comparison has no copy of its own."""
+    s = stage([row("factor_vae", 10, i, tc_mean=1.0 + d, tc_sample=1.0) for i, d in enumerate((0.6, 0.7, 0.65))])
+    assert claim_disparity(s, "factor_vae", T, **FAST).verdict == "confirmed"
+    assert claim_disparity(s, "factor_vae", Thresholds.from_mapping({"disparity_abs": 1.0}), **FAST).verdict \
+        == "refuted"

@@ -1,0 +1,290 @@
+"""The disintegration chapter's claims judged by intervals (rtc.experiments.disintegration.check_*): hand-made
+analysis tables and synthetic codes with a known effect — clearly on, clearly off, straddling the threshold, one
+seed, several seeds — give confirmed / refuted / inconclusive as designed, for every rule."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rtc.claims import VERDICTS, Thresholds
+from rtc.experiments.disintegration import (
+    CLAIMS,
+    analyse_codes,
+    check_claims,
+    check_distinct,
+    check_exists,
+    check_suppression,
+    check_tradeoff,
+    deficit_share_interval,
+    permutation_pvalue,
+    run_summary,
+    suppression_table,
+    synthetic_code,
+    verdict_table,
+)
+
+REPEATS = 200
+
+
+def _rows(run, model="rtc_vae", *, seed=0, dataset="dsprites", n_factors=5, gaps_r2=None, gaps_nmi=None,
+          flag_r2=(), flag_nmi=(), control=(), captured=True, excess=None, tc_mean=1.0, ratio=0.0):
+    """One run of an analyse_runs table: ``flag_*`` / ``control`` the flagged factor indices (control on the
+    normalised-MI rows), gaps 0.8 unless given, ``excess`` the pairs' excess MI per factor."""
+    rows = []
+    for score, gaps, flags in (("r2", gaps_r2, flag_r2), ("nmi", gaps_nmi, flag_nmi)):
+        gaps = [0.8] * n_factors if gaps is None else list(gaps)
+        for k in range(n_factors):
+            e = 0.0 if excess is None else excess[k]
+            rows.append(dict(run=run, model=model, dataset=dataset, seed=seed, strength=10.0, score=score,
+                             factor=f"f{k}", factor_index=k, captured=captured, gap=gaps[k],
+                             disintegrated=k in flags, control=score == "nmi" and k in control, dedicated=True,
+                             split_ratio=ratio, knn_mi=e + 0.01, excess_mi=e, corr=0.0, tc_mean=tc_mean,
+                             deficit=1 - gaps[k], explained=0.5 * (1 - gaps[k])))
+    return rows
+
+
+def _table(*runs) -> pd.DataFrame:
+    return pd.DataFrame([r for run in runs for r in run])
+
+
+def _analysed(code, *, n=600, model="rtc_vae", seed=0):
+    """analyse_codes of ``n`` rows of a controlled code, as run 0 of an analyse_runs table, and its encoding."""
+    i = np.random.default_rng(seed).integers(len(code.codes), size=n)
+    enc = SimpleNamespace(mu=code.codes[i], factors=code.factors[i])
+    t = analyse_codes(enc.mu, enc.factors, max_points=n).assign(run=0, model=model, dataset="grid", strength=10.0,
+                                                                 seed=0, tc_mean=0.0)
+    return t, [enc]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# §5.3: disintegration exists (against the control)
+# ---------------------------------------------------------------------------------------------------------------
+
+def test_exists_over_several_runs():
+    # exact binomial intervals: 10 of 10 flagged, 0 of 10 controls → the difference's lower bound is
+    # 0.025^(1/10) − (1 − 0.025^(1/10)) = 0.383 > 0.25
+    flagged = _table(*[_rows(r, seed=r, flag_nmi=(0,)) for r in range(10)])
+    o = check_exists(flagged, repeats=REPEATS)
+    assert o.verdict == "confirmed" and o.interval.lo == pytest.approx(2 * 0.025 ** 0.1 - 1) and o.seeds == 10
+    assert o.interval.basis == "runs against their controls (exact binomial)" and o.threshold == 0.25
+    # four runs that all agree decide nothing (a Student t over 0/1 outcomes would have given the point [1, 1])
+    assert check_exists(_table(*[_rows(r, seed=r, flag_nmi=(0,)) for r in range(4)])).verdict == "inconclusive"
+    assert check_exists(_table(*[_rows(r) for r in range(14)])).verdict == "refuted"           # no flag at all
+    both = _table(*[_rows(r, flag_nmi=(0,), control=(0,)) for r in range(14)])                 # the control flags too
+    assert check_exists(both).verdict == "refuted"
+    half = _table(*[_rows(r, flag_nmi=(0,) if r < 3 else ()) for r in range(6)])
+    o = check_exists(half)
+    assert o.verdict == "inconclusive" and o.interval.lo < 0.25 < o.interval.hi
+
+
+def test_exists_has_nothing_to_judge_without_factorised_or_captured_runs():
+    o = check_exists(_table(*[_rows(r, "beta_vae", flag_nmi=(0,)) for r in range(3)]))
+    assert o.verdict == "inconclusive" and "no factorised" in o.summary and o.interval is None
+    o = check_exists(_table(*[_rows(r, captured=False, flag_nmi=(0,)) for r in range(3)]))
+    assert o.verdict == "inconclusive" and "captured" in o.summary
+    # β-VAE runs are described beside the factorised ones, not counted
+    mixed = _table(*[_rows(r, flag_nmi=(0,)) for r in range(3)], _rows(3, "beta_vae"))
+    assert "other models (descriptive): 0 of 1" in check_exists(mixed).evidence
+
+
+def test_exists_one_seed_bootstraps_the_images():
+    split = synthetic_code("split", k=2, m=4, other_sizes=(4, 3), noise=0.02, seed=1)
+    table, codes = _analysed(split)
+    o = check_exists(table, codes, repeats=30)
+    assert o.verdict == "confirmed" and o.interval.basis.startswith("one seed") and o.seeds == 1
+    ident = synthetic_code("split", k=1, m=16, other_sizes=(4, 3), noise=0.02, seed=1)
+    table, codes = _analysed(ident)
+    assert check_exists(table, codes, repeats=30).verdict == "refuted"
+    with pytest.raises(ValueError, match="pass its codes"):
+        check_exists(table)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# §5.4: suppression, flags from the other score
+# ---------------------------------------------------------------------------------------------------------------
+
+def _suppression_runs(diffs, *, flags=(0, 1), n_factors=6, noise=0.02, seed=0):
+    """Runs whose flagged factors (on both matrices) have a gap smaller by ``diffs[r]`` than the others."""
+    rng = np.random.default_rng(seed)
+    runs = []
+    for r, d in enumerate(diffs):
+        gaps = 0.8 + noise * rng.standard_normal(n_factors)
+        gaps[list(flags)] -= d
+        runs.append(_rows(r, seed=r, n_factors=n_factors, gaps_r2=gaps, gaps_nmi=gaps, flag_r2=flags, flag_nmi=flags))
+    return _table(*runs)
+
+
+def test_suppression_table_takes_the_flag_from_the_other_matrix():
+    t = _table(_rows(0, gaps_r2=[0.1, 0.9, 0.9], gaps_nmi=[0.5, 0.5, 0.5], flag_nmi=(0,), n_factors=3))
+    sap, mig = suppression_table(t, "sap"), suppression_table(t, "mig")
+    assert list(sap.flag) == [True, False, False] and list(sap.gap) == [0.1, 0.9, 0.9]
+    assert not mig.flag.any() and list(mig.gap) == [0.5] * 3  # the R² matrix flags nothing
+    with pytest.raises(ValueError, match="metric must"):
+        suppression_table(t, "dci")
+
+
+@pytest.mark.parametrize("metric", ["sap", "mig"])
+def test_suppression_verdicts(metric):
+    o = check_suppression(_suppression_runs([0.6] * 4), metric, repeats=REPEATS)
+    assert o.verdict == "confirmed" and o.interval.lo > 0.1 and o.values["p"] < 0.05 and o.seeds == 4
+    o = check_suppression(_suppression_runs([0.0] * 4), metric, repeats=REPEATS)
+    assert o.verdict == "refuted" and o.interval.hi <= 0.1                   # flagged factors lose nothing
+    o = check_suppression(_suppression_runs([0.5, -0.3, 0.2, 0.0]), metric, repeats=REPEATS)
+    assert o.verdict == "inconclusive" and o.interval.lo < 0.1 < o.interval.hi
+    o = check_suppression(_suppression_runs([0.6], flags=(0,)), metric, repeats=REPEATS)
+    assert o.verdict == "inconclusive" and "1 flagged" in o.summary and o.interval is None   # < min_cases
+
+
+def test_suppression_one_seed_bootstraps_the_images_with_the_flags_fixed():
+    # factor 0 = d1 + d2 carried by two independent latents with equal R² (½ each): flagged on both matrices,
+    # its SAP and MIG gaps ≈ 0; factors 1 and 2 have a latent each (gap ≈ 1)
+    rng = np.random.default_rng(0)
+    d = rng.integers(4, size=(800, 2))
+    g = rng.integers(5, size=(800, 2))
+    factors = np.column_stack([d.sum(1), g])
+    codes = np.column_stack([d, g]).astype(float) + 0.02 * rng.standard_normal((800, 4))
+    enc = SimpleNamespace(mu=codes, factors=factors)
+    table = analyse_codes(codes, factors, max_points=800).assign(run=0, model="rtc_vae", dataset="x", strength=1.0,
+                                                                  seed=0, tc_mean=0.0)
+    th = Thresholds(min_cases=1)
+    for metric in ("sap", "mig"):
+        o = check_suppression(table, metric, [enc], th, repeats=50)
+        assert o.verdict == "confirmed" and o.interval.basis == "one seed (bootstrap over images, flags fixed)"
+    with pytest.raises(ValueError, match="pass its codes"):
+        check_suppression(table, "sap", None, th)
+
+
+def test_permutation_pvalue_rarely_rejects_a_null_and_always_a_strong_effect():
+    rng = np.random.default_rng(1)
+    groups = np.repeat(np.arange(8), 6)
+    labels = np.tile([True, True, False, False, False, False], 8)
+    null = [permutation_pvalue(groups, rng.standard_normal(48), labels, repeats=200, seed=s) for s in range(100)]
+    assert np.mean(np.array(null) < 0.05) <= 0.12 and 0.3 < np.mean(null) < 0.7  # ≈ uniform: 5 %, mean ½
+    strong = [permutation_pvalue(groups, rng.standard_normal(48) - 3 * labels, labels, repeats=200, seed=s)
+              for s in range(20)]
+    assert max(strong) < 0.01
+    with pytest.raises(ValueError, match="lack one of the two labels"):
+        permutation_pvalue([0, 0, 1, 1], [1.0, 2.0, 3.0, 4.0], [True, False, True, True])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Distinct from DIP-VAE's dependence
+# ---------------------------------------------------------------------------------------------------------------
+
+def _distinct_runs(dip_excess, *, seeds=(0, 1, 2)):
+    runs = []
+    for s in seeds:
+        runs.append(_rows(2 * s, "factor_vae", seed=s, n_factors=3, excess=[0.0, 0.02, 0.01]))
+        runs.append(_rows(2 * s + 1, "dip_vae_i", seed=s, n_factors=3,
+                          excess=[dip_excess + 0.05 * s, dip_excess, dip_excess - 0.02]))
+    return _table(*runs)
+
+
+def test_distinct_verdicts():
+    o = check_distinct(_distinct_runs(0.8), repeats=REPEATS)
+    assert o.verdict == "confirmed" and o.interval.basis == "paired seeds" and o.seeds == 3 and o.interval.n == 3
+    assert check_distinct(_distinct_runs(0.01), repeats=REPEATS).verdict == "refuted"
+    wide = _table(_rows(0, "factor_vae", seed=0, n_factors=3, excess=[0.0] * 3),
+                  _rows(1, "dip_vae_i", seed=0, n_factors=3, excess=[0.6] * 3),
+                  _rows(2, "factor_vae", seed=1, n_factors=3, excess=[0.0] * 3),
+                  _rows(3, "dip_vae_i", seed=1, n_factors=3, excess=[-0.4] * 3))
+    assert check_distinct(wide).verdict == "inconclusive"   # 0.1 ± a wide interval over two seeds
+    one = check_distinct(_distinct_runs(0.8, seeds=(0,)), repeats=REPEATS)
+    assert one.verdict == "confirmed" and one.interval.basis == "one seed (bootstrap over pairs)" and one.seeds == 1
+    no_dip = _table(*[_rows(r, "factor_vae", seed=r, n_factors=3) for r in range(3)])
+    o = check_distinct(no_dip)
+    assert o.verdict == "inconclusive" and "0 DIP-VAE" in o.summary
+    # pairs on different datasets or seeds are not compared
+    apart = _table(_rows(0, "factor_vae", seed=0, n_factors=3), _rows(1, "dip_vae_i", seed=1, n_factors=3,
+                                                                      excess=[0.8] * 3))
+    assert check_distinct(apart).verdict == "inconclusive"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The trade-off: the band rule on a rank correlation
+# ---------------------------------------------------------------------------------------------------------------
+
+def _tradeoff_runs(tc, index, model="factor_vae"):
+    return _table(*[_rows(r, model, seed=r, n_factors=2, tc_mean=t, ratio=i)
+                    for r, (t, i) in enumerate(zip(tc, index, strict=True))])
+
+
+def test_tradeoff_band_rule():
+    x = np.arange(8.0)
+    o = check_tradeoff(_tradeoff_runs(x, -x), repeats=REPEATS)
+    assert o.verdict == "confirmed" and o.interval.hi == pytest.approx(-1.0) and "descriptive" in o.summary
+    assert check_tradeoff(_tradeoff_runs(x, x), repeats=REPEATS).verdict == "refuted"  # the opposite relation
+    rng = np.random.default_rng(0)
+    o = check_tradeoff(_tradeoff_runs(rng.standard_normal(300), rng.standard_normal(300)), repeats=REPEATS)
+    assert o.verdict == "refuted" and -0.5 < o.interval.lo and o.interval.hi < 0.5 and "descriptive" not in o.summary
+    # a moderate negative correlation over few runs: the interval straddles −0.5, even if it excludes 0
+    o = check_tradeoff(_tradeoff_runs(x, -x + 4 * np.random.default_rng(3).standard_normal(8)), repeats=REPEATS)
+    assert o.verdict == "inconclusive" and o.interval.lo < -0.5 < o.interval.hi
+    assert check_tradeoff(_tradeoff_runs(x[:4], -x[:4])).verdict == "inconclusive"  # < min_runs
+    assert check_tradeoff(_tradeoff_runs(x, -x, model="beta_vae")).verdict == "inconclusive"
+
+
+def test_run_summary_index_is_over_captured_nmi_factors():
+    t = _table(_rows(0, ratio=0.6, flag_nmi=(1,)), _rows(1, ratio=0.2, captured=False))
+    s = run_summary(t)
+    assert list(s.disintegration_nmi[:1]) == [0.6] and np.isnan(s.disintegration_nmi[1])
+    assert list(s.flagged) == [True, False] and list(s.captured) == [5, 0]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# All claims: half training, the verdict table, the headline share
+# ---------------------------------------------------------------------------------------------------------------
+
+def test_check_claims_combines_full_and_half_training():
+    full = _table(*[_rows(r, seed=r, flag_nmi=(0,)) for r in range(14)])  # 14 runs: enough to decide either way
+    half = _table(*[_rows(r, seed=r) for r in range(14)])
+    claims = check_claims(full, half=half, repeats=50)
+    assert list(claims) == list(CLAIMS)
+    o = claims["exists"]
+    assert o.verdict == "not converged" and o.half == "refuted"
+    assert o.summary == "not converged: confirmed at the end of training, refuted at half training"
+    same = check_claims(full, half=full, repeats=50)["exists"]
+    assert same.verdict == "confirmed" and same.half == "confirmed" and "At half training: 1.00" in same.evidence
+    none = check_claims(full, repeats=50)["exists"]
+    assert none.verdict == "confirmed" and none.half is None and "no run kept a snapshot" in none.evidence
+    assert all(any(w in o.summary for w in VERDICTS) for o in claims.values())
+
+
+def test_verdict_table():
+    claims = check_claims(_table(*[_rows(r, seed=r, flag_nmi=(0,)) for r in range(14)]), repeats=50)
+    t = verdict_table(claims)
+    assert list(t.columns) == ["claim", "quantity", "interval", "threshold", "seeds", "half training", "verdict"]
+    assert len(t) == len(CLAIMS) and t.threshold[0] == "> 0.25 (exists_share)" and t.seeds[0] == 14
+    assert t["half training"][0] == "not computed" and t.interval[0].startswith("1.00 [0.54, 1.00] (90 % interval")
+
+
+def test_deficit_share_interval():
+    t = _table(_rows(0, n_factors=3, gaps_r2=[0.5, 0.6, 0.7]), _rows(1, n_factors=3, gaps_r2=[0.2, 0.4, 0.6]))
+    iv = deficit_share_interval(t, "r2", repeats=50)
+    assert iv.estimate == pytest.approx(50.0) and iv.basis == "runs (bootstrap)" and iv.n == 2  # explained = ½ deficit
+    one = deficit_share_interval(t[t.run == 0], "r2", repeats=50)
+    assert one.basis == "one run (bootstrap over factors)" and one.estimate == pytest.approx(50.0)
+    assert deficit_share_interval(t.assign(deficit=0.0), "r2") is None
+
+
+def test_claims_and_suppression_figures_draw_what_they_are_given():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rtc.claims import THRESHOLDS
+    from rtc.experiments.disintegration_plots import claims_figure, suppression_figure
+
+    claims = check_claims(_suppression_runs([0.6] * 4), repeats=50)
+    fig = claims_figure(claims, THRESHOLDS)
+    assert [ax.get_title() for ax in fig.axes] == [f"{o.claim}: {o.verdict}" for o in claims.values()]
+    assert len(fig.axes[-1].lines) == 2  # the band rule: both bounds; no interval for the trade-off here
+    assert fig.axes[-1].texts[0].get_text() == "no interval"
+    tables = {m: suppression_table(_suppression_runs([0.6] * 4), m) for m in ("sap", "mig")}
+    fig = suppression_figure(tables)
+    assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 4  # one line per run with both kinds of factor
+    plt.close("all")
