@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rtc.experiments import EVAL_PRESETS, RUNS, DatasetSpec, EvalSettings, as_dataset_spec, eval_path, run
-from rtc.models import TrainConfig, encode, representation_stats, run_dir_for
+from rtc.models import Encoding, TrainConfig, encode, representation_stats, run_dir_for
 from rtc.models.train import FINAL
 
 # Tiny everything: a few steps of the Table 2 model at batch 8, the ci evaluation with two cheap metrics.
@@ -46,18 +46,70 @@ def test_first_call_trains_and_row_is_tidy(trained):
     assert r.config == CFG and r.dataset == DatasetSpec("dsprites")
 
 
+def _pool(settings):
+    """Images of an evaluation's shared pool (rtc.experiments.results._evaluate)."""
+    return max(settings.num_tc, settings.num_points + settings.num_test, settings.score_variance)
+
+
 def test_row_matches_the_library_on_the_same_images(trained):
-    """Known answer: TC_mean / TC_sample / recon / KL are those of rtc.models.encode on num_tc seeded images."""
+    """Known answer: TC_mean / TC_sample / recon / KL are those of the first num_tc images of rtc.models.encode's
+    seeded pool."""
     root, r = trained
     ds = DatasetSpec("dsprites").load()
     model = r.load_model()
-    enc = encode(model, ds, n=EVAL.num_tc, seed=EVAL.seed)
+    pool = encode(model, ds, n=_pool(EVAL), seed=EVAL.seed)
+    n = EVAL.num_tc
+    assert n < _pool(EVAL)  # the pool is larger: the TC block is its head
+    enc = Encoding(pool.mu[:n], pool.sigma[:n], pool.z[:n], pool.factors[:n], pool.recon[:n])
     s = representation_stats(enc)
     assert r.row["tc_mean"] == pytest.approx(s["tc_mean"], rel=1e-9)
     assert r.row["tc_sample"] == pytest.approx(s["tc_sample"], rel=1e-9)
     assert r.row["recon"] == pytest.approx(s["recon"], rel=1e-9)
     kl = 0.5 * (enc.mu ** 2 + enc.sigma ** 2 - 1 - 2 * np.log(enc.sigma)).sum(1).mean()
     assert r.row["kl"] == pytest.approx(kl, rel=1e-9)
+
+
+def test_reconstruct_only_the_first_images():
+    """encode(reconstruct=m): the same images, µ, σ, z; recon of the first m only, equal to the full one's."""
+    from rtc.models.train import build
+    ds = DatasetSpec("dsprites").load()
+    model = build(CFG, num_channels=1).model
+    full = encode(model, ds, n=40, seed=2, batch_size=16)
+    part = encode(model, ds, n=40, seed=2, batch_size=16, reconstruct=21)  # ends inside the second chunk
+    for f in ("mu", "sigma", "z", "factors"):
+        np.testing.assert_array_equal(getattr(part, f), getattr(full, f))
+    assert part.recon.shape == (21,)
+    np.testing.assert_allclose(part.recon, full.recon[:21], rtol=1e-6)
+    with pytest.raises(ValueError, match="reconstruct"):
+        encode(model, ds, n=40, reconstruct=0)
+
+
+def test_evaluation_encodes_its_pool_once_and_the_score_batches(one_thread):
+    """Images through the encoder in one evaluation: the shared pool once, plus the FactorVAE score's fixed-factor
+    batches (the old evaluation encoded the TC images, the metrics' points and the score's variance points apart);
+    the decoder sees only the num_tc TC images."""
+    from rtc.experiments.results import _evaluate
+    from rtc.models.train import build
+    ds = DatasetSpec("dsprites").load()
+    model = build(CFG, num_channels=1).model
+    seen = {"encode": 0, "decode": 0}
+    encode_, decode_ = model.encode, model.decode
+
+    def encode_counted(x):  # µ scaled up: a fresh encoder's latents would all be pruned, and the score not vote
+        seen["encode"] += len(x)
+        mu, logvar = encode_(x)
+        return 1e3 * mu, logvar
+
+    def decode_counted(z):
+        seen["decode"] += len(z)
+        return decode_(z)
+
+    model.encode, model.decode = encode_counted, decode_counted
+    settings = EvalSettings.preset("ci", metrics=("sap_r2", "mig", "factor_vae"))
+    out = _evaluate(model, ds, settings, None, False)
+    assert seen["encode"] == _pool(settings) + (settings.score_train + settings.score_eval) * settings.score_batch
+    assert seen["decode"] == settings.num_tc
+    assert out["row"]["factor_vae_active_dims"] > 0 and np.isfinite(out["row"]["tc_mean_dr"])
 
 
 def test_second_call_is_a_cache_hit(trained):

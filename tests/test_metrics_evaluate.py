@@ -50,6 +50,8 @@ def test_errors_are_clear():
         evaluate(g * 1.0, g, metrics=["beta_vae"], progress=False)
     with pytest.raises(MetricInputError, match="both dataset= and encode_fn="):
         evaluate(dataset=FactorDataset(), progress=False)
+    with pytest.raises(MetricInputError, match=r"\['factors'\] given without codes"):
+        evaluate(factors=g, dataset=FactorDataset(), encode_fn=lambda obs: obs, progress=False)
     e = evaluate(g * 1.0, g, metrics=["sap_r2", "mig"], progress=False)
     assert set(e.table.metric) == {"sap_r2", "mig_ref"}
 
@@ -78,3 +80,78 @@ def test_model_mode_non_finite_encoder_output_names_it():
 
     with pytest.raises(MetricInputError, match=r"encode_fn output \(mean\): non-finite value at row 3, column 0"):
         evaluate(dataset=ds, encode_fn=encode, num_points=60, num_test=30, metrics=["tc"], progress=False)
+
+
+SCORES = dict(batch_size=8, num_train=40, num_eval=20, num_variance_estimate=200)
+
+
+def test_shared_codes_give_each_metric_on_those_codes_and_encode_only_the_score_batches():
+    """Codes given with a dataset: the array metrics score exactly those codes (the same numbers as each metric
+    called on them, ideal for codes that are the factors), and encode_fn sees only the FactorVAE score's
+    fixed-factor batches — none of the shared points again, nor its global-variance points."""
+    from rtc.metrics import dci, factor_vae_score, mig, mig_chen, modularity_explicitness, sap
+
+    ds = FactorDataset((3, 4))
+    rng = np.random.default_rng(0)
+    f_tr, f_te = ds.sample_factors(600, rng), ds.sample_factors(300, rng)
+    c_tr, c_te = f_tr + rng.normal(0, 0.05, f_tr.shape), f_te + rng.normal(0, 0.05, f_te.shape)
+    lv = np.full(c_tr.shape, np.log(0.05 ** 2))
+    images = []
+
+    def encode(obs):
+        images.append(len(obs))
+        mu = torch.as_tensor(read_factors(obs, ds.factor_sizes))
+        return mu, torch.full_like(mu, np.log(0.05 ** 2))
+
+    kw = dict(metrics=["sap_r2", "sap_svc", "mig", "mig_chen", "dci", "modularity", "factor_vae"],
+              dci_estimator="random_forest", chen_samples=200, progress=False)
+    e = evaluate(c_tr, f_tr, logvar=lv, codes_test=c_te, factors_test=f_te, dataset=ds, encode_fn=encode,
+                 score_kwargs=dict(SCORES, variance_codes=c_tr[:200]), **kw)
+    assert sum(images) == (SCORES["num_train"] + SCORES["num_eval"]) * SCORES["batch_size"]
+    test = dict(codes_test=c_te, factors_test=f_te)
+    assert e.value("sap_r2") == sap(c_tr, f_tr, continuous=True).score > 0.9
+    assert e.value("sap_svc") == sap(c_tr, f_tr, **test).score
+    assert e.value("mig_ref") == mig(c_tr, f_tr).score > 0.9
+    assert e.value("mig_chen") == mig_chen(c_tr, lv, f_tr, num_samples=200).score
+    d = dci(c_tr, f_tr, estimator="random_forest", **test)
+    assert e.value("dci_disentanglement") == d.disentanglement > 0.9
+    assert e.value("dci_informativeness_test") == d.informativeness_test
+    assert e.value("explicitness_test") == modularity_explicitness(c_tr, f_tr, **test).explicitness_test
+    fv = factor_vae_score(ds, lambda obs: read_factors(obs, ds.factor_sizes), **SCORES, variance_codes=c_tr[:200])
+    assert e.value("factor_vae_eval") == fv.eval_accuracy == pytest.approx(1.0)
+    conv = e.table.loc[e.table.metric == "factor_vae_eval", "convention"].iloc[0]
+    assert "variance_codes=200 shared codes" in conv and "num_variance_estimate" not in conv
+
+    # Without variance_codes the score encodes its own variance points too; the shared codes still are not re-encoded.
+    images.clear()
+    e2 = evaluate(c_tr, f_tr, dataset=ds, encode_fn=encode, metrics=["sap_r2", "factor_vae"], score_kwargs=SCORES,
+                  progress=False)
+    assert sum(images) == SCORES["num_variance_estimate"] + (SCORES["num_train"] + SCORES["num_eval"]) * 8
+    assert e2.value("sap_r2") == e.value("sap_r2")
+
+
+def test_model_mode_draw_matches_shared_codes_of_the_same_points():
+    """Drawing and encoding inside evaluate() and handing it the same codes give the same array-metric values."""
+    ds = FactorDataset((3, 4))
+
+    def encode(obs):
+        return torch.as_tensor(read_factors(obs, ds.factor_sizes)) * 2.0 + 1.0
+
+    drawn = evaluate(dataset=ds, encode_fn=encode, num_points=300, num_test=150, metrics=["sap_r2", "mig", "dci"],
+                     dci_estimator="random_forest", seed=4, progress=False)
+    rng = np.random.default_rng(4)
+    f_tr, f_te = ds.sample_factors(300, rng), ds.sample_factors(150, rng)
+    shared = evaluate(f_tr * 2.0 + 1.0, f_tr, codes_test=f_te * 2.0 + 1.0, factors_test=f_te, dataset=ds,
+                      encode_fn=encode, metrics=["sap_r2", "mig", "dci"], dci_estimator="random_forest", seed=4,
+                      progress=False)
+    pd_drawn, pd_shared = drawn.table.set_index(["metric", "factor"]), shared.table.set_index(["metric", "factor"])
+    np.testing.assert_array_equal(pd_drawn["value"].to_numpy(), pd_shared["value"].to_numpy())
+
+
+def test_factor_vae_variance_codes_of_another_representation_are_named():
+    from rtc.metrics import factor_vae_score
+
+    ds = FactorDataset((3, 4))
+    with pytest.raises(MetricInputError, match="2 latents but the global variances are of 3"):
+        factor_vae_score(ds, lambda obs: read_factors(obs, ds.factor_sizes), **SCORES,
+                         variance_codes=np.random.default_rng(0).standard_normal((50, 3)))

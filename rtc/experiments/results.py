@@ -7,19 +7,20 @@
    folder is :func:`run_dir`): it loads a finished
    run, resumes one from its last checkpoint, or trains it (concurrent callers of one run are
    serialised by its lock);
-2. **evaluate** the trained encoder:
+2. **evaluate** the trained encoder on one seeded pool of max(``num_tc``, ``num_points`` + ``num_test``,
+   ``score_variance``) images, encoded once (:func:`rtc.models.encode`: µ, σ, z) and shared by every estimate:
 
-   - :func:`rtc.models.encode` on ``num_tc`` images (5,000, as in the paper) → µ, σ, z; from them
-     TC_mean / TC_sample (Proposition 1 on the sample covariance; all and active dimensions),
-     active dimensions (Var µ_k > 0.01), E[σ²] per dimension and its sum (RTC-VAE's term), the
-     reconstruction error (Bernoulli −log p(x | z = µ), nats per image) and the KL to the prior
-     (nats per image, summed over dimensions, exact);
-   - the kNN (KSG) TC of µ and of z (``rtc.metrics.tc_diagnostics``, latents standardised) and
-     the held-out discriminator TC of µ (``rtc.estimators.density_ratio_estimate``) on the same
-     images;
+   - its first ``num_tc`` images (5,000, as in the paper): TC_mean / TC_sample (Proposition 1 on the sample
+     covariance; all and active dimensions), active dimensions (Var µ_k > 0.01), E[σ²] per dimension and its sum
+     (RTC-VAE's term), the reconstruction error (Bernoulli −log p(x | z = µ), nats per image; only these images
+     are decoded) and the KL to the prior (nats per image, summed over dimensions, exact); the kNN (KSG) TC of µ
+     and of z (``rtc.metrics.tc_diagnostics``, latents standardised) and the held-out discriminator TC of µ
+     (``rtc.estimators.density_ratio_estimate``);
    - every metric of ``rtc.metrics.evaluate`` (SAP, MIG in both conventions, DCI, modularity and
-     explicitness, disintegration, BetaVAE and FactorVAE scores) on ``num_points`` + ``num_test``
-     images of its own, with the R², MI, normalised-MI and DCI-importance matrices.
+     explicitness, disintegration, BetaVAE and FactorVAE scores) on its first ``num_points`` codes and the
+     next ``num_test`` held out, with the R², MI, normalised-MI and DCI-importance matrices; the FactorVAE score's
+     global variances come from its first ``score_variance`` codes, and only the BetaVAE / FactorVAE scores'
+     fixed-factor batches are encoded apart.
 
 3. **cache** the evaluation beside the run: ``<run dir>/eval/<settings name>-<key>.json`` (:func:`eval_path`)
    where the key hashes the run directory's name (itself a hash of the configuration, the dataset and the
@@ -143,7 +144,9 @@ EVAL_PRESETS = {
                          dr_steps=1000),
     # "lean": the default (CPU) profile's training grid — "fast" with the cheaper discriminator TC (4 × 256, 1,000
     # steps: compare its values only at equal settings) and a smaller FactorVAE score; no BetaVAE score (not in the
-    # comparison table). ≈ 1 minute a run on one CPU thread instead of ≈ 7.
+    # comparison table). ≈ 1 minute a run on one CPU thread instead of ≈ 7. dr_steps stays 1,000 (a third of the
+    # evaluation's CPU time): the estimate has not converged there, and fewer steps move it far outside its seed
+    # spread (β = 8, 200 steps, seeds 0–2 of the estimator: 1,000 steps 7.05–8.97 nats, mean 7.87; 300 steps 4.84).
     "lean": EvalSettings(name="lean", num_points=4000, num_test=2000, dci_estimator="random_forest",
                          chen_samples=500, score_batch=16, score_train=500, score_eval=250, score_variance=4000,
                          dr_steps=1000, dr_hidden=256, dr_layers=4,
@@ -487,15 +490,23 @@ def _evaluate(model, ds, settings: EvalSettings, device, progress: bool) -> dict
 
     from rtc.estimators import density_ratio_estimate
     from rtc.metrics import ALL_METRICS, evaluate, tc_diagnostics
-    from rtc.models import encode, representation_stats
+    from rtc.models import Encoding, encode, representation_stats
+    from rtc.models.objectives import kl_normal
 
     t0 = time.perf_counter()
-    enc = encode(model, ds, n=settings.num_tc, seed=settings.seed, device=device)
+    # One seeded pool of images, encoded once and shared: its first num_tc are the TC block's (TC, kNN and
+    # discriminator TC, recon — the only images decoded — and KL), its first num_points the metrics' training codes
+    # and the next num_test their held-out ones, its first score_variance the FactorVAE score's global variances.
+    # Only the FactorVAE / BetaVAE scores' fixed-factor batches are encoded apart.
+    n_tc, n_tr, n_te = settings.num_tc, settings.num_points, settings.num_test
+    pool = encode(model, ds, n=max(n_tc, n_tr + n_te, settings.score_variance), seed=settings.seed, device=device,
+                  reconstruct=n_tc)
+    enc = Encoding(pool.mu[:n_tc], pool.sigma[:n_tc], pool.z[:n_tc], pool.factors[:n_tc], pool.recon)
     stats = representation_stats(enc)
+    logvar = 2 * np.log(pool.sigma)
     # KL(q(z|x) ‖ N(0, I)) per image, summed over dimensions (the objectives' formula, no constant dropped)
-    from rtc.models.objectives import kl_normal
-    kl = float(kl_normal(torch.from_numpy(enc.mu), torch.from_numpy(2 * np.log(enc.sigma))).sum(1).mean())
-    diag = tc_diagnostics(enc.mu, enc.z, knn_k=settings.knn_k, knn_max_points=settings.num_tc, seed=settings.seed)
+    kl = float(kl_normal(torch.from_numpy(enc.mu), torch.from_numpy(logvar[:n_tc])).sum(1).mean())
+    diag = tc_diagnostics(enc.mu, enc.z, knn_k=settings.knn_k, knn_max_points=n_tc, seed=settings.seed)
     dev = next(model.parameters()).device
     dr = density_ratio_estimate(enc.mu, steps=settings.dr_steps, batch_size=settings.dr_batch,
                                 hidden=settings.dr_hidden, layers=settings.dr_layers, seed=settings.seed, device=dev)
@@ -504,10 +515,13 @@ def _evaluate(model, ds, settings: EvalSettings, device, progress: bool) -> dict
         return model.encode(obs.to(dev))
 
     metrics = settings.metrics if settings.metrics is not None else tuple(m for m in ALL_METRICS if m != "tc")
-    ev = evaluate(dataset=ds, encode_fn=encode_fn, num_points=settings.num_points, num_test=settings.num_test,
-                  metrics=list(metrics), dci_estimator=settings.dci_estimator, chen_samples=settings.chen_samples,
+    tr, te = slice(0, n_tr), slice(n_tr, n_tr + n_te)
+    ev = evaluate(pool.mu[tr], pool.factors[tr], samples=pool.z[tr], logvar=logvar[tr], codes_test=pool.mu[te],
+                  factors_test=pool.factors[te], dataset=ds, encode_fn=encode_fn, metrics=list(metrics),
+                  dci_estimator=settings.dci_estimator, chen_samples=settings.chen_samples,
                   score_kwargs={"batch_size": settings.score_batch, "num_train": settings.score_train,
-                                "num_eval": settings.score_eval, "num_variance_estimate": settings.score_variance},
+                                "num_eval": settings.score_eval, "num_variance_estimate": settings.score_variance,
+                                "variance_codes": pool.mu[:settings.score_variance]},
                   seed=settings.seed, device=dev, progress=progress)
     row = {"tc_mean": stats["tc_mean"], "tc_sample": stats["tc_sample"],
            "tc_mean_active": stats["tc_mean_active"], "tc_sample_active": stats["tc_sample_active"],

@@ -10,7 +10,12 @@ Two ways in:
   ``(mean, logvar)``; ``num_points`` (10,000) training and ``num_test`` (5,000) held-out points are drawn
   uniformly over the factor grid and encoded (reference library sizes; the paper evaluates TC on 5,000);
   samples are z = µ + exp(logvar/2)·ε with a seeded ε. BetaVAE/FactorVAE scores use the means, with
-  ``score_kwargs`` (e.g. ``{"num_train": 1000, "num_eval": 500}``) passed to both.
+  ``score_kwargs`` (e.g. ``{"num_train": 1000, "num_eval": 500}``) passed to both (``variance_codes`` to the
+  FactorVAE score only).
+- both: ``evaluate(codes, factors, ..., dataset=ds, encode_fn=f)`` — the array metrics score the codes given
+  (encoded once by the caller and shared with its other estimates, as ``rtc.experiments.results`` does) and
+  ``dataset`` + ``encode_fn`` serve only the BetaVAE/FactorVAE scores, which encode batches of their own
+  (a fixed factor per batch) that no uniform sample can stand in for.
 
 Returns an :class:`Evaluation`: a tidy table (one row per number: metric, factor or None, value,
 convention — the convention says which estimator / variant produced it), the matrices (L, F) and
@@ -95,12 +100,17 @@ def evaluate(codes=None, factors=None, *, samples=None, logvar=None, codes_test=
     ``chen_samples`` = 2,000 Monte Carlo queries per entropy for Chen's MIG (Chen et al.: 10,000; a
     CPU takes minutes for that), ``dci_estimator`` "gbt" (reference) or "random_forest" (faster).
     """
-    model_mode = dataset is not None or encode_fn is not None
+    if (dataset is None) != (encode_fn is None):
+        raise MetricInputError("a model evaluation needs both dataset= and encode_fn=")
+    model_mode = dataset is not None
     if model_mode:
-        if dataset is None or encode_fn is None:
-            raise MetricInputError("a model evaluation needs both dataset= and encode_fn=")
-        if codes is not None or factors is not None:
-            raise MetricInputError("pass either codes/factors or dataset/encode_fn, not both")
+        factor_names = factor_names or tuple(getattr(dataset, "factor_names", ()))
+    if model_mode and codes is None:
+        given = [k for k, v in dict(factors=factors, samples=samples, logvar=logvar, codes_test=codes_test,
+                                    factors_test=factors_test).items() if v is not None]
+        if given:
+            raise MetricInputError(f"{given} given without codes: pass codes with them, or none of them to have "
+                                   "num_points + num_test points drawn and encoded")
         rng = as_rng(seed)
         factors = np.asarray(dataset.sample_factors(num_points, rng), dtype=np.int64)
         factors_test = np.asarray(dataset.sample_factors(num_test, rng), dtype=np.int64)
@@ -108,7 +118,6 @@ def evaluate(codes=None, factors=None, *, samples=None, logvar=None, codes_test=
         codes_test, _ = _encode(dataset, encode_fn, factors_test, encode_batch, device)
         if logvar is not None:
             samples = codes + np.exp(0.5 * logvar) * rng.standard_normal(codes.shape)
-        factor_names = factor_names or tuple(getattr(dataset, "factor_names", ()))
     if codes is None or factors is None:
         raise MetricInputError("evaluate needs codes and factors (or dataset and encode_fn)")
     codes, factors = check_pair(codes, factors)
@@ -211,6 +220,10 @@ def evaluate(codes=None, factors=None, *, samples=None, logvar=None, codes_test=
                 add(k, v, conv)
         elif name == "factor_vae":
             r = _fvae.factor_vae_score(dataset, repr_fn, seed=seed, device=device, **kw)
+            shown = {a: b for a, b in kw.items() if a != "variance_codes"}
+            if "variance_codes" in kw:  # the codes themselves, not their count, were used
+                shown.pop("num_variance_estimate", None)
+                shown["variance_codes"] = f"{len(kw['variance_codes'])} shared codes"
             for k, v in r.as_dict().items():
-                add(k, v, "majority vote; " + ", ".join(f"{a}={b}" for a, b in kw.items()))
+                add(k, v, "majority vote; " + ", ".join(f"{a}={b}" for a, b in shown.items()))
     return Evaluation(pd.DataFrame(rows, columns=["metric", "factor", "value", "convention"]), mats, dis, names)

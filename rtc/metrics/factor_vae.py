@@ -1,6 +1,7 @@
 """FactorVAE score (Kim & Mnih, 2018), as implemented by the reference library.
 
-1. Global scale: encode ``num_variance_estimate`` random points; s²_j = Var z_j (ddof 1). Latents with
+1. Global scale: encode ``num_variance_estimate`` random points (or take ``variance_codes``: codes of uniformly
+   drawn points already encoded, e.g. shared with the other metrics); s²_j = Var z_j (ddof 1). Latents with
    s_j < ``prune_threshold`` (0.05) are "collapsed" and ignored; none active → score 0.
 2. One vote: draw a factor index k; draw ``batch_size`` combinations sharing one random value of v_k;
    encode; the vote is (k, argmin_j Var_batch(z_j)/s²_j over the active j).
@@ -21,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from .sampling import MetricInputError, as_rng, representations, sample_codes
+from .sampling import MetricInputError, as_codes, as_rng, representations, sample_codes
 
 __all__ = ["FactorVAEResult", "factor_vae_score", "factor_vae_votes", "majority_vote_accuracy"]
 
@@ -68,6 +69,9 @@ def factor_vae_votes(dataset, representation_fn: Callable, num_points: int, rng,
     pts = np.arange(num_points)
     f[pts, :, labels] = f[pts, 0, labels][:, None]
     z = representations(dataset, representation_fn, f.reshape(-1, F), batch_size=encode_batch, device=device)
+    if z.shape[1] != len(active):
+        raise MetricInputError(f"representation_fn gives {z.shape[1]} latents but the global variances are of "
+                               f"{len(active)} (variance_codes of another representation?)")
     z = z.reshape(num_points, batch_size, -1)[:, :, active]
     local = z.var(axis=1, ddof=1) / global_var[active][None, :]
     votes = np.zeros((F, int(active.sum())), dtype=np.int64)
@@ -77,11 +81,18 @@ def factor_vae_votes(dataset, representation_fn: Callable, num_points: int, rng,
 
 def factor_vae_score(dataset, representation_fn: Callable, *, batch_size: int = 64, num_train: int = 10000,
                      num_eval: int = 5000, num_variance_estimate: int = 10000, prune_threshold: float = 0.05,
-                     seed: int = 0, device=None, encode_batch: int = 1024) -> FactorVAEResult:
-    """FactorVAE score of ``representation_fn`` on ``dataset`` (module docstring: procedure and defaults)."""
+                     seed: int = 0, device=None, encode_batch: int = 1024, variance_codes=None) -> FactorVAEResult:
+    """FactorVAE score of ``representation_fn`` on ``dataset`` (module docstring: procedure and defaults).
+
+    ``variance_codes`` (n, L): codes of n uniformly drawn points for the global variances, used instead of
+    encoding ``num_variance_estimate`` new ones (which is then ignored); the votes then come first from the seed's
+    stream, so the score is a different draw of the same estimate."""
     rng = as_rng(seed)
-    codes, _ = sample_codes(dataset, representation_fn, num_variance_estimate, rng, batch_size=encode_batch,
-                            device=device)
+    if variance_codes is None:
+        codes, _ = sample_codes(dataset, representation_fn, num_variance_estimate, rng, batch_size=encode_batch,
+                                device=device)
+    else:
+        codes = as_codes(variance_codes, "variance_codes")
     global_var = codes.var(axis=0, ddof=1)
     active = np.sqrt(global_var) >= prune_threshold
     F = len(dataset.factor_sizes)

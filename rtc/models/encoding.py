@@ -4,7 +4,8 @@
 returns µ, σ, one sampled z = µ + σ·ε per image (all (n, D) float64 NumPy arrays), the
 factors (n, F) and the per-image reconstruction error (Bernoulli −log p(x | z = µ), nats,
 summed over pixels — the decoder is applied to the mean code, as the paper's reconstruction
-numbers are).
+numbers are), of every image or, with ``reconstruct=m``, of the first m only (decoding costs about what
+encoding does: an evaluation that needs codes of more images than it reconstructs skips the rest).
 
 ``representation_stats(enc)`` gives what the paper reports and what has to be read beside it,
 because a collapsed (near-singular) µ has a large Gaussian TC without any entanglement:
@@ -35,7 +36,8 @@ __all__ = ["Encoding", "encode", "encode_images", "representation_stats", "ACTIV
 
 @dataclass
 class Encoding:
-    """µ, σ, z (n, D) float64; factors (n, F) int64 (or None); recon (n,) float64 nats per image."""
+    """µ, σ, z (n, D) float64; factors (n, F) int64 (or None); recon (m,) float64 nats per image of the first
+    m ≤ n images (m = n unless fewer were reconstructed)."""
     mu: np.ndarray
     sigma: np.ndarray
     z: np.ndarray
@@ -45,11 +47,13 @@ class Encoding:
 
 @torch.no_grad()
 def encode_images(model, images: torch.Tensor, *, batch_size: int = 500, generator: torch.Generator | None = None,
-                  device=None) -> Encoding:
-    """Encode a (n, C, 64, 64) tensor in chunks of ``batch_size``; ε from ``generator`` (CPU)."""
+                  device=None, reconstruct: int | None = None) -> Encoding:
+    """Encode a (n, C, 64, 64) tensor in chunks of ``batch_size``; ε from ``generator`` (CPU); recon of the first
+    ``reconstruct`` images (default: all n)."""
     was_training = model.training
     model.eval()
     dev = next(model.parameters()).device if device is None else torch.device(device)
+    m = images.shape[0] if reconstruct is None else reconstruct
     mus, sds, zs, rec = [], [], [], []
     for i in range(0, images.shape[0], batch_size):
         x = images[i:i + batch_size].to(dev)
@@ -57,23 +61,33 @@ def encode_images(model, images: torch.Tensor, *, batch_size: int = 500, generat
         sd = torch.exp(0.5 * logvar)
         eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype).to(dev)
         mus.append(mu.double().cpu()), sds.append(sd.double().cpu()), zs.append((mu + sd * eps).double().cpu())
-        rec.append(reconstruction(model.decode(mu), x).double().cpu())
+        k = min(len(x), m - i)  # images of this chunk to reconstruct
+        if k > 0:
+            rec.append(reconstruction(model.decode(mu[:k]), x[:k]).double().cpu())
     model.train(was_training)
-    cat = lambda xs: torch.cat(xs).numpy()  # noqa: E731
+    cat = lambda xs: torch.cat(xs).numpy() if xs else np.zeros(0)  # noqa: E731
     return Encoding(cat(mus), cat(sds), cat(zs), None, cat(rec))
 
 
-def encode(model, ds, n: int = 5000, *, seed: int = 0, batch_size: int = 500, device=None) -> Encoding:
-    """Encode n images of uniformly drawn factors of ``ds`` (the ``rtc.data`` interface); seeded."""
+def encode(model, ds, n: int = 5000, *, seed: int = 0, batch_size: int = 500, device=None,
+           reconstruct: int | None = None) -> Encoding:
+    """Encode n images of uniformly drawn factors of ``ds`` (the ``rtc.data`` interface); seeded.
+
+    ``reconstruct``: reconstruct only the first ``reconstruct`` images (default: all n). The images, µ, σ and z do
+    not depend on it, nor on ``batch_size``."""
     if n < 2:
         raise ValueError(f"need n ≥ 2 images to encode, got {n}")
+    m = n if reconstruct is None else reconstruct
+    if not 1 <= m <= n:
+        raise ValueError(f"reconstruct must lie in [1, n = {n}], got {reconstruct}")
     rng = np.random.default_rng(seed)
     factors = ds.sample_factors(n, rng)
     gen = torch.Generator().manual_seed(seed)
     parts = []
     for i in range(0, n, batch_size):  # render in chunks so n = 5000 never holds more than one chunk twice
         x = ds.observations(factors[i:i + batch_size])
-        parts.append(encode_images(model, x, batch_size=batch_size, generator=gen, device=device))
+        parts.append(encode_images(model, x, batch_size=batch_size, generator=gen, device=device,
+                                   reconstruct=max(0, m - i)))
     enc = Encoding(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("mu", "sigma", "z")),
                    factors=np.asarray(factors), recon=np.concatenate([p.recon for p in parts]))
     return enc
