@@ -245,8 +245,12 @@ def test_the_cache_key_follows_the_reference_profiles_parameters(tmp_path, repo_
     assert key() == second
 
 
-SLOW = ('# %% tags=["parameters"]\nprofile = "default"\n\n'
-        '# %%\nimport time\ntime.sleep(10)\nprint("slept")\n')
+def slow_chapter(go: Path) -> str:
+    """A chapter that runs until the test creates ``go`` (at most 5 minutes): the test, not a sleep of a guessed
+    length, decides when the first builder finishes, so a loaded machine cannot reorder the builders."""
+    return ('# %% tags=["parameters"]\nprofile = "default"\n\n'
+            f'# %%\nimport pathlib, time\ngo = pathlib.Path({str(go)!r})\n'
+            'for _ in range(3000):\n    if go.exists():\n        break\n    time.sleep(0.1)\nprint("slept")\n')
 
 
 def test_two_builders_of_one_profile_take_turns(tmp_path, repo_root):
@@ -255,7 +259,8 @@ def test_two_builders_of_one_profile_take_turns(tmp_path, repo_root):
     is left behind."""
     from rtc._io import find_temp_files, lock_holder
 
-    make_book(tmp_path, {"slow": SLOW}, repo_root)
+    go = tmp_path / "go"
+    make_book(tmp_path, {"slow": slow_chapter(go)}, repo_root)
     cmd = [sys.executable, "-m", "rtc.book", "--profile", "ci", "--root", str(tmp_path), "--no-build"]
     first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lock = tmp_path / "book" / "_build" / "locks" / "profile-ci.lock"
@@ -267,8 +272,11 @@ def test_two_builders_of_one_profile_take_turns(tmp_path, repo_root):
     assert busy.returncode == 3, busy.stdout + busy.stderr
     assert f"process {first.pid} is building the ci chapters" in busy.stderr
     second = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    waiting = second.stdout.readline()  # blocks until the second builder says whom it waits for
+    go.touch()  # only now may the first one finish
     out1, err1 = first.communicate(timeout=300)
     out2, err2 = second.communicate(timeout=300)
+    out2 = waiting + out2
     assert first.returncode == 0 and second.returncode == 0, err1 + err2
     assert "slow ran" in out1
     assert f"process {first.pid} is building the ci chapters" in out2 and "waiting" in out2
