@@ -93,10 +93,11 @@ EVAL = """
 
 def test_evaluation_killed_writing_its_cache_is_redone_identically_and_clean(tmp_path):
     results = tmp_path / "results"
-    p = run_script(EVAL.format(results=str(results)), kill="*.pkl")
+    # the evaluation's JSON is written last (its matrices' .npz first): killed there, the entry does not exist
+    p = run_script(EVAL.format(results=str(results)), kill="ci-*.json")  # not the run's config.json
     assert killed(p), p.stderr[-2000:]
     eval_dir = next((results / "runs").iterdir()) / "eval"
-    assert len(temps(eval_dir)) == 1 and not list(eval_dir.glob("*.pkl"))
+    assert len(temps(eval_dir)) == 1 and not list(eval_dir.glob("*.json"))
     p = run_script(EVAL.format(results=str(results)))
     assert p.returncode == 0, p.stderr[-2000:]
     assert temps(results) == []
