@@ -3,7 +3,8 @@
 An :class:`Observation` is one claim of the paper checked against a run: its ``verdict`` is a word of
 :data:`VERDICTS`, computed — never typed — from the measured numbers and thresholds fixed before the run.
 :func:`fraction_verdict` judges a claim that should hold in most of the cells it is about;
-:func:`no_strong_correlation_verdict` a claim that two quantities are not strongly correlated;
+:func:`interval_verdict` and :func:`band_verdict` judge a quantity by its 90 % :class:`Interval` (over seeds, paired
+seeds, or a bootstrap over one run's images) against a threshold fixed before the run;
 :func:`verdict_counts` and :func:`observation_texts` are what a chapter prints of its observations;
 :func:`spearman_bootstrap` is the rank correlation (with a seeded bootstrap interval over runs) that the
 correlation claims use. The estimator study (:mod:`rtc.estimators.study`), the comparison
@@ -23,7 +24,7 @@ __all__ = ["VERDICTS", "MOST", "FEW", "LEVEL", "Thresholds", "THRESHOLDS", "Obse
            "paired_interval", "bootstrap_interval", "binomial_interval", "share_difference_interval",
            "interval_verdict", "band_verdict", "convergence_verdict",
            "fraction_verdict",
-           "no_strong_correlation_verdict", "verdict_counts", "observation_texts", "spearman_bootstrap",
+           "verdict_counts", "observation_texts", "spearman_bootstrap",
            "paired_difference", "equivalence_verdict"]
 
 # "not converged": confirmed at the end of training but refuted at half training, or the reverse
@@ -335,20 +336,6 @@ def fraction_verdict(fraction: float, *, most: float = MOST, few: float = FEW) -
     return "confirmed" if fraction >= most else ("refuted" if fraction <= few else "partly")
 
 
-def no_strong_correlation_verdict(rho: float, lo: float, hi: float, *, strong: float) -> str:
-    """The verdict on "x and y show no strong correlation" from a rank correlation ``rho`` and its bootstrap
-    interval (lo, hi): ``confirmed`` when |ρ| < ``strong``; ``refuted`` when |ρ| ≥ ``strong`` and the interval
-    excludes 0; ``inconclusive`` otherwise — a strong ρ whose interval contains 0, or a NaN ρ (too few runs,
-    a constant column). A NaN bound never excludes 0."""
-    if not is_real(strong) or not 0 < strong <= 1:
-        raise ValueError(f"strong must be in (0, 1], got {strong!r}")
-    if not math.isfinite(rho):
-        return "inconclusive"
-    if abs(rho) < strong:
-        return "confirmed"
-    return "refuted" if lo > 0 or hi < 0 else "inconclusive"
-
-
 def verdict_counts(observations) -> dict[str, int]:
     """How many of ``observations`` (Observations, or a mapping whose values are) carry each word of
     :data:`VERDICTS`, in that order; a verdict outside :data:`VERDICTS` raises ``ValueError`` naming its claim."""
@@ -410,10 +397,7 @@ def paired_difference(a, b, *, level: float = 0.9) -> dict:
     Pairs with a NaN are dropped. Returns ``{"n", "mean", "lo", "hi", "sd"}`` (``sd`` the differences' sample
     standard deviation); with fewer than 2 pairs everything but n is NaN (no interval from one pair).
     """
-    from scipy.stats import t as student_t
-
-    if not is_real(level) or not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    level = _level(level)
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape or a.ndim != 1:
         raise ValueError(f"a and b must be 1-D of one length, got shapes {a.shape} and {b.shape}")
@@ -421,9 +405,8 @@ def paired_difference(a, b, *, level: float = 0.9) -> dict:
     n, nan = len(d), float("nan")
     if n < 2:
         return dict(n=n, mean=float(d.mean()) if n else nan, lo=nan, hi=nan, sd=nan)
-    mean, sd = float(d.mean()), float(d.std(ddof=1))
-    half = float(student_t.ppf((1 + level) / 2, n - 1)) * sd / math.sqrt(n)
-    return dict(n=n, mean=mean, lo=mean - half, hi=mean + half, sd=sd)
+    iv = _student(d, level, "paired seeds")  # the one Student-t interval (paired_interval's)
+    return dict(n=n, mean=iv.estimate, lo=iv.lo, hi=iv.hi, sd=float(d.std(ddof=1)))
 
 
 def equivalence_verdict(lo: float, hi: float, margin: float) -> str:

@@ -11,7 +11,6 @@ from rtc.claims import (
     Observation,
     Thresholds,
     equivalence_verdict,
-    no_strong_correlation_verdict,
     observation_texts,
     paired_difference,
     verdict_counts,
@@ -56,20 +55,6 @@ def test_equivalence_verdict(lo, hi, margin, want):
 
 
 # ------------------------------------------------------------------------------------------------ shared rules
-
-@pytest.mark.parametrize("rho, lo, hi, want", [(0.3, -0.2, 0.7, "confirmed"), (-0.49, -0.9, -0.1, "confirmed"),
-                                               (0.8, 0.4, 0.95, "refuted"), (-0.7, -0.9, -0.3, "refuted"),
-                                               (0.6, -0.1, 0.9, "inconclusive"),
-                                               (0.6, float("nan"), float("nan"), "inconclusive"),
-                                               (float("nan"), 0.1, 0.2, "inconclusive"), (0.5, 0.1, 0.9, "refuted")])
-def test_no_strong_correlation_verdict(rho, lo, hi, want):
-    assert no_strong_correlation_verdict(rho, lo, hi, strong=0.5) == want
-
-
-def test_no_strong_correlation_verdict_checks_its_threshold():
-    with pytest.raises(ValueError, match="strong"):
-        no_strong_correlation_verdict(0.1, 0.0, 0.2, strong=0.0)
-
 
 def _obs(verdict, evidence="e"):
     return Observation("c", verdict, f"{verdict}!", evidence)
