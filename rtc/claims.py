@@ -25,7 +25,8 @@ __all__ = ["VERDICTS", "MOST", "FEW", "LEVEL", "Thresholds", "THRESHOLDS", "Obse
            "interval_verdict", "band_verdict", "convergence_verdict",
            "fraction_verdict",
            "verdict_counts", "observation_texts", "spearman_bootstrap",
-           "paired_difference", "equivalence_verdict"]
+           "paired_difference", "equivalence_verdict", "threshold_text", "with_active", "verdict_table",
+           "AGREEMENTS", "agreement", "compare_verdicts"]
 
 # "not converged": confirmed at the end of training but refuted at half training, or the reverse
 # (:func:`convergence_verdict`); "partly": a claim about cells that holds in some of them (:func:`fraction_verdict`).
@@ -347,13 +348,106 @@ def verdict_counts(observations) -> dict[str, int]:
 
 
 def observation_texts(observations: dict, *, prefix: str = "claim", empty: str = "No runs.") -> dict[str, str]:
-    """The texts a chapter glues for each named observation: ``<prefix>-<name>-verdict`` → its summary and
-    ``<prefix>-<name>-evidence`` → its evidence (``empty`` where the evidence is blank)."""
+    """The texts a chapter glues for each named observation: ``<prefix>-<name>-verdict`` → its summary,
+    ``<prefix>-<name>-evidence`` → its evidence (``empty`` where the evidence is blank), and for reading a built
+    book back (:func:`compare_verdicts`): ``-result`` → the bare verdict, ``-interval`` → the interval's text
+    ("none" without one) and ``-active`` → the verdict over the active latents ("" where not computed)."""
     out = {}
     for name, o in observations.items():
         out[f"{prefix}-{name}-verdict"] = o.summary
         out[f"{prefix}-{name}-evidence"] = o.evidence or empty
+        out[f"{prefix}-{name}-result"] = o.verdict
+        out[f"{prefix}-{name}-interval"] = o.interval.text() if o.interval is not None else "none"
+        out[f"{prefix}-{name}-active"] = o.values.get("active_verdict", "")
     return out
+
+
+# How each side of a claim reads in a table: the quantity must lie ... of the threshold t.
+_SIDES = {"above": "> {t:g}", "below": "< {t:g}", "inside": "inside ±{t:g}",
+          "band": "< −{t:g} (inside ±{t:g}: refuted)"}
+
+
+def threshold_text(o: Observation) -> str:
+    """The threshold of ``o`` with the side its claim needs (``o.values["side"]``: above, below, inside, band),
+    e.g. "> 0.25"; "" without a threshold."""
+    if o.threshold is None:
+        return ""
+    side = o.values.get("side")
+    return _SIDES[side].format(t=o.threshold) if side in _SIDES else f"{o.threshold:g}"
+
+
+def with_active(full: dict, active: dict) -> dict:
+    """``full`` (name → Observation over all latents) with each claim's verdict over the active latents (the
+    same name in ``active``) in ``values["active_verdict"]`` and, where the two differ, said in the summary. A name
+    missing from ``active`` is left as it is."""
+    from dataclasses import replace
+
+    out = {}
+    for k, o in full.items():
+        a = active.get(k)
+        if a is None:
+            out[k] = o
+            continue
+        summary = o.summary + (f" (over the active latents: {a.verdict})" if a.verdict != o.verdict else "")
+        out[k] = replace(o, summary=summary, values={**o.values, "active_verdict": a.verdict,
+                                                     "active_interval": a.interval})
+    return out
+
+
+def verdict_table(claims: dict, quantities: dict | None = None):
+    """The verdict table a chapter prints: one row per claim of ``claims`` (name → Observation, in order) with
+    the claim, its ``figure`` and ``quantity`` (``quantities``: name → (figure, quantity); columns a chapter
+    leaves blank for every claim are dropped), the interval (its basis and n), the threshold with the side the
+    claim needs (:func:`threshold_text`), the number of seeds, the regime of the runs it counts, the verdict at
+    half training, the verdict, and the verdict over the active latents (blank where not computed)."""
+    import pandas as pd
+
+    quantities = quantities or {}
+    rows = []
+    for name, o in claims.items():
+        fig, quantity = quantities.get(name, ("", ""))
+        rows.append({"claim": o.claim, "figure": fig, "quantity": quantity,
+                     "interval": o.interval.text() if o.interval is not None else "none",
+                     "threshold": threshold_text(o), "seeds": o.seeds if o.seeds is not None else 0,
+                     "regime": o.regime, "half training": o.half or "not computed", "verdict": o.verdict,
+                     "active latents": o.values.get("active_verdict", "")})
+    table = pd.DataFrame(rows, columns=["claim", "figure", "quantity", "interval", "threshold", "seeds", "regime",
+                                        "half training", "verdict", "active latents"])
+    blank = [c for c in ("figure", "quantity", "regime", "active latents") if (table[c] == "").all()]
+    return table.drop(columns=blank)
+
+
+# Two builds' verdicts on one claim: the same word; one of them decided and the other not (inconclusive or not
+# converged); or confirmed in one and refuted in the other — a contradiction, which makes the claim noise.
+AGREEMENTS = ("same", "one undecided", "contradiction")
+
+
+def agreement(a: str, b: str) -> str:
+    """How two builds' verdicts on one claim agree (:data:`AGREEMENTS`)."""
+    for v in (a, b):
+        if v not in VERDICTS:
+            raise ValueError(f"unknown verdict {v!r}; verdicts are {VERDICTS}")
+    if a == b:
+        return "same"
+    return "contradiction" if {a, b} == {"confirmed", "refuted"} else "one undecided"
+
+
+def compare_verdicts(a: dict, b: dict, *, labels=("A", "B")):
+    """Claim by claim, the verdicts of two builds of one book: ``a``, ``b`` map a claim's name to ``(verdict,
+    interval text)`` (e.g. :func:`rtc.report.built_verdicts`). One row per claim of either build, in ``a``'s
+    order then ``b``'s new ones: ``claim``, ``verdict <label>``, ``interval <label>`` for each, and ``agreement``
+    (:func:`agreement`; "missing" where one build lacks the claim)."""
+    import pandas as pd
+
+    la, lb = labels
+    rows = []
+    for name in list(a) + [n for n in b if n not in a]:
+        va, ia = a.get(name, ("", ""))
+        vb, ib = b.get(name, ("", ""))
+        rows.append({"claim": name, f"verdict {la}": va, f"interval {la}": ia, f"verdict {lb}": vb,
+                     f"interval {lb}": ib, "agreement": agreement(va, vb) if va and vb else "missing"})
+    return pd.DataFrame(rows, columns=["claim", f"verdict {la}", f"interval {la}", f"verdict {lb}",
+                                       f"interval {lb}", "agreement"])
 
 
 def spearman_bootstrap(x, y, *, repeats: int = 1000, seed: int = 0, level: float = 0.95) -> dict:

@@ -46,7 +46,8 @@ __all__ = ["InspectError", "Inspection", "load_run", "resolve_run", "inspect_gri
            "traversal_order", "traversal_values", "reconstructions", "reconstruction_figure", "traversal_images",
            "traversal_figure", "traversal_gif", "latent_histograms", "histogram_figure", "heatmap_matrices",
            "heatmap_figure", "curves_figure", "prior_figure", "figure_bytes", "gallery_images", "image_facts",
-           "settings_table", "scores_table", "write_report", "run_title", "REVISED_MODELS", "ACTIVE_VAR", "main"]
+           "settings_table", "scores_table", "write_report", "run_title", "REVISED_MODELS", "ACTIVE_VAR",
+           "active_latents", "main"]
 
 # Models with RTC-VAE's variance penalty η·Σ_k E[σ_k²] and its target band (rtc.models.eta.BAND); a latent is
 # inactive when its µ barely varies over the images (rtc.models.encoding.ACTIVE_VAR).
@@ -71,7 +72,7 @@ class InspectError(RuntimeError):
 class Inspection:
     """A finished run loaded for inspection, with ``n`` encoded images.
 
-    ``kl`` (L,): each latent's KL to the prior, mean over the images (nats); ``var_mu`` (L,): Var µ_k;
+    ``kl`` (L,): each latent's KL to the prior, mean over the images (nats); ``var_mu`` (L,): Var µ_k (ddof 1);
     ``order``: latents by decreasing KL; ``active``: Var µ_k > :data:`ACTIVE_VAR`. ``evaluation``: the cached
     evaluation (dict with row, matrices, disintegration, factor_names) or one computed here (``eval_source``
     says which). ``key_ok``: the run directory's name is the cache key this checkout computes for its settings
@@ -102,7 +103,7 @@ class Inspection:
 
     @property
     def active(self) -> np.ndarray:
-        return self.var_mu > ACTIVE_VAR
+        return self.var_mu > ACTIVE_VAR  # active_latents' rule, on the var_mu kept here
 
     @property
     def n(self) -> int:
@@ -172,6 +173,15 @@ def _compute_eval(enc, ds) -> dict:
     mats = {"nmi": normalized_mi_matrix(enc.mu, enc.factors), "r2": r2_matrix(enc.mu, enc.factors)}
     dis = {k: disintegration(mats[k], codes=enc.mu, factor_names=names) for k in ("nmi", "r2")}
     return {"row": {}, "matrices": mats, "disintegration": dis, "factor_names": names, "conventions": {}}
+
+
+def active_latents(mu) -> np.ndarray:
+    """(L,) bool: the latents whose mean varies over the images, Var µ_k > :data:`ACTIVE_VAR` (sample variance,
+    ddof 1, as ``rtc.models.representation_stats``); ``mu`` (N, L) encoder means, N ≥ 2."""
+    mu = np.asarray(mu, dtype=np.float64)
+    if mu.ndim != 2 or mu.shape[0] < 2:
+        raise ValueError(f"mu must be (N, L) with N ≥ 2 images, got shape {mu.shape}")
+    return mu.var(axis=0, ddof=1) > ACTIVE_VAR
 
 
 def latent_kl(mu, sigma) -> np.ndarray:
@@ -249,7 +259,7 @@ def load_run(run_dir, *, n: int = 1000, seed: int = 0, evaluation=None, dataset_
             ev["disintegration"] = {**computed["disintegration"], **ev["disintegration"]}
             source += f"; missing matrices computed here on {n} images"
     return Inspection(run_dir, config, ds, model, log, float(state.get("seconds", 0.0)), key_ok, expected,
-                      doc.get("code"), code_now, enc, latent_kl(enc.mu, enc.sigma), enc.mu.var(0), ev, source,
+                      doc.get("code"), code_now, enc, latent_kl(enc.mu, enc.sigma), enc.mu.var(0, ddof=1), ev, source,
                       seed=seed, profile=profile, notes=notes)
 
 

@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
-__all__ = ["glue_values", "glue_figure", "markdown_table"]
+__all__ = ["glue_values", "glue_figure", "markdown_table", "read_glued", "built_verdicts"]
 
 
 def _glue(name: str, value) -> None:
@@ -63,3 +63,49 @@ def markdown_table(df: pd.DataFrame, *, digits: int = 3) -> str:
     lines = ["| " + " | ".join(cell(c) for c in df.columns) + " |", "|" + "---|" * len(df.columns)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
     return "\n".join(lines)
+
+
+def read_glued(notebook) -> dict[str, str]:
+    """Every value glued in an executed notebook, read back: name → its ``text/plain`` (a string's quotes and a
+    number's digits as Python prints them; "<figure>" for a glued figure). ``FileNotFoundError`` without the file."""
+    import nbformat
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    out = {}
+    for c in nb.cells:
+        for o in c.get("outputs", []):
+            name = o.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name:
+                data = o.get("data", {})
+                out[name] = ("<figure>" if any(k.endswith("image/png") for k in data) else
+                             data.get("application/papermill.record/text/plain", data.get("text/plain", "")))
+    return out
+
+
+def built_verdicts(executed, *, prefix: str = "claim") -> dict[str, dict[str, tuple[str, str]]]:
+    """The verdicts of a built book: ``executed`` is a folder of executed chapters (``book/_build/executed/
+    <profile>/chapters``, or any folder of ``*.ipynb``). Chapter stem → claim name → (verdict, interval text), read
+    from the ``<prefix>-<name>-result`` / ``-interval`` values each chapter glues
+    (:func:`rtc.claims.observation_texts`); chapters without any are left out. ``FileNotFoundError`` for a missing
+    folder or one without notebooks."""
+    import ast
+    from pathlib import Path
+
+    folder = Path(executed)
+    notebooks = sorted(folder.glob("*.ipynb")) if folder.is_dir() else []
+    if not notebooks:
+        raise FileNotFoundError(f"{folder}: no executed chapters (*.ipynb) there; build the book first")
+    out = {}
+    for nb in notebooks:
+        glued = read_glued(nb)
+        head, tail = f"{prefix}-", "-result"
+        claims = {}
+        for key, value in glued.items():
+            if key.startswith(head) and key.endswith(tail):
+                name = key[len(head):-len(tail)]
+                interval = glued.get(f"{head}{name}-interval", "'none'")
+                claims[name] = (ast.literal_eval(value), ast.literal_eval(interval))
+        if claims:
+            out[nb.stem] = claims
+    return out
+

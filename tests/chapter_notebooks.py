@@ -14,6 +14,7 @@ import nbformat
 
 from rtc.claims import VERDICTS
 from rtc.params import chapter_notebook
+from rtc.report import read_glued
 
 _ROLE = re.compile(r"\{glue(?::(?:text|any|md)?)?\}`([^`:]+)(?::[^`]*)?`")
 _FIGURE = re.compile(r"^\s*```\{glue(?::figure|:math)?\}\s+(\S+)", re.M)
@@ -30,16 +31,7 @@ def referenced_keys(source: Path) -> set[str]:
 
 def glued_values(notebook: Path) -> dict[str, str]:
     """key → text/plain (or '<figure>') of every glue output of an executed notebook."""
-    nb = nbformat.read(notebook, as_version=4)
-    out = {}
-    for c in nb.cells:
-        for o in c.get("outputs", []):
-            name = o.get("metadata", {}).get("scrapbook", {}).get("name")
-            if name:
-                data = o.get("data", {})
-                out[name] = ("<figure>" if any(k.endswith("image/png") for k in data) else
-                             data.get("application/papermill.record/text/plain", data.get("text/plain", "")))
-    return out
+    return read_glued(notebook)
 
 
 def missing_or_bad(source: Path, notebook: Path) -> list[str]:

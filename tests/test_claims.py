@@ -8,12 +8,18 @@ from hypothesis import strategies as st
 
 from rtc.claims import (
     VERDICTS,
+    Interval,
     Observation,
     Thresholds,
+    agreement,
+    compare_verdicts,
     equivalence_verdict,
     observation_texts,
     paired_difference,
+    threshold_text,
     verdict_counts,
+    verdict_table,
+    with_active,
 )
 
 
@@ -66,9 +72,66 @@ def test_verdict_counts_and_observation_texts():
     assert list(verdict_counts(obs.values())) == list(VERDICTS)
     with pytest.raises(ValueError, match="maybe"):
         verdict_counts([_obs("maybe")])
-    assert observation_texts(obs) == {"claim-a-verdict": "confirmed!", "claim-a-evidence": "e",
-                                      "claim-b_c-verdict": "partly!", "claim-b_c-evidence": "No runs.",
-                                      "claim-d-verdict": "confirmed!", "claim-d-evidence": "e"}
+    texts = observation_texts(obs)
+    assert {k: v for k, v in texts.items() if k.endswith(("-verdict", "-evidence"))} == {
+        "claim-a-verdict": "confirmed!", "claim-a-evidence": "e", "claim-b_c-verdict": "partly!",
+        "claim-b_c-evidence": "No runs.", "claim-d-verdict": "confirmed!", "claim-d-evidence": "e"}
+    # what a built book is read back by: the bare verdict, the interval's text, the active view
+    assert texts["claim-a-result"] == "confirmed" and texts["claim-a-interval"] == "none"
+    assert texts["claim-a-active"] == ""
+    iv = Interval(1.0, 0.5, 1.5, 3, "paired seeds")
+    o = Observation("c", "confirmed", "confirmed", "", {"active_verdict": "refuted"}, interval=iv)
+    t = observation_texts({"x": o})
+    assert t["claim-x-interval"] == iv.text() and t["claim-x-active"] == "refuted"
+
+
+def test_threshold_text_reads_the_side():
+    o = lambda side, t=0.25: Observation("c", "confirmed", "s", "e", {"side": side}, threshold=t)  # noqa: E731
+    assert threshold_text(o("above")) == "> 0.25" and threshold_text(o("below")) == "< 0.25"
+    assert threshold_text(o("inside", 0.5)) == "inside ±0.5"
+    assert threshold_text(o("band", 0.5)) == "< −0.5 (inside ±0.5: refuted)"
+    assert threshold_text(Observation("c", "confirmed", "s", "e")) == ""
+
+
+def test_with_active_says_where_the_views_differ():
+    full = {"a": _obs("confirmed"), "b": _obs("refuted"), "c": _obs("inconclusive")}
+    active = {"a": _obs("confirmed"), "b": _obs("inconclusive")}
+    out = with_active(full, active)
+    assert out["a"].summary == "confirmed!" and out["a"].values["active_verdict"] == "confirmed"
+    assert out["b"].summary == "refuted! (over the active latents: inconclusive)"
+    assert out["b"].verdict == "refuted"           # the verdict itself is the one over all latents
+    assert out["c"] is full["c"]                  # not judged over the active latents: left as it was
+
+
+def test_verdict_table_one_row_per_claim():
+    iv = Interval(0.8, 0.6, 1.0, 3, "paired seeds")
+    claims = {"a": Observation("claim a", "confirmed", "s", "e", {"side": "above", "active_verdict": "refuted"},
+                               interval=iv, threshold=0.25, seeds=3, regime="in band: 3 of 3", half="confirmed"),
+              "b": Observation("claim b", "inconclusive", "s", "e", {"side": "below"}, threshold=1.0)}
+    t = verdict_table(claims, {"a": ("Fig. 3", "TC gap")})
+    assert list(t.columns) == ["claim", "figure", "quantity", "interval", "threshold", "seeds", "regime",
+                               "half training", "verdict", "active latents"]
+    assert t.iloc[0].tolist() == ["claim a", "Fig. 3", "TC gap", iv.text(), "> 0.25", 3, "in band: 3 of 3",
+                                  "confirmed", "confirmed", "refuted"]
+    assert t.iloc[1].tolist() == ["claim b", "", "", "none", "< 1", 0, "", "not computed", "inconclusive", ""]
+    bare = verdict_table({"b": claims["b"]})     # columns blank for every claim are left out
+    assert list(bare.columns) == ["claim", "interval", "threshold", "seeds", "half training", "verdict"]
+
+
+def test_agreement_and_compare_verdicts():
+    assert agreement("confirmed", "confirmed") == "same"
+    assert agreement("confirmed", "inconclusive") == "one undecided"
+    assert agreement("not converged", "refuted") == "one undecided"
+    assert agreement("refuted", "confirmed") == agreement("confirmed", "refuted") == "contradiction"
+    with pytest.raises(ValueError, match="maybe"):
+        agreement("maybe", "confirmed")
+    a = {"x": ("confirmed", "1 [0.5, 1.5]"), "y": ("refuted", "none")}
+    b = {"y": ("confirmed", "2"), "z": ("inconclusive", "none")}
+    t = compare_verdicts(a, b, labels=("s0-2", "s3-5"))
+    assert list(t.columns) == ["claim", "verdict s0-2", "interval s0-2", "verdict s3-5", "interval s3-5", "agreement"]
+    assert t.claim.tolist() == ["x", "y", "z"]
+    assert t.agreement.tolist() == ["missing", "contradiction", "missing"]
+    assert t.iloc[1]["interval s3-5"] == "2"
 
 
 def test_thresholds_are_documented_fields():
@@ -86,7 +149,6 @@ def test_comparison_thresholds_keep_their_values():
 
 # ---------------------------------------------------------------------------------------- interval rules
 from rtc.claims import (  # noqa: E402
-    Interval,
     band_verdict,
     bootstrap_interval,
     convergence_verdict,

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rtc.claims import Thresholds
+from rtc.claims import Thresholds, verdict_table
 from rtc.experiments.comparison import (
     CLAIMS,
     QUANTITIES,
@@ -21,7 +21,6 @@ from rtc.experiments.comparison import (
     claim_revised_lower,
     claim_rtc_recon,
     claim_tc_sap,
-    verdict_table,
 )
 from rtc.models.encoding import Encoding
 
@@ -295,9 +294,9 @@ def test_check_claims_half_training_and_not_converged():
 def test_check_claims_on_an_empty_profile_is_inconclusive_and_the_table_lists_every_claim():
     claims = check_claims(stage([row("dip_vae_i", 10, learned=False)]), None, T, **FAST, permutations=19)
     assert {o.verdict for o in claims.values()} == {"inconclusive"}
-    table = verdict_table(claims)
+    table = verdict_table(claims, CLAIMS)
     assert list(table.columns) == ["claim", "figure", "quantity", "interval", "threshold", "seeds", "regime",
-                                   "half-training", "verdict", "active latents"]
+                                   "half training", "verdict", "active latents"]
     assert len(table) == len(CLAIMS) and "Fig. 9e" not in " ".join(table["figure"])
     assert set(table["figure"]) >= {"Fig. 3 left", "Fig. 3 right", "Fig. 4", "Fig. 9a", "Fig. 9b", "Fig. 9d"}
 

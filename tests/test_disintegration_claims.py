@@ -9,11 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rtc.claims import VERDICTS, Thresholds
+from rtc.claims import VERDICTS, Thresholds, verdict_table
 from rtc.experiments.disintegration import (
     CLAIMS,
+    QUANTITIES,
+    active_encodings,
     analyse_codes,
     check_claims,
+    check_claims_active,
     check_distinct,
     check_exists,
     check_suppression,
@@ -23,7 +26,6 @@ from rtc.experiments.disintegration import (
     run_summary,
     suppression_table,
     synthetic_code,
-    verdict_table,
 )
 
 REPEATS = 200
@@ -255,9 +257,12 @@ def test_check_claims_combines_full_and_half_training():
 
 def test_verdict_table():
     claims = check_claims(_table(*[_rows(r, seed=r, flag_nmi=(0,)) for r in range(14)]), repeats=50)
-    t = verdict_table(claims)
-    assert list(t.columns) == ["claim", "quantity", "interval", "threshold", "seeds", "half training", "verdict"]
-    assert len(t) == len(CLAIMS) and t.threshold[0] == "> 0.25 (exists_share)" and t.seeds[0] == 14
+    t = verdict_table(claims, QUANTITIES)
+    assert list(t.columns) == ["claim", "figure", "quantity", "interval", "threshold", "seeds", "half training",
+                               "verdict"]
+    assert len(t) == len(CLAIMS) and t.threshold[0] == "> 0.25" and t.seeds[0] == 14
+    assert t.figure.tolist() == ["§5.3", "§5.4", "§5.4", "§5.3", "§5.3"]
+    assert t.threshold.tolist()[-1] == "< −0.5 (inside ±0.5: refuted)"  # the trade-off's band
     assert t["half training"][0] == "not computed" and t.interval[0].startswith("1.00 [0.54, 1.00] (90 % interval")
 
 
@@ -288,3 +293,45 @@ def test_claims_and_suppression_figures_draw_what_they_are_given():
     fig = suppression_figure(tables)
     assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 4  # one line per run with both kinds of factor
     plt.close("all")
+
+
+# ------------------------------------------------------------------------------------------------ active latents
+
+def _enc(codes, factors):
+    from rtc.models.encoding import Encoding
+
+    return Encoding(codes, np.ones_like(codes), codes, factors, np.zeros(len(codes)))
+
+
+def test_active_encodings_keep_the_latents_whose_mean_varies():
+    rng = np.random.default_rng(0)
+    mu = rng.standard_normal((500, 4)) * np.array([1.0, 0.05, 0.5, 0.001])  # variances 1, 0.0025, 0.25, 1e-6
+    out = active_encodings([_enc(mu, None), None, _enc(mu[:, [0, 1]], None)])
+    assert out[0].mu.shape == (500, 2) and np.array_equal(out[0].mu, mu[:, [0, 2]])
+    assert np.array_equal(out[0].z, mu[:, [0, 2]]) and out[0].sigma.shape == (500, 2)
+    assert out[1] is None and out[2] is None  # no encoding; one active latent: no pair to split into
+
+
+def test_a_split_over_an_inactive_latent_differs_between_the_two_views():
+    # factor 0 split over latents 0 and 1 (k = 2 digits); latent 1 then shrunk to variance 0.0025 < 0.01: MI
+    # ignores scale, so over all latents the split is flagged, over the active ones there is none to flag.
+    code = synthetic_code("split", k=2, m=4)
+    codes = code.codes * np.array([1.0, 0.05, 1.0, 1.0])
+    full = analyse_codes(codes, code.factors, factor_names=code.factor_names)
+    (act,) = active_encodings([_enc(codes, code.factors)])
+    active = analyse_codes(act.mu, code.factors, factor_names=code.factor_names)
+    assert act.mu.shape[1] == 3
+    # (normalised MI: each base-4 digit carries half of the 16-valued factor's entropy)
+    assert full[(full.score == "nmi") & (full.factor_index == 0)].disintegrated.item()
+    assert not active[(active.score == "nmi") & (active.factor_index == 0)].disintegrated.any()
+
+
+def test_check_claims_active_judges_the_active_view_and_needs_two_active_latents():
+    code = synthetic_code("split", k=2, m=4)
+    run = SimpleNamespace(config=SimpleNamespace(model="rtc_vae", strength=10.0, seed=0),
+                          dataset=SimpleNamespace(name="dsprites"), factor_names=code.factor_names)
+    enc = _enc(code.codes, code.factors)
+    claims = check_claims_active([run], [enc], None, repeats=50)
+    assert list(claims) == list(CLAIMS) and all(o.verdict in VERDICTS for o in claims.values())
+    flat = _enc(code.codes * np.array([1.0, 0.01, 0.01, 0.01]), code.factors)  # one active latent
+    assert check_claims_active([run], [flat], None, repeats=50) == {}

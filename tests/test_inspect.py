@@ -208,3 +208,15 @@ def test_a_run_of_other_code_is_shown_and_marked(trained, tmp_path, capsys):
     assert "cache key mismatch" in capsys.readouterr().err
     assert "cache key mismatch" in (tmp_path / "o" / "index.html").read_text()
     assert not (other / "eval").exists()
+
+
+def test_active_latents_known_variances():
+    from rtc.inspect import active_latents
+
+    mu = np.zeros((4, 3))
+    mu[:, 0] = [0, 0, 0, 0.4]   # sample variance (ddof 1) 0.04: active
+    mu[:, 1] = [0, 0, 0, 0.1]   # 0.0025: below the threshold
+    mu[:, 2] = [1, -1, 1, -1]   # 4/3
+    assert active_latents(mu).tolist() == [True, False, True]
+    with pytest.raises(ValueError, match="N ≥ 2"):
+        active_latents(np.zeros(3))

@@ -40,3 +40,53 @@ def test_markdown_table_known_answer():
         r"| a\|b | ok | s |", "|---|---|---|", r"| 1.2 | yes | x\|y |", "|  | no | z |"]
     with pytest.raises(TypeError):
         report.markdown_table([1, 2])
+
+
+def _executed(path, glued: dict):
+    """An executed notebook whose one cell glued ``glued`` (name → Python value) as papermill records them."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("glue_values(...)")
+    cell.outputs = [nbformat.v4.new_output(
+        "display_data", data={"application/papermill.record/text/plain": repr(v)},
+        metadata={"scrapbook": {"mime_prefix": "application/papermill.record/", "name": k}})
+        for k, v in glued.items()]
+    cell.outputs.append(nbformat.v4.new_output("display_data", data={"text/plain": "'not glued'"}))
+    nb.cells.append(cell)
+    nbformat.write(nb, str(path))
+
+
+def test_read_glued_and_built_verdicts(tmp_path):
+    _executed(tmp_path / "comparison.ipynb", {
+        "claim-a-verdict": "refuted (over the active latents: inconclusive)", "claim-a-result": "refuted",
+        "claim-a-interval": "1.5 [1.2, 1.8] (90 % interval, paired seeds, n = 3)", "runs-total": 20,
+        "claim-b-result": "confirmed"})
+    _executed(tmp_path / "theorem1.ipynb", {"obs1-verdict": "confirmed"})
+    glued = report.read_glued(tmp_path / "comparison.ipynb")
+    assert glued["runs-total"] == "20" and glued["claim-a-result"] == "'refuted'" and len(glued) == 5
+    assert report.built_verdicts(tmp_path) == {"comparison": {
+        "a": ("refuted", "1.5 [1.2, 1.8] (90 % interval, paired seeds, n = 3)"), "b": ("confirmed", "none")}}
+    with pytest.raises(FileNotFoundError, match="no executed chapters"):
+        report.built_verdicts(tmp_path / "missing")
+
+
+def test_compare_builds_script_flags_a_contradiction(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "compare_builds", Path(__file__).resolve().parents[1] / "scripts" / "compare_builds.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    for name, verdicts in (("a", ("confirmed", "refuted")), ("b", ("inconclusive", "refuted")),
+                           ("c", ("refuted", "refuted"))):
+        (tmp_path / name).mkdir()
+        _executed(tmp_path / name / "comparison.ipynb",
+                  {"claim-x-result": verdicts[0], "claim-y-result": verdicts[1]})
+    assert script.main([str(tmp_path / "a"), str(tmp_path / "b"), "--labels", "s0-2", "s3-5"]) == 0
+    out = capsys.readouterr().out
+    assert "## comparison" in out and "verdict s3-5" in out and "1 same, 1 one undecided, 0 contradiction" in out
+    assert script.main([str(tmp_path / "a"), str(tmp_path / "c")]) == 1  # x: confirmed vs refuted
+    assert "1 contradiction" in capsys.readouterr().out
+    assert script.main([str(tmp_path / "a"), str(tmp_path / "missing")]) == 2

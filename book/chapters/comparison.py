@@ -58,10 +58,11 @@ import time
 import numpy as np
 import torch
 
-from rtc.claims import LEVEL, Thresholds, observation_texts, verdict_counts
+from rtc.claims import LEVEL, Thresholds, observation_texts, verdict_counts, verdict_table
 from rtc.data import load_dataset
 from rtc.experiments import default_results_dir
 from rtc.experiments.comparison import (
+    CLAIMS,
     LABELS,
     PAIRS,
     REVISED,
@@ -88,7 +89,6 @@ from rtc.experiments.comparison import (
     traced_runs,
     traversal_inputs,
     variance_band_summary,
-    verdict_table,
 )
 from rtc.report import glue_figure, glue_values, markdown_table
 from rtc.sweep import dry_run, grid_runs, run_grid
@@ -454,7 +454,7 @@ glue_figure("fig-comparison-pairs", fig)
 # and the verdict over the active latents.
 
 # %%
-display(Markdown(markdown_table(verdict_table(claims))))
+display(Markdown(markdown_table(verdict_table(claims, CLAIMS))))
 
 # %% [markdown]
 # ## How training got there

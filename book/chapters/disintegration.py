@@ -54,12 +54,14 @@ import time
 import pandas as pd
 import torch
 
-from rtc.claims import LEVEL, THRESHOLDS
+from rtc.claims import LEVEL, THRESHOLDS, observation_texts, verdict_table, with_active
 from rtc.experiments import default_results_dir
 from rtc.experiments.disintegration import (
     DESCRIPTIVE_RUNS,
+    QUANTITIES,
     analyse_runs,
     check_claims,
+    check_claims_active,
     clearest_split,
     closed_form_agreement,
     closed_forms,
@@ -80,7 +82,6 @@ from rtc.experiments.disintegration import (
     split_r2,
     split_texts,
     suppression_table,
-    verdict_table,
 )
 from rtc.experiments.disintegration_plots import (
     METRIC_LABELS,
@@ -468,18 +469,23 @@ else:
 #    inside ±{glue:text}`th-strong_rho` (no strong correlation) or above +{glue:text}`th-strong_rho`; an interval
 #    that merely excludes 0 decides nothing. Fewer than {glue:text}`th-min_runs` runs is inconclusive, and a rank
 #    correlation over fewer than {glue:text}`descriptive-runs` runs is descriptive.
+#
+# Every claim is judged twice: over all ten latents and over each run's active ones (Var µ_k > 0.01;
+# `check_claims_active`). A latent whose mean barely varies can still score on R² or MI, which ignore scale, so
+# the two views can differ; where they do, the verdict says so.
 
 # %%
 claims = check_claims(factors_all, encodings, thresholds, half=factors_half, half_codes=half_encodings,
                       repeats=bootstrap_repeats, seed=seed)
-glue_values({f"claim-{name}-{part}": getattr(o, attr) for name, o in claims.items()
-             for part, attr in (("verdict", "summary"), ("evidence", "evidence"))})
+claims = with_active(claims, check_claims_active(results, encodings, half_encodings, thresholds,
+                                                 max_points=knn_max_points, repeats=bootstrap_repeats, seed=seed))
+glue_values(observation_texts(claims))
 
 # %% tags=["hide-input"]
 glue_figure("fig-dis-suppression", suppression_figure({m: suppression_table(factors_all, m) for m in ("sap", "mig")}))
 glue_figure("fig-dis-claims", claims_figure(claims, thresholds))
 display(Markdown("The claims of §5.3–5.4 and the conclusion, with this profile's verdicts.\n\n"
-                 + markdown_table(verdict_table(claims, thresholds))))
+                 + markdown_table(verdict_table(claims, QUANTITIES))))
 glue_values({"chapter-seconds": time.perf_counter() - t_start})
 
 # %% [markdown]

@@ -16,7 +16,7 @@ and the runs' :class:`rtc.experiments.RunResult` s in the same order) and then c
 - :func:`check_claims` — one :class:`rtc.claims.Observation` per claim of §5.1–5.2 (:data:`CLAIMS`: Figs 3, 4, 9a,
   9b, 9d and §5.2's DIP-VAE and RTC-VAE claims), each a quantity with a 90 % interval — over seeds, paired by seed,
   or over the images of a one-seed run — judged against a threshold of :class:`rtc.claims.Thresholds`, at the end
-  and at half training; :func:`verdict_table` sets them side by side;
+  and at half training; :func:`rtc.claims.verdict_table` sets them side by side;
 - :func:`traced_runs`, :func:`snapshot_trace`, :func:`variance_band_summary`, :func:`traversal_inputs` — what
   training did (TC over training from the weight snapshots, RTC-VAE's η and variance term) for one run per model;
 - :func:`pair_codes`, :func:`pair_summary` — the most dependent latent pairs of a run;
@@ -54,7 +54,7 @@ from rtc.claims import (
 __all__ = ["PAIRS", "REVISED", "LABELS", "MODELS", "SIDE_MODELS", "CLAIMS", "QUANTITIES", "STAGE_COLUMNS", "Stage",
            "mean_image_baseline", "add_learning", "add_disparity", "add_regime", "claim_stage", "tc_estimator_text",
            "seed_cells", "one_seed_text", "claim_disparity", "claim_revised_lower", "claim_rtc_recon", "claim_tc_sap",
-           "claim_lower_than_factor_vae", "claim_pairwise", "verdict_table", "learning_summary", "check_claims",
+           "claim_lower_than_factor_vae", "claim_pairwise", "learning_summary", "check_claims",
            "run_labels", "run_label", "traced_runs", "snapshot_trace",
            "variance_band_summary", "traversal_inputs", "pair_codes", "pair_summary", "noise_range", "theorem1_row",
            "theorem1_table", "theorem1_summary", "run_table", "shown_run_table", "tc_mean_side_by_side",
@@ -292,11 +292,10 @@ def _statistic(name: str, active: np.ndarray):
 
 
 def _active(enc) -> np.ndarray:
-    """The active latents of an encoding (Var µ_k > ACTIVE_VAR), the rule of :func:`rtc.models.representation_stats`."""
-    from rtc.models import representation_stats
-    from rtc.models.encoding import ACTIVE_VAR
+    """The active latents of an encoding (:func:`rtc.inspect.active_latents` of its µ)."""
+    from rtc.inspect import active_latents
 
-    return representation_stats(enc)["var_mu"] > ACTIVE_VAR
+    return active_latents(enc.mu)
 
 
 def _codes(stage: Stage, row: int):
@@ -662,22 +661,6 @@ def check_claims(full: Stage, half: Stage | None = None, t: Thresholds = THRESHO
     return out
 
 
-def verdict_table(claims: dict[str, Observation]) -> pd.DataFrame:
-    """One row per claim (the order of ``claims``): claim, figure, quantity, interval (90 %, its basis and n),
-    threshold (the side the claim needs), seeds, regime, half-training verdict, verdict, and the verdict over the
-    active latents (blank where the quantity does not depend on them)."""
-    rows = []
-    for name, o in claims.items():
-        fig, quantity = CLAIMS.get(name, ("", o.claim))
-        side = {"above": "> ", "below": "< ", "inside": "inside ±"}.get(o.values.get("side"), "")
-        rows.append({"claim": o.claim, "figure": fig, "quantity": quantity,
-                     "interval": o.interval.text() if o.interval is not None else "none",
-                     "threshold": f"{side}{o.threshold:g}" if o.threshold is not None else "",
-                     "seeds": o.seeds, "regime": o.regime, "half-training": o.half or "not computed",
-                     "verdict": o.verdict, "active latents": o.values.get("active_verdict", "")})
-    return pd.DataFrame(rows)
-
-
 # ------------------------------------------------------------------------------------------------ run labels
 
 def run_labels(table: pd.DataFrame) -> list[str]:
@@ -774,12 +757,11 @@ def traversal_inputs(model, dataset, *, n: int = 1000, seed: int = 0) -> dict:
     """What a latent traversal of ``model`` needs, from µ, σ of ``n`` images of ``dataset`` (seeded): ``base_code``
     (L,) the µ of the first image, ``kl`` (L,) each latent's KL to the prior (nats, :func:`rtc.inspect.latent_kl`)
     and ``active`` (L,) bool, Var µ_k > :data:`rtc.models.encoding.ACTIVE_VAR`."""
-    from rtc.inspect import latent_kl
+    from rtc.inspect import active_latents, latent_kl
     from rtc.models import encode
-    from rtc.models.encoding import ACTIVE_VAR
 
     enc = encode(model, dataset, n=n, seed=seed)
-    return {"base_code": enc.mu[0], "kl": latent_kl(enc.mu, enc.sigma), "active": enc.mu.var(0) > ACTIVE_VAR}
+    return {"base_code": enc.mu[0], "kl": latent_kl(enc.mu, enc.sigma), "active": active_latents(enc.mu)}
 
 
 # ------------------------------------------------------------------------------------------------ pair dependence
@@ -794,8 +776,8 @@ def pair_codes(results, datasets: dict, model: str, dataset: str = "dsprites", *
     ACTIVE_VAR, "dep": …}`` where ``dep`` is :func:`rtc.experiments.dependence.pairwise_dependence` over the active
     latents (k neighbours; None with fewer than two active) plus ``factor`` / ``factor_name``: the factor the pair
     is most linked to, argmax over factors of R²[a] + R²[b] (the run's R² matrix, latents × factors)."""
+    from rtc.inspect import active_latents
     from rtc.models import encode
-    from rtc.models.encoding import ACTIVE_VAR
 
     from .dependence import pairwise_dependence
 
@@ -805,7 +787,7 @@ def pair_codes(results, datasets: dict, model: str, dataset: str = "dsprites", *
     i = hits[0]
     ds = datasets[dataset]
     enc = encode(results[i].load_model(), ds, n=n, seed=seed)
-    active = [j for j, v in enumerate(enc.mu.var(0)) if v > ACTIVE_VAR]
+    active = [int(j) for j in np.flatnonzero(active_latents(enc.mu))]
     dep = None
     if len(active) >= 2:
         r2 = np.asarray(results[i].matrices["r2"], dtype=np.float64)

@@ -100,7 +100,8 @@ __all__ = ["MAX_VALUES", "MODES", "FACTORISED_MODELS", "DIP_MODELS", "SYNTHETIC_
            "encode_half", "analyse_runs", "clearest_split", "split_texts", "pair_text", "deficit_table",
            "deficit_shares", "deficit_share_interval", "tradeoff_dataset", "CLAIMS", "DESCRIPTIVE_RUNS",
            "run_summary", "permutation_pvalue", "suppression_table", "check_exists", "check_suppression",
-           "check_distinct", "check_tradeoff", "check_claims", "verdict_table"]
+           "check_distinct", "check_tradeoff", "check_claims", "QUANTITIES", "active_encodings",
+           "check_claims_active"]
 
 MAX_VALUES = 20  # the reference MIG's bin count: up to this many equispaced values per latent bin losslessly
 MODES = ("split", "dependent", "rotation")
@@ -666,6 +667,20 @@ def encode_half(results, *, n: int, seed: int = 0, device=None) -> list:
     return out
 
 
+def active_encodings(encodings) -> list:
+    """Each encoding restricted to its active latents (µ, σ, z columns with Var µ_k > ACTIVE_VAR,
+    :func:`rtc.inspect.active_latents`), for the claims' view over the active latents; None (left out, as by
+    :func:`analyse_runs`) for a None encoding or one with fewer than two active latents (no pair to split into)."""
+    from rtc.inspect import active_latents
+
+    out = []
+    for enc in encodings:
+        keep = active_latents(enc.mu) if enc is not None else None
+        out.append(None if keep is None or keep.sum() < 2 else
+                   replace(enc, mu=enc.mu[:, keep], sigma=enc.sigma[:, keep], z=enc.z[:, keep]))
+    return out
+
+
 def analyse_runs(results, encodings, *, max_points: int = 2000, min_score: float = 0.1,
                  seed: int = 0) -> pd.DataFrame | None:
     """:func:`analyse_codes` of every run's encoder means: ``encodings[i]`` (anything with ``mu`` (N, L) and
@@ -809,6 +824,8 @@ CLAIMS = {
                  "Spearman ρ(TC_mean, disintegration index) over the factorised runs of one dataset",
                  "strong_rho", "band"),
 }
+# Where the paper states each claim, and its quantity: the first columns of rtc.claims.verdict_table.
+QUANTITIES = {k: ("§5.4" if k.startswith("suppression") else "§5.3", v[1]) for k, v in CLAIMS.items()}
 # A rank correlation over fewer runs than this is descriptive (said with its verdict).
 DESCRIPTIVE_RUNS = 30
 _BINS = 20  # the reference MIG's histogram bins, as everywhere in this module
@@ -828,13 +845,15 @@ def _need(df: pd.DataFrame, cols, name: str):
 def _none(name: str, why: str, th: Thresholds, seeds: int = 0, values=None) -> Observation:
     """An inconclusive claim without an interval: nothing (or too little) to judge."""
     return Observation(CLAIMS[name][0], "inconclusive", f"inconclusive: {why}", f"No interval: {why}.",
-                       values or {}, threshold=getattr(th, CLAIMS[name][2]), seeds=seeds)
+                       {**(values or {}), "side": CLAIMS[name][3]}, threshold=getattr(th, CLAIMS[name][2]),
+                       seeds=seeds)
 
 
 def _judged(name: str, interval: Interval, verdict: str, th: Thresholds, seeds: int, evidence: str,
             values: dict, note: str = "") -> Observation:
     return Observation(CLAIMS[name][0], verdict, verdict + note, f"{interval.text()}; {evidence}",
-                       {**values, "estimate": interval.estimate, "lo": interval.lo, "hi": interval.hi},
+                       {**values, "estimate": interval.estimate, "lo": interval.lo, "hi": interval.hi,
+                        "side": CLAIMS[name][3]},
                        interval=interval, threshold=getattr(th, CLAIMS[name][2]), seeds=seeds)
 
 
@@ -1117,20 +1136,24 @@ def check_claims(factors: pd.DataFrame, codes=None, th: Thresholds = THRESHOLDS,
     return out
 
 
-def verdict_table(claims: dict, th: Thresholds = THRESHOLDS) -> pd.DataFrame:
-    """The verdict table of :func:`check_claims`' output: one row per claim with its quantity, its interval (or
-    "none"), the threshold with its side, the number of seeds, the half-training verdict ("not computed" without
-    one) and the verdict."""
-    rows = []
-    for k, o in claims.items():
-        _, quantity, field_name, side = CLAIMS[k]
-        t = getattr(th, field_name)
-        rule = {"above": f"> {t:g}", "below": f"< {t:g}", "band": f"< −{t:g} (inside ±{t:g}: refuted)"}[side]
-        rows.append({"claim": o.claim, "quantity": quantity,
-                     "interval": o.interval.text() if o.interval is not None else "none",
-                     "threshold": f"{rule} ({field_name})", "seeds": o.seeds if o.seeds is not None else 0,
-                     "half training": o.half or "not computed", "verdict": o.summary})
-    return pd.DataFrame(rows)
+def check_claims_active(results, encodings, half_encodings=None, th: Thresholds = THRESHOLDS, *,
+                        max_points: int = 2000, repeats: int = 1000, seed: int = 0) -> dict:
+    """:func:`check_claims` over each run's active latents (:func:`active_encodings` of ``encodings`` and of
+    ``half_encodings``, the snapshots at half training, None: not computed), analysed as :func:`analyse_runs`
+    does with ``th.min_score``. A latent whose µ barely varies can still score on a scale-free metric (R², MI), so
+    this view can differ from the one over all latents. Returns name → Observation, or {} when no run has two
+    active latents (nothing to judge; the chapter shows the view over all latents only)."""
+    kw = dict(max_points=max_points, min_score=th.min_score, seed=seed)
+    act = active_encodings(encodings)
+    factors = analyse_runs(results, act, **kw)
+    if factors is None:
+        return {}
+    half = half_codes = None
+    if half_encodings is not None:
+        half_codes = active_encodings(half_encodings)
+        half = analyse_runs(results, half_codes, **kw)
+    return check_claims(factors, act, th, half=half, half_codes=half_codes if half is not None else None,
+                        repeats=repeats, seed=seed)
 
 
 def deficit_share_interval(factors: pd.DataFrame, score: str, *, repeats: int = 1000, seed: int = 0,
