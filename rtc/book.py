@@ -172,6 +172,10 @@ def executed_path(chapter: Chapter, profile: str) -> Path:
     return chapter.book / "_build" / "executed" / profile / f"{chapter.docname}.ipynb"
 
 
+# Seconds the notebook client waits for a cell's outputs after the kernel reports it done (nbclient: 4).
+IOPUB_TIMEOUT = 120
+
+
 def _package_digest() -> str:
     return files_digest(Path(__file__).resolve().parent.rglob("*.py"))
 
@@ -314,9 +318,12 @@ def run_chapter(chapter: Chapter, params: dict, out: Path, *, force: bool = Fals
             # cwd: the chapter's own folder, so relative paths in a chapter mean the same in every profile.
             # The kernel inherits $RTC_PROGRESS: what the chapter's work reports (rtc.progress) reaches on_progress.
             with _progress_channel(Path(tmp) / "progress.txt", on_progress):
+                # iopub_timeout: how long the client waits for a finished cell's last output; nbclient's 4 s
+                # failed a chapter on a loaded machine (a low-priority build beside two training workers).
                 pm.execute_notebook(str(src_nb), str(out_nb), parameters=params, kernel_name="python3",
                                     cwd=str(chapter.source.parent), progress_bar=progress, log_output=False,
-                                    kernel_manager_class=_kernel_manager_class(Path(tmp)))
+                                    kernel_manager_class=_kernel_manager_class(Path(tmp)),
+                                    iopub_timeout=IOPUB_TIMEOUT)
         except pm.PapermillExecutionError as exc:
             executed = nbformat.read(out_nb, as_version=4) if out_nb.exists() else None
             where = f"code cell [{exc.exec_count}]"

@@ -57,13 +57,18 @@ def _key_pattern(node, *, keyword: bool = False) -> str | None:
 
 
 def _mapping_patterns(node, *, keyword: bool = False) -> list[str | None]:
-    """The keys of a mapping handed to ``glue_values``: a dict display (``**`` spreads included) or a dict
-    comprehension; [None] for anything else (keys the test cannot see)."""
+    """The keys of a mapping handed to ``glue_values``: a dict display (``**`` spreads included), a dict
+    comprehension or an ``observation_texts(...)`` call; [None] for anything else (keys the test cannot see)."""
     if isinstance(node, ast.Dict):
         return [p for k, v in zip(node.keys, node.values, strict=True)
                 for p in (_mapping_patterns(v, keyword=keyword) if k is None else [_key_pattern(k, keyword=keyword)])]
     if isinstance(node, ast.DictComp):
         return [_key_pattern(node.key, keyword=keyword)]
+    if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "observation_texts":
+        # rtc.claims.observation_texts: <prefix>-<claim name>-<part> for each claim
+        prefix = next((k.value.value for k in node.keywords if k.arg == "prefix"
+                       and isinstance(k.value, ast.Constant)), "claim")
+        return [re.escape(prefix) + r"-.*-(verdict|evidence|result|interval|active)"]
     return [None]
 
 

@@ -124,8 +124,11 @@ def test_run_labels_name_seed_and_dataset_only_when_not_the_default():
 def test_learning_summary():
     t = _table([("beta_vae", "dsprites", 4, 0), ("rtc_vae", "shapes3d", 10, 1)])
     t["learned"], t["recon_ratio"] = [True, False], [0.2, 0.7]
-    assert learning_summary(t) == {"count": 1, "verdict": "1 run(s) did not learn: RTC-VAE 10 s1 (shapes3d)",
-                                   "worst": 0.7}
+    s = learning_summary(t)
+    assert {k: s[k] for k in ("count", "verdict", "worst")} == {
+        "count": 1, "verdict": "1 run(s) did not learn: RTC-VAE 10 s1 (shapes3d)", "worst": 0.7}
+    assert math.isnan(s["worst_trained"])                       # no trained_ratio column
+    assert learning_summary(t.assign(trained_ratio=[0.1, 0.9]))["worst_trained"] == 0.9
     t["learned"] = True
     assert learning_summary(t)["verdict"] == "every run learned"
 

@@ -15,10 +15,12 @@ from rtc.experiments.comparison import (
     add_disparity,
     add_learning,
     describe_grid,
+    learning_summary,
     mean_image_baseline,
     noise_range,
     paper_cost,
     run_table,
+    trained_reconstruction,
 )
 from rtc.experiments.dependence import dependence_matrix, pairwise_dependence, top_pair_test
 
@@ -75,6 +77,33 @@ def test_learning_ratio_above_the_floor():
     assert t["learned"].tolist() == [True, False, True, False]
     with pytest.raises(KeyError, match="cars3d"):
         add_learning(pd.DataFrame([_row("beta_vae", 1, 1, 1, dataset="cars3d")]), BASE)
+
+
+def test_a_run_that_learned_only_in_its_last_steps_did_not_learn():
+    # run 0 decodes µ well and reconstructs well as trained; run 1 (at the mean image for most of training, out of
+    # it in its last steps) decodes its final µ at half the baseline's error but, over its last 10 % of steps,
+    # reconstructs like the mean image; run 2 has no log (NaN)
+    rows = [_row("factor_vae", 10, 1, 1, recon=20.0), _row("factor_vae", 10, 1, 1, recon=49.0, seed=1),
+            _row("factor_vae", 10, 1, 1, recon=20.0, seed=2)]
+    t = add_learning(pd.DataFrame(rows), BASE, trained_recon=[25.0, 98.0, float("nan")])
+    assert t["trained_ratio"].tolist()[:2] == pytest.approx([0.25, 0.98])
+    assert t["learned"].tolist() == [True, False, False]
+    assert add_learning(pd.DataFrame(rows), BASE)["learned"].tolist() == [True, True, True]  # through µ only
+    summary = learning_summary(t.assign(strength=10.0))
+    assert summary["count"] == 1 and summary["worst_trained"] == pytest.approx(0.98)
+    with pytest.raises(ValueError, match="one value per run"):
+        add_learning(pd.DataFrame(rows), BASE, trained_recon=[1.0])
+
+
+def test_trained_reconstruction_is_the_last_steps_mean():
+    from types import SimpleNamespace
+
+    log = pd.DataFrame({"step": np.arange(1, 21), "recon": np.r_[np.full(18, 500.0), 100.0, 120.0]})
+    run = SimpleNamespace(training_log=lambda: log)
+    assert trained_reconstruction([run]) == [110.0]              # the last 10 % = 2 of 20 steps
+    assert trained_reconstruction([run], share=0.05) == [120.0]  # at least one step
+    with pytest.raises(ValueError, match="share"):
+        trained_reconstruction([run], share=0)
 
 
 @pytest.mark.parametrize("tc_mean, tc_sample, expected", [

@@ -5,8 +5,9 @@ and the runs' :class:`rtc.experiments.RunResult` s in the same order) and then c
 
 - :func:`mean_image_baseline` — the reconstruction error of a model that ignores its input and predicts the mean
   image, and the error's floor (the targets' own Bernoulli entropy: 0 for binary dSprites, > 0 for the
-  continuous Shapes3D pixels); :func:`add_learning` marks a run as *learned* when its reconstruction is at
-  most ``Thresholds.learned`` (½) of the baseline, both measured above the floor; :func:`learning_summary`;
+  continuous Shapes3D pixels); :func:`add_learning` marks a run as *learned* when its reconstruction — through µ,
+  and as trained (:func:`trained_reconstruction`, z ~ q(z|x)) — is at most ``Thresholds.learned`` (½) of the
+  baseline, both measured above the floor; :func:`learning_summary`;
 - :func:`add_disparity` — TC_mean − TC_sample per run (all and active latents) and its class ("disparity",
   "none", "ambiguous"), a description of each run;
 - :func:`add_regime` — per revised run the share of the second half of training with its variance term inside the
@@ -52,7 +53,8 @@ from rtc.claims import (
 )
 
 __all__ = ["PAIRS", "REVISED", "LABELS", "MODELS", "SIDE_MODELS", "CLAIMS", "QUANTITIES", "STAGE_COLUMNS", "Stage",
-           "mean_image_baseline", "add_learning", "add_disparity", "add_regime", "claim_stage", "tc_estimator_text",
+           "mean_image_baseline", "add_learning", "trained_reconstruction", "add_disparity", "add_regime",
+           "claim_stage", "tc_estimator_text",
            "seed_cells", "one_seed_text", "claim_disparity", "claim_revised_lower", "claim_rtc_recon", "claim_tc_sap",
            "claim_lower_than_factor_vae", "claim_pairwise", "learning_summary", "check_claims",
            "run_labels", "run_label", "traced_runs", "snapshot_trace",
@@ -103,9 +105,16 @@ def _need(table: pd.DataFrame, columns) -> None:
         raise KeyError(f"the run table lacks columns {missing}")
 
 
-def add_learning(table: pd.DataFrame, baselines: dict, t: Thresholds = THRESHOLDS) -> pd.DataFrame:
+def add_learning(table: pd.DataFrame, baselines: dict, t: Thresholds = THRESHOLDS, *,
+                 trained_recon=None) -> pd.DataFrame:
     """Copy of ``table`` with baseline, floor, recon_ratio = (recon − floor)/(baseline − floor) and learned.
 
+    ``recon`` decodes µ (the evaluation's −log p(x | z = µ)). ``trained_recon`` (one value per row, e.g.
+    :func:`trained_reconstruction`): the reconstruction the model was trained on, z ~ q(z|x); given, it adds
+    ``trained_ratio`` (the same ratio) and a run learned only when both ratios are ≤ ``t.learned``: the final
+    weights alone can pass for a run that sat at the mean image (KL ≈ 0) for nearly all of training and left it in
+    its last steps — a model a few steps into learning, not a trained one. A NaN there (no log) counts as not
+    learned.
     ``baselines``: dataset name → :func:`mean_image_baseline` dict; a dataset without one raises KeyError.
     """
     _need(table, ["dataset", "recon"])
@@ -117,6 +126,27 @@ def add_learning(table: pd.DataFrame, baselines: dict, t: Thresholds = THRESHOLD
     out["floor"] = [baselines[d]["floor"] for d in out["dataset"]]
     out["recon_ratio"] = (out["recon"] - out["floor"]) / (out["baseline"] - out["floor"])
     out["learned"] = out["recon_ratio"] <= t.learned
+    if trained_recon is not None:
+        trained = np.asarray(trained_recon, dtype=np.float64)
+        if trained.shape != (len(out),):
+            raise ValueError(f"trained_recon needs one value per run ({len(out)}), got shape {trained.shape}")
+        out["trained_recon"] = trained
+        out["trained_ratio"] = (trained - out["floor"]) / (out["baseline"] - out["floor"])
+        out["learned"] = out["learned"] & (out["trained_ratio"] <= t.learned)
+    return out
+
+
+def trained_reconstruction(results, *, share: float = 0.1) -> list[float]:
+    """Each run's reconstruction as trained: the mean of its training log's ``recon`` (Bernoulli −log p(x | z),
+    z ~ q(z|x), nats per image of the training batches) over the last ``share`` of its steps (at least one step);
+    ``results``: :class:`rtc.experiments.RunResult` s. The comparison's ``recon`` decodes µ instead."""
+    if not 0 < share <= 1:
+        raise ValueError(f"share must be in (0, 1], got {share!r}")
+    out = []
+    for r in results:
+        log = r.training_log()
+        last = log.tail(max(1, int(round(share * len(log)))))
+        out.append(float(last["recon"].mean()) if "recon" in last else math.nan)
     return out
 
 
@@ -682,11 +712,14 @@ def run_label(result) -> str:
 def learning_summary(table: pd.DataFrame) -> dict:
     """What the chapter says of the learning check of a table with :func:`add_learning` applied: ``count`` of
     learned runs, ``verdict`` ("every run learned", or "<k> run(s) did not learn: " and their
-    :func:`run_labels`) and ``worst``, the largest recon_ratio."""
+    :func:`run_labels`), ``worst``, the largest recon_ratio, and ``worst_trained``, the largest trained_ratio
+    (NaN without that column)."""
     _need(table, ["learned", "recon_ratio"])
     bad = [lab for lab, ok in zip(run_labels(table), table["learned"], strict=True) if not ok]
     verdict = f"{len(bad)} run(s) did not learn: " + ", ".join(bad) if bad else "every run learned"
-    return {"count": int(table["learned"].sum()), "verdict": verdict, "worst": float(table["recon_ratio"].max())}
+    trained = float(table["trained_ratio"].max()) if "trained_ratio" in table else math.nan
+    return {"count": int(table["learned"].sum()), "verdict": verdict, "worst": float(table["recon_ratio"].max()),
+            "worst_trained": trained}
 
 
 # ------------------------------------------------------------------------------------------------ trained runs
@@ -871,11 +904,11 @@ def theorem1_summary(theorem: pd.DataFrame) -> dict:
 
 # ------------------------------------------------------------------------------------------------ tables
 
-TABLE_COLUMNS = ["model", "dataset", "strength", "seed", "steps", "batch_size", "recon", "baseline", "learned", "kl",
-                 "tc_mean", "tc_sample", "tc_mean_active", "tc_sample_active", "tc_mean_knn", "tc_mean_dr",
-                 "active_dims", "var_sum", "final_eta", "sap_r2", "mig_ref", "mig_chen", "dci_disentanglement",
-                 "dci_completeness", "dci_informativeness_test", "factor_vae_eval", "disintegration_r2",
-                 "train_seconds", "eval_seconds"]
+TABLE_COLUMNS = ["model", "dataset", "strength", "seed", "steps", "batch_size", "recon", "trained_recon", "baseline",
+                 "learned", "kl", "tc_mean", "tc_sample", "tc_mean_active", "tc_sample_active", "tc_mean_knn",
+                 "tc_mean_dr", "active_dims", "var_sum", "final_eta", "sap_r2", "mig_ref", "mig_chen",
+                 "dci_disentanglement", "dci_completeness", "dci_informativeness_test", "factor_vae_eval",
+                 "disintegration_r2", "train_seconds", "eval_seconds"]
 
 
 def run_table(table: pd.DataFrame) -> pd.DataFrame:
