@@ -396,24 +396,25 @@ def with_active(full: dict, active: dict) -> dict:
 
 def verdict_table(claims: dict, quantities: dict | None = None):
     """The verdict table a chapter prints: one row per claim of ``claims`` (name → Observation, in order) with
-    the claim, its ``figure`` and ``quantity`` (``quantities``: name → (figure, quantity); columns a chapter
-    leaves blank for every claim are dropped), the interval (its basis and n), the threshold with the side the
-    claim needs (:func:`threshold_text`), the number of seeds, the regime of the runs it counts, the verdict at
-    half training, the verdict, and the verdict over the active latents (blank where not computed)."""
+    the claim, where it stands ``in the paper`` and its ``quantity`` (``quantities``: name → (figure or section,
+    quantity); columns a chapter leaves blank for every claim are dropped), the interval (its basis and n), the
+    threshold with the side the claim needs (:func:`threshold_text`), the number of seeds, the regime of the runs
+    it counts, the verdict at half training, the verdict, and the verdict over the active latents (blank where
+    not computed)."""
     import pandas as pd
 
     quantities = quantities or {}
     rows = []
     for name, o in claims.items():
         fig, quantity = quantities.get(name, ("", ""))
-        rows.append({"claim": o.claim, "figure": fig, "quantity": quantity,
+        rows.append({"claim": o.claim, "in the paper": fig, "quantity": quantity,
                      "interval": o.interval.text() if o.interval is not None else "none",
                      "threshold": threshold_text(o), "seeds": o.seeds if o.seeds is not None else 0,
                      "regime": o.regime, "half training": o.half or "not computed", "verdict": o.verdict,
                      "active latents": o.values.get("active_verdict", "")})
-    table = pd.DataFrame(rows, columns=["claim", "figure", "quantity", "interval", "threshold", "seeds", "regime",
+    table = pd.DataFrame(rows, columns=["claim", "in the paper", "quantity", "interval", "threshold", "seeds", "regime",
                                         "half training", "verdict", "active latents"])
-    blank = [c for c in ("figure", "quantity", "regime", "active latents") if (table[c] == "").all()]
+    blank = [c for c in ("in the paper", "quantity", "regime", "active latents") if (table[c] == "").all()]
     return table.drop(columns=blank)
 
 

@@ -109,7 +109,7 @@ def test_verdict_table_one_row_per_claim():
                                interval=iv, threshold=0.25, seeds=3, regime="in band: 3 of 3", half="confirmed"),
               "b": Observation("claim b", "inconclusive", "s", "e", {"side": "below"}, threshold=1.0)}
     t = verdict_table(claims, {"a": ("Fig. 3", "TC gap")})
-    assert list(t.columns) == ["claim", "figure", "quantity", "interval", "threshold", "seeds", "regime",
+    assert list(t.columns) == ["claim", "in the paper", "quantity", "interval", "threshold", "seeds", "regime",
                                "half training", "verdict", "active latents"]
     assert t.iloc[0].tolist() == ["claim a", "Fig. 3", "TC gap", iv.text(), "> 0.25", 3, "in band: 3 of 3",
                                   "confirmed", "confirmed", "refuted"]

@@ -258,10 +258,10 @@ def test_check_claims_combines_full_and_half_training():
 def test_verdict_table():
     claims = check_claims(_table(*[_rows(r, seed=r, flag_nmi=(0,)) for r in range(14)]), repeats=50)
     t = verdict_table(claims, QUANTITIES)
-    assert list(t.columns) == ["claim", "figure", "quantity", "interval", "threshold", "seeds", "half training",
+    assert list(t.columns) == ["claim", "in the paper", "quantity", "interval", "threshold", "seeds", "half training",
                                "verdict"]
     assert len(t) == len(CLAIMS) and t.threshold[0] == "> 0.25" and t.seeds[0] == 14
-    assert t.figure.tolist() == ["§5.3", "§5.4", "§5.4", "§5.3", "§5.3"]
+    assert t["in the paper"].tolist() == ["§5.3", "§5.4", "§5.4", "§5.3", "§5.3"]
     assert t.threshold.tolist()[-1] == "< −0.5 (inside ±0.5: refuted)"  # the trade-off's band
     assert t["half training"][0] == "not computed" and t.interval[0].startswith("1.00 [0.54, 1.00] (90 % interval")
 
