@@ -15,6 +15,7 @@ from rtc.experiments.disintegration import (
     QUANTITIES,
     active_encodings,
     analyse_codes,
+    analyse_runs,
     check_claims,
     check_claims_active,
     check_distinct,
@@ -335,3 +336,16 @@ def test_check_claims_active_judges_the_active_view_and_needs_two_active_latents
     assert list(claims) == list(CLAIMS) and all(o.verdict in VERDICTS for o in claims.values())
     flat = _enc(code.codes * np.array([1.0, 0.01, 0.01, 0.01]), code.factors)  # one active latent
     assert check_claims_active([run], [flat], None, repeats=50) == {}
+
+
+def test_check_claims_active_reuses_the_rows_of_runs_whose_latents_are_all_active():
+    code = synthetic_code("split", k=2, m=4)
+    runs = [SimpleNamespace(config=SimpleNamespace(model=m, strength=10.0, seed=s),
+                            dataset=SimpleNamespace(name="dsprites"), factor_names=code.factor_names)
+            for m, s in (("rtc_vae", 0), ("factor_vae", 1))]
+    encs = [_enc(code.codes, code.factors), _enc(code.codes * np.array([1.0, 0.05, 1.0, 1.0]), code.factors)]
+    full = analyse_runs(runs, encs)
+    fresh = check_claims_active(runs, encs, repeats=50)
+    reused = check_claims_active(runs, encs, factors=full, repeats=50)
+    assert {k: (o.verdict, o.evidence) for k, o in fresh.items()} == \
+        {k: (o.verdict, o.evidence) for k, o in reused.items()}

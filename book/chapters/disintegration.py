@@ -470,7 +470,7 @@ else:
 #    that merely excludes 0 decides nothing. Fewer than {glue:text}`th-min_runs` runs is inconclusive, and a rank
 #    correlation over fewer than {glue:text}`descriptive-runs` runs is descriptive.
 #
-# Every claim is judged twice: over all ten latents and over each run's active ones (Var µ_k > 0.01;
+# Every claim is judged twice: over all latents and over each run's active ones (Var µ_k > 0.01;
 # `check_claims_active`). A latent whose mean barely varies can still score on R² or MI, which ignore scale, so
 # the two views can differ; where they do, the verdict says so.
 
@@ -478,6 +478,7 @@ else:
 claims = check_claims(factors_all, encodings, thresholds, half=factors_half, half_codes=half_encodings,
                       repeats=bootstrap_repeats, seed=seed)
 claims = with_active(claims, check_claims_active(results, encodings, half_encodings, thresholds,
+                                                 factors=factors_all, half_factors=factors_half,
                                                  max_points=knn_max_points, repeats=bootstrap_repeats, seed=seed))
 glue_values(observation_texts(claims))
 

@@ -1137,21 +1137,35 @@ def check_claims(factors: pd.DataFrame, codes=None, th: Thresholds = THRESHOLDS,
 
 
 def check_claims_active(results, encodings, half_encodings=None, th: Thresholds = THRESHOLDS, *,
+                        factors: pd.DataFrame | None = None, half_factors: pd.DataFrame | None = None,
                         max_points: int = 2000, repeats: int = 1000, seed: int = 0) -> dict:
     """:func:`check_claims` over each run's active latents (:func:`active_encodings` of ``encodings`` and of
     ``half_encodings``, the snapshots at half training, None: not computed), analysed as :func:`analyse_runs`
     does with ``th.min_score``. A latent whose µ barely varies can still score on a scale-free metric (R², MI), so
-    this view can differ from the one over all latents. Returns name → Observation, or {} when no run has two
+    this view can differ from the one over all latents. ``factors`` / ``half_factors``: the :func:`analyse_runs`
+    tables over all latents, already computed with the same settings — a run whose latents are all active takes
+    its rows from there instead of being analysed again. Returns name → Observation, or {} when no run has two
     active latents (nothing to judge; the chapter shows the view over all latents only)."""
     kw = dict(max_points=max_points, min_score=th.min_score, seed=seed)
-    act = active_encodings(encodings)
-    factors = analyse_runs(results, act, **kw)
+
+    def analyse(encs, done):
+        act = active_encodings(encs)
+        fresh = [a if a is None or done is None or a.mu.shape[1] < e.mu.shape[1] else None
+                 for a, e in zip(act, encs, strict=True)]
+        reused = [] if done is None else [i for i, (a, f) in enumerate(zip(act, fresh, strict=True))
+                                          if a is not None and f is None]
+        parts = [analyse_runs(results, fresh, **kw)] if any(f is not None for f in fresh) else []
+        parts.append(done[done.run.isin(reused)] if reused else None)
+        parts = [p for p in parts if p is not None]
+        table = pd.concat(parts).sort_values("run", kind="stable").reset_index(drop=True) if parts else None
+        return table, act
+
+    factors, act = analyse(encodings, factors)
     if factors is None:
         return {}
     half = half_codes = None
     if half_encodings is not None:
-        half_codes = active_encodings(half_encodings)
-        half = analyse_runs(results, half_codes, **kw)
+        half, half_codes = analyse(half_encodings, half_factors)
     return check_claims(factors, act, th, half=half, half_codes=half_codes if half is not None else None,
                         repeats=repeats, seed=seed)
 
