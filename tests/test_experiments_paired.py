@@ -63,3 +63,13 @@ def test_unpaired_runs_are_left_out_and_duplicates_rejected():
         paired_table(pd.concat([t, t.iloc[:1]]), factor="precision", a="fp32", b="bf16", metrics=["x"])
     with pytest.raises(KeyError, match="nope"):
         paired_table(t, factor="precision", a="fp32", b="bf16", metrics=["nope"])
+
+
+def test_the_same_value_in_every_pair_is_identical_not_inconclusive():
+    """A metric both settings leave unchanged at every seed (10 active latents each time): no spread, no doubt."""
+    t = runs(0.0, 0.0, seed_sd=0.0)
+    r = verdict(t)
+    assert r.verdict == "identical" and r["spread"] == 0 and r["diff"] == 0
+    t.loc[(t.precision == "bf16") & (t.seed == 3), "x"] += 1  # one pair differs: back to the interval rule
+    assert verdict(t).verdict == "inconclusive"
+    assert verdict(t.iloc[:2]).verdict == "inconclusive"  # one pair: nothing to say

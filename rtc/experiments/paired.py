@@ -5,7 +5,8 @@ cancels in the difference.
 :func:`paired_table` gives, per group (e.g. model) and metric, the mean paired difference ``b − a`` with its
 Student-t interval (:func:`rtc.claims.paired_difference`), the seed-to-seed spread of each setting (the sample
 standard deviation over seeds) and a verdict of :func:`rtc.claims.equivalence_verdict` with the pooled spread as
-the margin: *equivalent* when the whole interval lies within one seed-to-seed standard deviation of 0.
+the margin: *equivalent* when the whole interval lies within one seed-to-seed standard deviation of 0
+(*identical* when every pair agrees exactly).
 """
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ def paired_table(table: pd.DataFrame, *, factor: str, a, b, metrics, group=("mod
                  pair_on: str = "seed", level: float = 0.9) -> pd.DataFrame:
     """One row per (group…, metric): ``n`` pairs, ``a_mean``, ``b_mean``, ``diff`` (mean of b − a), ``lo``/``hi``
     (its ``level`` interval), ``a_sd``/``b_sd`` (seed-to-seed standard deviations), ``spread`` (their pooled value,
-    the margin), ``diff_over_spread`` and ``verdict`` (equivalent / different / inconclusive).
+    the margin), ``diff_over_spread`` and ``verdict`` (equivalent / different / inconclusive, or identical when
+    both settings gave the same value in every one of ≥ 2 pairs).
 
     ``table``: one row per run with the columns ``factor``, ``pair_on``, the ``group`` columns and ``metrics``. A
     run without its partner (same group and seed, other setting) is left out. Raises ``KeyError`` naming a missing
@@ -56,5 +58,8 @@ def paired_table(table: pd.DataFrame, *, factor: str, a, b, metrics, group=("mod
                          "b_mean": float(vb.mean()) if len(vb) else math.nan, "diff": r["mean"], "lo": r["lo"],
                          "hi": r["hi"], "a_sd": sd_a, "b_sd": sd_b, "spread": spread,
                          "diff_over_spread": abs(r["mean"]) / spread if spread > 0 else math.nan,
-                         "verdict": equivalence_verdict(r["lo"], r["hi"], spread)})
+                         # the same value in every pair (e.g. every run keeps all 10 latents active): no spread to
+                         # compare with, and none needed
+                         "verdict": "identical" if len(va) > 1 and np.array_equal(va, vb)
+                         else equivalence_verdict(r["lo"], r["hi"], spread)})
     return pd.DataFrame(rows)
