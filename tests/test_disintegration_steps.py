@@ -258,7 +258,7 @@ def controlled():
 
 
 def test_synthetic_metrics_are_the_array_metrics_without_tc_and_svc():
-    assert SYNTHETIC_METRICS == ("sap_r2", "mig", "mig_chen", "dci", "modularity", "disintegration")
+    assert SYNTHETIC_METRICS == ("sap_r2", "mig", "mig_chen", "dci", "modularity", "disintegration")  # no explicitness
     assert set(SYNTHETIC_METRICS) <= set(ARRAY_METRICS)
 
 

@@ -70,6 +70,28 @@ def test_modularity_convention_is_all_points_and_named():
     assert held_out.value("modularity") == pytest.approx(modularity(codes, g), abs=1e-12)
 
 
+def test_modularity_and_explicitness_are_separate_metrics():
+    """"modularity" fits no classifier (the lean preset asks for it alone); "explicitness" gives the same numbers
+    as modularity_explicitness, with a held-out set and with its own 1/3 split."""
+    from rtc.metrics import modularity_explicitness
+
+    rng = np.random.default_rng(3)
+    g = np.stack([rng.integers(0, 4, 300), rng.integers(0, 3, 300)], axis=1)
+    codes = g + rng.normal(0, 0.3, g.shape)
+    alone = evaluate(codes, g, metrics=["modularity"], progress=False)
+    assert set(alone.table.metric) == {"modularity"}
+    both = evaluate(codes, g, metrics=["modularity", "explicitness"], progress=False)
+    ref = modularity_explicitness(codes, g)
+    assert both.value("modularity") == alone.value("modularity") == pytest.approx(ref.modularity, abs=1e-12)
+    assert (both.value("explicitness_train"), both.value("explicitness_test")) == \
+        (ref.explicitness_train, ref.explicitness_test)
+    held = evaluate(codes[:200], g[:200], codes_test=codes[200:], factors_test=g[200:], metrics=["explicitness"],
+                    progress=False)
+    ref = modularity_explicitness(codes[:200], g[:200], codes_test=codes[200:], factors_test=g[200:])
+    assert held.value("explicitness_test") == ref.explicitness_test > 0.8
+    assert "held-out set given" in held.table.convention.iloc[0]
+
+
 def test_model_mode_non_finite_encoder_output_names_it():
     ds = FactorDataset((3, 4))
 
@@ -103,7 +125,7 @@ def test_shared_codes_give_each_metric_on_those_codes_and_encode_only_the_score_
         mu = torch.as_tensor(read_factors(obs, ds.factor_sizes))
         return mu, torch.full_like(mu, np.log(0.05 ** 2))
 
-    kw = dict(metrics=["sap_r2", "sap_svc", "mig", "mig_chen", "dci", "modularity", "factor_vae"],
+    kw = dict(metrics=["sap_r2", "sap_svc", "mig", "mig_chen", "dci", "modularity", "explicitness", "factor_vae"],
               dci_estimator="random_forest", chen_samples=200, progress=False)
     e = evaluate(c_tr, f_tr, logvar=lv, codes_test=c_te, factors_test=f_te, dataset=ds, encode_fn=encode,
                  score_kwargs=dict(SCORES, variance_codes=c_tr[:200]), **kw)

@@ -290,7 +290,7 @@ class SyntheticDataset:
 
 # The array metrics (rtc.metrics.evaluate) measured on a controlled code: all but the code's TC (not a metric
 # this study compares) and the SVC SAP (slow, and the closed forms are R²'s).
-SYNTHETIC_METRICS = tuple(m for m in ARRAY_METRICS if m not in ("tc", "sap_svc"))
+SYNTHETIC_METRICS = tuple(m for m in ARRAY_METRICS if m not in ("tc", "sap_svc", "explicitness"))
 
 
 def evaluate_synthetic(code: SyntheticCode, *, scores: bool = True, score_kwargs: dict | None = None,

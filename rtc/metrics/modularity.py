@@ -25,7 +25,8 @@ import numpy as np
 from .mutual_info import mutual_info_matrix
 from .sampling import MetricInputError, check_pair, split_train_test
 
-__all__ = ["ModularityResult", "modularity", "modularity_from_mi", "explicitness", "modularity_explicitness"]
+__all__ = ["ModularityResult", "modularity", "modularity_from_mi", "explicitness", "explicitness_split",
+           "modularity_explicitness"]
 
 
 @dataclass
@@ -102,7 +103,13 @@ def modularity_explicitness(codes, factors, *, codes_test=None, factors_test=Non
     random third of ``codes`` is split off for it (the classifier trains on the other two thirds).
     """
     mod = modularity(codes, factors, num_bins=num_bins)
+    e_tr, e_te = explicitness_split(codes, factors, codes_test=codes_test, factors_test=factors_test, seed=seed)
+    return ModularityResult(mod, e_tr, e_te)
+
+
+def explicitness_split(codes, factors, *, codes_test=None, factors_test=None, seed: int = 0) -> tuple[float, float]:
+    """(train, test) :func:`explicitness` on ``codes_test``/``factors_test``, or — when they are not given — on a
+    random third of ``codes`` split off as the test set (the classifier trains on the other two thirds)."""
     if codes_test is None or factors_test is None:
         codes, factors, codes_test, factors_test = split_train_test(codes, factors, seed=seed)
-    e_tr, e_te = explicitness(codes, factors, codes_test, factors_test, seed=seed)
-    return ModularityResult(mod, e_tr, e_te)
+    return explicitness(codes, factors, codes_test, factors_test, seed=seed)
