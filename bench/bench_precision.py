@@ -21,10 +21,10 @@ import argparse
 import pandas as pd  # noqa: E402
 
 import rtc.sweep as sweep  # first: sets Ray's environment before anything imports ray
-from rtc.experiments import default_results_dir  # noqa: E402
-from rtc.experiments.grid import RunSpec, load_grid  # noqa: E402
 from rtc.data import load_dataset  # noqa: E402
+from rtc.experiments import default_results_dir  # noqa: E402
 from rtc.experiments.comparison import add_learning, mean_image_baseline, trained_reconstruction  # noqa: E402
+from rtc.experiments.grid import RunSpec, load_grid  # noqa: E402
 from rtc.experiments.paired import paired_table  # noqa: E402
 from rtc.models import TrainConfig  # noqa: E402
 

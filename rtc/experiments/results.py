@@ -147,7 +147,8 @@ EVAL_PRESETS = {
     # comparison table) and no explicitness ("modularity" is the MI-based score alone; explicitness's logistic
     # regressions took 2–4 s a run and no chapter reads them). 25–35 s a run on one CPU thread instead of ≈ 7 min.
     # dr_steps stays 1,000 (a third of the evaluation's CPU time): the estimate has not converged there, and fewer
-    # steps move it far outside its seed spread (β = 8, 200 steps, seeds 0–2 of the estimator: 1,000 steps 7.05–8.97 nats, mean 7.87; 300 steps 4.84).
+    # steps move it far outside its seed spread (β = 8, 200 steps, seeds 0–2 of the estimator: 1,000 steps
+    # 7.05–8.97 nats, mean 7.87; 300 steps 4.84).
     "lean": EvalSettings(name="lean", num_points=4000, num_test=2000, dci_estimator="random_forest",
                          chen_samples=500, score_batch=16, score_train=500, score_eval=250, score_variance=4000,
                          dr_steps=1000, dr_hidden=256, dr_layers=4,

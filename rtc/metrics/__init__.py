@@ -16,8 +16,14 @@ from .diagnostics import TCDiagnostics, disintegration, disintegration_index, tc
 from .evaluate import ALL_METRICS, Evaluation, evaluate
 from .factor_vae import FactorVAEResult, factor_vae_score, majority_vote_accuracy
 from .mig import MIGResult, mig, mig_chen, mig_from_mi, normalized_mi_matrix
-from .modularity import (ModularityResult, explicitness, explicitness_split, modularity, modularity_explicitness,
-                         modularity_from_mi)
+from .modularity import (
+    ModularityResult,
+    explicitness,
+    explicitness_split,
+    modularity,
+    modularity_explicitness,
+    modularity_from_mi,
+)
 from .mutual_info import discrete_entropy, discrete_mutual_info, histogram_discretize, mutual_info_matrix
 from .sampling import MetricInputError, sample_codes, split_train_test
 from .sap import SAPResult, r2_matrix, sap, top_two_gap
@@ -28,6 +34,6 @@ __all__ = [
     "discrete_entropy", "discrete_mutual_info", "disintegration", "disintegration_index", "evaluate",
     "explicitness", "explicitness_split", "factor_vae_score", "histogram_discretize", "majority_vote_accuracy",
     "mig", "mig_chen", "mig_from_mi", "modularity", "modularity_explicitness", "modularity_from_mi",
-    "mutual_info_matrix", "normalized_mi_matrix", "r2_matrix", "sample_codes", "sap", "split_train_test", "tc_diagnostics",
-    "top_two_gap",
+    "mutual_info_matrix", "normalized_mi_matrix", "r2_matrix", "sample_codes", "sap", "split_train_test",
+    "tc_diagnostics", "top_two_gap",
 ]
