@@ -96,8 +96,8 @@ def evaluate(codes=None, factors=None, *, samples=None, logvar=None, codes_test=
     """Evaluate codes or a model with the metrics named in ``metrics`` (default: all that apply).
 
     Names: "tc", "sap_r2", "sap_svc", "mig" (reference), "mig_chen" (needs logvar), "dci",
-    "modularity", "explicitness" (its own name: a logistic regression per factor, the slowest of the array
-    metrics), "disintegration", "beta_vae", "factor_vae" (need a dataset).
+    "modularity" (MI-based, no classifier), "explicitness" (a logistic regression per factor; named on its own
+    since it is costlier and few callers read it), "disintegration", "beta_vae", "factor_vae" (need a dataset).
     ``chen_samples`` = 2,000 Monte Carlo queries per entropy for Chen's MIG (Chen et al.: 10,000; a
     CPU takes minutes for that), ``dci_estimator`` "gbt" (reference) or "random_forest" (faster).
     """
