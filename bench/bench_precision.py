@@ -33,7 +33,7 @@ METRICS = ("recon", "tc_mean", "tc_sample", "active_dims", "sap_r2", "mig_ref")
 
 def print_paired(pt, title: str) -> None:
     print(f"\n## {title}; 90 % t-interval; margin = pooled seed SD")
-    print("| model | metric | pairs | fp32 mean | bf16 mean | diff | 90 % interval | seed SD | abs(diff)/SD | verdict |")
+    print("| model | metric | pairs | fp32 mean | bf16 mean | diff | 90 % interval | seed SD | diff/SD | verdict |")
     print("|" + "---|" * 10)
     for r in pt.itertuples():
         if r.metric == "images_per_s":
