@@ -29,7 +29,7 @@ import rtc.sweep as sweep  # first: sets Ray's environment before anything impor
 from rtc.experiments import default_results_dir
 
 
-def step_rates(config, steps: int) -> dict[str, float]:
+def step_rates(config, ds, steps: int) -> dict[str, float]:
     """Median images/s of one training step of ``config`` at fp32 and at bf16, one thread, alternating the two
     precisions step by step after two warm-up steps each (the loop's own step functions; the same batches)."""
     import dataclasses
@@ -38,11 +38,10 @@ def step_rates(config, steps: int) -> dict[str, float]:
 
     import torch
 
-    from rtc.data import batches, load_dataset
+    from rtc.data import batches
     from rtc.models.train import build, discriminator_step, vae_step
 
     torch.set_num_threads(1)
-    ds = load_dataset("dsprites")
     trainers = {p: build(dataclasses.replace(config, precision=p), ds.num_channels, "cpu") for p in ("fp32", "bf16")}
     streams = {p: batches(ds, config.batch_size, seed=config.seed) for p in trainers}
     times = {p: [] for p in trainers}
@@ -61,12 +60,14 @@ def step_rates(config, steps: int) -> dict[str, float]:
 def precision_ratio(profile: str, steps: int, eval_seconds: float | None = None) -> None:
     """The grid's images per core-second at fp32 (before) and bf16 (after), side by side in this one run;
     ``eval_seconds``: one evaluation's seconds (default: the cost model's, ``rtc.sweep.EVAL_SECONDS``)."""
+    from rtc.data import load_dataset
     from rtc.models.networks import native_bf16
 
     runs = sweep.grid_runs(profile)
+    datasets = {name: load_dataset(name) for name in sorted({r.dataset.name for r in runs})}  # rendered once each
     groups = {}
     for r in runs:
-        groups.setdefault((r.config.model, r.config.strength), []).append(r)
+        groups.setdefault((r.config.model, r.config.strength, r.dataset.name), []).append(r)
     eval_s = eval_seconds if eval_seconds is not None else \
         sweep.EVAL_SECONDS.get(runs[0].evaluation.name, sweep.EVAL_SECONDS["reference"])
     print(f"profile {profile}: {len(runs)} runs, batch {runs[0].config.batch_size}, one thread; native bf16 on this "
@@ -74,8 +75,8 @@ def precision_ratio(profile: str, steps: int, eval_seconds: float | None = None)
     print("| model | strength | runs | fp32 images/s | bf16 images/s | bf16 / fp32 |")
     print("|---|---|---|---|---|---|")
     images, secs, evals = 0.0, {"fp32": 0.0, "bf16": 0.0}, 0.0
-    for (model, strength), rs in groups.items():
-        rate = step_rates(rs[0].config, steps)
+    for (model, strength, _), rs in groups.items():
+        rate = step_rates(rs[0].config, datasets[rs[0].dataset.name], steps)
         print(f"| {model} | {strength:g} | {len(rs)} | {rate['fp32']:.0f} | {rate['bf16']:.0f} | "
               f"{rate['bf16'] / rate['fp32']:.2f} |", flush=True)
         for r in rs:
