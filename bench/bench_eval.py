@@ -88,7 +88,8 @@ def worker(models: Path, name: str, seed: int, profile: bool) -> dict:
     import torch
 
     from rtc.data import load_dataset
-    from rtc.experiments.results import EvalSettings, _evaluate
+    from rtc.experiments.results import _evaluate
+    from rtc.experiments.specs import EvalSettings
     from rtc.models.train import build
     torch.set_num_threads(1)
     ds = load_dataset("dsprites")

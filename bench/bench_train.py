@@ -26,7 +26,8 @@ import torch
 
 from rtc.data import batches, load_dataset
 from rtc.models import VAE, TrainConfig
-from rtc.models.train import LOG_KEYS, PreStepCopy, build, discriminator_step, train, vae_step
+from rtc.models.runfiles import LOG_KEYS
+from rtc.models.train import PreStepCopy, build, discriminator_step, train, vae_step
 
 OBJECTIVES = [("beta_vae", 4.0, None), ("beta_tcvae", 6.0, "mss1"), ("factor_vae", 20.0, None),
               ("dip_vae_ii", 5.0, None), ("rtc_vae", 20.0, None)]

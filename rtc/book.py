@@ -61,7 +61,8 @@ import yaml
 
 from ._io import LockBusy, atomic_write, atomic_write_bytes, file_lock, remove_orphans
 from ._source import files_digest
-from .params import ParameterError, chapter_defaults, chapter_notebook, find_root, load_profile
+from .params import ParameterError, chapter_defaults, chapter_notebook, load_profile
+from .paths import find_root
 
 __all__ = ["Chapter", "chapters", "cache_key", "run_chapter", "plan", "prepare", "run_all", "build", "main",
            "ChapterFailed", "executed_path", "read_chapter", "ensure_mathjax", "setup", "PROFILE_ENV", "BookBusy",

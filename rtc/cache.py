@@ -76,7 +76,8 @@ def _human(n: float) -> str:
 def reachable(root: Path, results_dir: Path, profiles: list[str] | None = None) -> tuple[dict, dict]:
     """What the committed profiles' grids use under the current code: ``({run dir: [labels]}, {evaluation file:
     [labels]})``, labels like ``"default: rtc_vae(strength=10, seed=0, steps=1500) on dsprites"``."""
-    from .experiments.results import eval_path, run_dir
+    from .experiments.results import run_dir
+    from .experiments.store import eval_path
     from .params import profiles as all_profiles
     from .sweep import grid_runs
 
@@ -99,7 +100,7 @@ def reachable(root: Path, results_dir: Path, profiles: list[str] | None = None) 
 def _current_code(data: dict, memo: dict) -> str | None:
     """The training code's digest today for the procedural dataset a run's ``config.json`` names (None: unknown)."""
     from .data import DATASETS, load_dataset
-    from .models.train import code_version
+    from .models.runfiles import code_version
 
     name, seed = data.get("name"), data.get("seed") or 0
     if name not in DATASETS:
@@ -112,7 +113,7 @@ def _current_code(data: dict, memo: dict) -> str | None:
 def _scan_evaluations(run_dir: Path, evals: dict) -> list[Entry]:
     """The evaluations of a reachable run that no profile reads: by other code or settings, in the old pickle format,
     or matrices without their evaluation file (a writer killed between the two). Never one whose lock is held."""
-    from .experiments.results import eval_dir
+    from .experiments.store import eval_dir
 
     folder = eval_dir(run_dir)
     out = []
@@ -138,7 +139,7 @@ def _scan_evaluations(run_dir: Path, evals: dict) -> list[Entry]:
 
 def _scan_results(results_dir: Path, runs: dict, evals: dict) -> list[Entry]:
     from .experiments.results import RUNS
-    from .models.train import CONFIG
+    from .models.runfiles import CONFIG
 
     out: list[Entry] = []
     memo: dict = {}
@@ -224,7 +225,7 @@ def scan(*, root: str | Path | None = None, results_dir: str | Path | None = Non
     """Every entry of the results cache and the data cache, classified (module docstring). ``root``: the repository
     (its ``parameters/`` define what is reachable); ``profiles``: only these profiles count (default: all)."""
     from .data.cache import cache_dir
-    from .params import find_root
+    from .paths import find_root
 
     root = find_root(root)
     results_dir = Path(results_dir) if results_dir is not None else _results_dir(root)
@@ -312,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
 
     from .data.cache import cache_dir
-    from .params import find_root
+    from .paths import find_root
 
     try:
         root = find_root(a.root)

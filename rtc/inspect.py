@@ -39,15 +39,14 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from rtc.models.encoding import ACTIVE_VAR
+from rtc.models.encoding import active_latents, latent_kl, latent_variances, traversal_order
 from rtc.models.eta import BAND
 
-__all__ = ["InspectError", "Inspection", "load_run", "resolve_run", "inspect_grid_run", "latent_kl",
-           "traversal_order", "traversal_values", "reconstructions", "reconstruction_figure", "traversal_images",
+__all__ = ["InspectError", "Inspection", "load_run", "resolve_run", "inspect_grid_run", "traversal_values", "reconstructions",
+           "reconstruction_figure", "traversal_images",
            "traversal_figure", "traversal_gif", "latent_histograms", "histogram_figure", "heatmap_matrices",
            "heatmap_figure", "curves_figure", "prior_figure", "figure_bytes", "gallery_images", "image_facts",
-           "settings_table", "scores_table", "write_report", "run_title", "REVISED_MODELS", "ACTIVE_VAR",
-           "active_latents", "main"]
+           "settings_table", "scores_table", "write_report", "run_title", "REVISED_MODELS", "main"]
 
 # Models with RTC-VAE's variance penalty η·Σ_k E[σ_k²] and its target band (rtc.models.eta.BAND); a latent is
 # inactive when its µ barely varies over the images (rtc.models.encoding.ACTIVE_VAR).
@@ -73,8 +72,8 @@ class Inspection:
     """A finished run loaded for inspection, with ``n`` encoded images.
 
     ``kl`` (L,): each latent's KL to the prior, mean over the images (nats); ``var_mu`` (L,): Var µ_k (ddof 1);
-    ``order``: latents by decreasing KL; ``active``: Var µ_k > :data:`ACTIVE_VAR`. ``evaluation``: the cached
-    evaluation (dict with row, matrices, disintegration, factor_names) or one computed here (``eval_source``
+    ``order``: latents by decreasing KL; ``active``: :func:`rtc.models.encoding.active_latents`.
+    ``evaluation``: the cached evaluation (dict with row, matrices, disintegration, factor_names) or one computed here (``eval_source``
     says which). ``key_ok``: the run directory's name is the cache key this checkout computes for its settings
     (False: trained by other code — shown anyway, marked).
     """
@@ -103,7 +102,7 @@ class Inspection:
 
     @property
     def active(self) -> np.ndarray:
-        return self.var_mu > ACTIVE_VAR  # active_latents' rule, on the var_mu kept here
+        return active_latents(self.encoding.mu)
 
     @property
     def n(self) -> int:
@@ -116,7 +115,7 @@ def _one_line(e: BaseException) -> str:
 
 
 def _read_config(run_dir: Path) -> dict:
-    from rtc.models.train import CONFIG
+    from rtc.models.runfiles import CONFIG
 
     cfg_file = run_dir / CONFIG
     if not run_dir.is_dir():
@@ -175,26 +174,6 @@ def _compute_eval(enc, ds) -> dict:
     return {"row": {}, "matrices": mats, "disintegration": dis, "factor_names": names, "conventions": {}}
 
 
-def active_latents(mu) -> np.ndarray:
-    """(L,) bool: the latents whose mean varies over the images, Var µ_k > :data:`ACTIVE_VAR` (sample variance,
-    ddof 1, as ``rtc.models.representation_stats``); ``mu`` (N, L) encoder means, N ≥ 2."""
-    mu = np.asarray(mu, dtype=np.float64)
-    if mu.ndim != 2 or mu.shape[0] < 2:
-        raise ValueError(f"mu must be (N, L) with N ≥ 2 images, got shape {mu.shape}")
-    return mu.var(axis=0, ddof=1) > ACTIVE_VAR
-
-
-def latent_kl(mu, sigma) -> np.ndarray:
-    """Each latent's KL(q(z_k|x) ‖ N(0, 1)), mean over the images (nats): 0.5·(µ² + σ² − 1 − log σ²)."""
-    mu, sigma = np.asarray(mu, dtype=np.float64), np.asarray(sigma, dtype=np.float64)
-    return (0.5 * (mu ** 2 + sigma ** 2 - 1.0 - 2.0 * np.log(sigma))).mean(0)
-
-
-def traversal_order(kl) -> np.ndarray:
-    """Latent indices by decreasing KL (ties by index)."""
-    return np.argsort(-np.asarray(kl, dtype=np.float64), kind="stable")
-
-
 def load_run(run_dir, *, n: int = 1000, seed: int = 0, evaluation=None, dataset_path=None, device="cpu",
              profile: str | None = None) -> Inspection:
     """Load the finished run in ``run_dir`` (read-only) and encode ``n`` seeded images.
@@ -204,9 +183,9 @@ def load_run(run_dir, *, n: int = 1000, seed: int = 0, evaluation=None, dataset_
     is not a run, a missing or unreadable ``final.pt``, settings this checkout cannot read, or a dataset that
     cannot be loaded.
     """
-    from rtc.experiments.results import eval_path, evaluation_files, read_evaluation
+    from rtc.experiments.store import eval_path, evaluation_files, read_evaluation
     from rtc.models import CheckpointError, encode, load_model, run_dir_for
-    from rtc.models.train import CONFIG, FINAL, code_version
+    from rtc.models.runfiles import CONFIG, FINAL, code_version
 
     run_dir = Path(run_dir).expanduser().resolve()
     doc = _read_config(run_dir)
@@ -259,7 +238,8 @@ def load_run(run_dir, *, n: int = 1000, seed: int = 0, evaluation=None, dataset_
             ev["disintegration"] = {**computed["disintegration"], **ev["disintegration"]}
             source += f"; missing matrices computed here on {n} images"
     return Inspection(run_dir, config, ds, model, log, float(state.get("seconds", 0.0)), key_ok, expected,
-                      doc.get("code"), code_now, enc, latent_kl(enc.mu, enc.sigma), enc.mu.var(0, ddof=1), ev, source,
+                      doc.get("code"), code_now, enc, latent_kl(enc.mu, enc.sigma), latent_variances(enc.mu), ev,
+                      source,
                       seed=seed, profile=profile, notes=notes)
 
 
@@ -268,7 +248,7 @@ def resolve_run(profile: str, *, model: str, strength: float, seed: int, dataset
     """The run of ``profile``'s grid with these settings: (RunSpec, run directory). Trains nothing; raises
     :class:`InspectError` when the grid has no such run or the run is not in the results cache."""
     from rtc.experiments.results import default_results_dir, run_dir
-    from rtc.models.train import FINAL
+    from rtc.models.runfiles import FINAL
     from rtc.sweep import grid_runs
 
     try:

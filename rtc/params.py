@@ -25,30 +25,14 @@ from pathlib import Path
 import yaml
 
 from ._validate import fits
+from .paths import find_root
 
-__all__ = ["ParameterError", "find_root", "chapter_notebook", "chapter_defaults", "default_type", "load_profile",
+__all__ = ["ParameterError", "chapter_notebook", "chapter_defaults", "default_type", "load_profile",
            "validate", "profiles", "describe_run"]
 
 
 class ParameterError(ValueError):
     """A parameter file or override that does not fit the chapter it is meant for."""
-
-
-def find_root(start: str | Path | None = None) -> Path:
-    """The repository root: the nearest ancestor of ``start`` holding ``parameters/`` and ``book/``.
-
-    Without ``start``: the nearest above the working directory, else the checkout this ``rtc`` package is
-    installed from (``pip install -e``) — so a chapter executed from another folder (nbmake runs notebooks
-    where they are) still finds the profiles' training grids and the results cache.
-    """
-    starts = [Path(start)] if start else [Path.cwd(), Path(__file__).resolve().parent]
-    for p in starts:
-        p = p.resolve()
-        for cand in (p, *p.parents):
-            if (cand / "parameters").is_dir() and (cand / "book").is_dir():
-                return cand
-    raise FileNotFoundError(f"no repository root (a folder with parameters/ and book/) above "
-                            f"{' or '.join(str(p.resolve()) for p in starts)}")
 
 
 def chapter_notebook(chapter_path: str | Path):

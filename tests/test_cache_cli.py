@@ -10,9 +10,10 @@ import pytest
 from rtc._io import _host, file_lock
 from rtc.cache import main, scan
 from rtc.data import load_dataset
-from rtc.experiments.results import RUNS, eval_path
+from rtc.experiments.results import RUNS
+from rtc.experiments.store import eval_path
 from rtc.models import TrainConfig, run_dir_for
-from rtc.models.train import CONFIG, FINAL, code_version, dataset_identity
+from rtc.models.runfiles import CONFIG, FINAL, code_version, dataset_identity
 from rtc.sweep import grid_runs
 
 GRID = """\

@@ -37,11 +37,10 @@ from rtc.experiments.comparison import (
     traversal_inputs,
     variance_band_summary,
 )
-from rtc.inspect import latent_kl
 from rtc.metrics import sap
 from rtc.models import encode, representation_stats
-from rtc.models.encoding import Encoding
-from rtc.models.train import TrainConfig
+from rtc.models.config import TrainConfig
+from rtc.models.encoding import Encoding, latent_kl
 
 
 class LinearVAE(torch.nn.Module):

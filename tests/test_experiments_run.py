@@ -9,7 +9,7 @@ import pytest
 
 from rtc.experiments import EVAL_PRESETS, RUNS, DatasetSpec, EvalSettings, as_dataset_spec, eval_path, run
 from rtc.models import Encoding, TrainConfig, encode, representation_stats, run_dir_for
-from rtc.models.train import FINAL
+from rtc.models.runfiles import FINAL
 
 # Tiny everything: a few steps of the Table 2 model at batch 8, the ci evaluation with two cheap metrics.
 CFG = TrainConfig(model="beta_vae", strength=4.0, steps=4, batch_size=8, checkpoint_every=2)

@@ -11,7 +11,7 @@ import pytest
 from rtc import inspect as ri
 from rtc.experiments import run
 from rtc.models import encode
-from rtc.models.train import CONFIG, FINAL
+from rtc.models.runfiles import CONFIG, FINAL
 from rtc.sweep import grid_runs
 
 # A tiny RTC-VAE (a discriminator, η and the variance term: every panel of the report) and the ci evaluation.
@@ -211,7 +211,7 @@ def test_a_run_of_other_code_is_shown_and_marked(trained, tmp_path, capsys):
 
 
 def test_active_latents_known_variances():
-    from rtc.inspect import active_latents
+    from rtc.models.encoding import active_latents
 
     mu = np.zeros((4, 3))
     mu[:, 0] = [0, 0, 0, 0.4]   # sample variance (ddof 1) 0.04: active

@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize_scalar
 
+from rtc.models.config import TrainConfig
 from rtc.models.eta import BAND, CAP_FACTOR, EVERY, EtaSchedule, band_eta, band_share
-from rtc.models.train import TrainConfig, build
+from rtc.models.train import build
 
 
 def sched(base=10.0, *, kl_weight=1.0, latent_dim=10, **kw):

@@ -135,7 +135,7 @@ def test_find_root_from_another_folder_is_the_installed_checkout(tmp_path, monke
     cache must still be found (before: FileNotFoundError from the chapters' grid_runs)."""
     from pathlib import Path
 
-    from rtc.params import find_root
+    from rtc.paths import find_root
 
     monkeypatch.chdir(tmp_path)
     root = Path(__file__).resolve().parents[1]

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 import rtc.experiments.results as results
+import rtc.experiments.store as store
 import rtc.models.train as train_module
 from rtc.experiments import (
     RUNS,
@@ -24,9 +25,9 @@ from rtc.experiments import (
     run,
     run_dir,
 )
-from rtc.experiments.grid import RunSpec
+from rtc.experiments.specs import RunSpec
 from rtc.models import TrainConfig, run_dir_for
-from rtc.models.train import FINAL
+from rtc.models.runfiles import FINAL
 
 CFG = TrainConfig(model="beta_vae", strength=4.0, steps=4, batch_size=8, checkpoint_every=2, snapshot_every=2)
 EVAL = EvalSettings.preset("ci", metrics=("sap_r2", "mig", "disintegration"))
@@ -117,7 +118,7 @@ def test_a_real_evaluation_reads_back_exactly(cached, tmp_path):
     assert out["disintegration"] and len(out["per_factor"]) > 0
     path = tmp_path / "eval" / "x-0.json"
     path.parent.mkdir()
-    results._write_evaluation(path, out)
+    store.write_evaluation(path, out)
     assert_same_evaluation(out, read_evaluation(path))
     # and what run() returned is what its files hold
     back = read_evaluation(eval_path(r.run_dir, EVAL))
@@ -137,7 +138,7 @@ def test_special_floats_and_ints_round_trip(tmp_path):
            "per_factor": table, "disintegration": {"nmi": table.iloc[:0].reset_index(drop=True)},
            "factor_names": ("a", "b"), "conventions": {"nan": "not a number"}}
     path = tmp_path / "e.json"
-    results._write_evaluation(path, out)
+    store.write_evaluation(path, out)
     text = path.read_text()
     assert "NaN" in text and "Infinity" in text  # Python's json writes them; its reader takes them back
     back = read_evaluation(path)
@@ -153,7 +154,7 @@ def test_what_json_cannot_hold_exactly_is_refused_before_writing(tmp_path):
                        (dict(per_factor=pd.DataFrame({0: [1]})), "column names"),
                        (dict(matrices={"m": np.array([None])}), "not numeric")):
         with pytest.raises((TypeError, ValueError), match=match):
-            results._write_evaluation(tmp_path / "bad.json", {**base, **bad})
+            store.write_evaluation(tmp_path / "bad.json", {**base, **bad})
         assert list(tmp_path.iterdir()) == []
 
 
@@ -235,7 +236,7 @@ def test_load_model_is_the_trained_model(cached, no_training):
 
 
 def test_training_log_and_snapshots_are_the_runs(cached, no_training):
-    from rtc.models.train import snapshot_path
+    from rtc.models.runfiles import snapshot_path
 
     root, r = cached
     _, (res,) = load_results([SPEC], results_dir=root)

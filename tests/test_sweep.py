@@ -22,9 +22,9 @@ import torch
 
 import rtc.sweep as sweep
 from rtc.experiments import DatasetSpec, EvalSettings, eval_path, load_results, run
-from rtc.experiments.results import _write_evaluation
+from rtc.experiments.store import write_evaluation
 from rtc.models import TrainConfig, run_dir_for
-from rtc.models.train import CHECKPOINT, FINAL
+from rtc.models.runfiles import CHECKPOINT, FINAL
 from rtc.sweep import GridError, RunSpec, SweepError, grid_runs, load_grid, run_grid, validate_grid
 
 EVAL = EvalSettings.preset("ci", metrics=("sap_r2",))
@@ -439,7 +439,7 @@ def test_dry_run_lists_runs_cached_and_cost(tmp_path, capsys, repo_root, monkeyp
     p = eval_path(d, spec.evaluation)
     p.parent.mkdir(parents=True)
     (d / FINAL).touch()
-    _write_evaluation(p, {"row": {"x": 1}, "matrices": {}, "per_factor": pd.DataFrame({"a": [1]}),
+    write_evaluation(p, {"row": {"x": 1}, "matrices": {}, "per_factor": pd.DataFrame({"a": [1]}),
                           "disintegration": {}, "factor_names": (), "conventions": {}})
     t = sweep.dry_run(runs, results_dir=tmp_path)
     assert list(t["cached"]) == [True] + [False] * (len(runs) - 1) and t["est_seconds"].iloc[0] == 0

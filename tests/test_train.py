@@ -6,8 +6,10 @@ import torch
 from train_toys import ToySquares, params_equal, small
 
 from rtc.data import batches
+from rtc.models.config import TrainConfig
 from rtc.models.encoding import Encoding, encode, representation_stats
-from rtc.models.train import TrainConfig, TrainingDiverged, run_dir_for, train
+from rtc.models.runfiles import run_dir_for
+from rtc.models.train import TrainingDiverged, train
 
 
 @pytest.mark.parametrize("model", ["beta_vae", "rtc_vae"])
@@ -147,7 +149,8 @@ def test_config_validation():
 
 
 def test_cache_key_treats_int_and_float_strength_alike(tmp_path):
-    from rtc.models.train import TrainConfig, run_dir_for
+    from rtc.models.config import TrainConfig
+    from rtc.models.runfiles import run_dir_for
 
     class _DS:
         name, factor_sizes, num_channels, seed, render_version = "toy", (2, 3), 1, 0, "1"

@@ -2,7 +2,7 @@
 import numpy as np
 import torch
 
-from rtc.models.train import TrainConfig
+from rtc.models.config import TrainConfig
 
 
 class ToySquares:

@@ -46,7 +46,8 @@ from IPython.display import Image
 
 from rtc.experiments import default_results_dir
 from rtc.experiments.comparison import LABELS
-from rtc.inspect import ACTIVE_VAR, gallery_images, image_facts, load_run, run_title
+from rtc.inspect import gallery_images, image_facts, load_run, run_title
+from rtc.models.encoding import ACTIVE_VAR
 from rtc.sweep import grid_runs, run_grid
 
 torch.set_num_threads(threads)  # the CPU is shared: one thread for the encoding and decoding here

@@ -51,6 +51,7 @@ from rtc.claims import (
     seed_interval,
     spearman_bootstrap,
 )
+from rtc.models.encoding import active_latents, latent_kl
 
 __all__ = ["PAIRS", "REVISED", "LABELS", "MODELS", "SIDE_MODELS", "CLAIMS", "QUANTITIES", "STAGE_COLUMNS", "Stage",
            "mean_image_baseline", "add_learning", "trained_reconstruction", "add_disparity", "add_regime",
@@ -322,8 +323,7 @@ def _statistic(name: str, active: np.ndarray):
 
 
 def _active(enc) -> np.ndarray:
-    """The active latents of an encoding (:func:`rtc.inspect.active_latents` of its µ)."""
-    from rtc.inspect import active_latents
+    """The active latents of an encoding (:func:`rtc.models.encoding.active_latents` of its µ)."""
 
     return active_latents(enc.mu)
 
@@ -788,9 +788,9 @@ def variance_band_summary(log: pd.DataFrame | None, band=None) -> dict:
 
 def traversal_inputs(model, dataset, *, n: int = 1000, seed: int = 0) -> dict:
     """What a latent traversal of ``model`` needs, from µ, σ of ``n`` images of ``dataset`` (seeded): ``base_code``
-    (L,) the µ of the first image, ``kl`` (L,) each latent's KL to the prior (nats, :func:`rtc.inspect.latent_kl`)
+    (L,) the µ of the first image, ``kl`` (L,) each latent's KL to the prior (nats,
+    :func:`rtc.models.encoding.latent_kl`)
     and ``active`` (L,) bool, Var µ_k > :data:`rtc.models.encoding.ACTIVE_VAR`."""
-    from rtc.inspect import active_latents, latent_kl
     from rtc.models import encode
 
     enc = encode(model, dataset, n=n, seed=seed)
@@ -809,7 +809,6 @@ def pair_codes(results, datasets: dict, model: str, dataset: str = "dsprites", *
     ACTIVE_VAR, "dep": …}`` where ``dep`` is :func:`rtc.experiments.dependence.pairwise_dependence` over the active
     latents (k neighbours; None with fewer than two active) plus ``factor`` / ``factor_name``: the factor the pair
     is most linked to, argmax over factors of R²[a] + R²[b] (the run's R² matrix, latents × factors)."""
-    from rtc.inspect import active_latents
     from rtc.models import encode
 
     from .dependence import pairwise_dependence

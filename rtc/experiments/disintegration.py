@@ -91,6 +91,7 @@ from rtc.metrics import (
     r2_matrix,
 )
 from rtc.metrics.evaluate import ARRAY_METRICS
+from rtc.models.encoding import active_latents
 
 __all__ = ["MAX_VALUES", "MODES", "FACTORISED_MODELS", "DIP_MODELS", "SYNTHETIC_METRICS", "SyntheticCode",
            "SyntheticDataset", "synthetic_code", "split_r2", "closed_forms", "evaluate_synthetic",
@@ -669,9 +670,8 @@ def encode_half(results, *, n: int, seed: int = 0, device=None) -> list:
 
 def active_encodings(encodings) -> list:
     """Each encoding restricted to its active latents (µ, σ, z columns with Var µ_k > ACTIVE_VAR,
-    :func:`rtc.inspect.active_latents`), for the claims' view over the active latents; None (left out, as by
+    :func:`rtc.models.encoding.active_latents`), for the claims' view over the active latents; None (left out, as by
     :func:`analyse_runs`) for a None encoding or one with fewer than two active latents (no pair to split into)."""
-    from rtc.inspect import active_latents
 
     out = []
     for enc in encodings:

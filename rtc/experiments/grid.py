@@ -15,57 +15,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from rtc._validate import Config, ConfigError, _type_name, check_real, fits, is_integer
+from rtc._validate import Config, ConfigError, _type_name, fits, is_integer
 
-from .results import (
-    EVAL_PRESETS,
-    DatasetSpec,
-    EvalSettings,
-    as_dataset_spec,
-    cached_result,
-    default_results_dir,
-    run_settings,
-)
+from .results import cached_result, default_results_dir
+from .specs import EVAL_PRESETS, DatasetSpec, EvalSettings, RunSpec, check_resources, run_settings
 
-__all__ = ["RunSpec", "Resources", "GridError", "load_grid", "validate_grid", "grid_key", "grid_runs", "cached_row",
+__all__ = ["Resources", "GridError", "load_grid", "validate_grid", "grid_key", "grid_runs", "cached_row",
            "estimate_seconds", "dry_run", "STEP_SECONDS", "EVAL_SECONDS"]
-
-
-def _check_resources(cpus, gpus, names: tuple[str, str]) -> tuple[float, float]:
-    """(cpus, gpus) as floats: Ray's resources of one run, named ``names`` in errors. cpus > 0; gpus ≥ 0, and a
-    whole number above 1 (Ray shares a GPU between runs only in fractions of one)."""
-    cpus = check_real(cpus, names[0], positive=True)
-    gpus = check_real(gpus, names[1], minimum=0)
-    if gpus > 1 and not gpus.is_integer():
-        raise ValueError(f"{names[1]} above 1 must be a whole number of GPUs, got {gpus!r}")
-    return cpus, gpus
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """One run of a grid: a ``TrainConfig``, a dataset spec, evaluation settings and the Ray resources of its task
-    (``cpus`` > 0, ``gpus`` ≥ 0; a fraction of a GPU shares one GPU between runs)."""
-    config: object
-    dataset: DatasetSpec
-    evaluation: EvalSettings = EvalSettings()
-    cpus: float = 1.0
-    gpus: float = 0.0
-
-    def __post_init__(self):
-        from rtc.models import TrainConfig
-        if not isinstance(self.config, TrainConfig):
-            raise TypeError(f"RunSpec.config must be a TrainConfig, got {type(self.config).__name__}")
-        object.__setattr__(self, "dataset", as_dataset_spec(self.dataset))
-        if not isinstance(self.evaluation, EvalSettings):
-            raise TypeError(f"RunSpec.evaluation must be an EvalSettings, got {type(self.evaluation).__name__}")
-        cpus, gpus = _check_resources(self.cpus, self.gpus, ("RunSpec.cpus", "RunSpec.gpus"))
-        object.__setattr__(self, "cpus", cpus)
-        object.__setattr__(self, "gpus", gpus)
-
-    @property
-    def label(self) -> str:
-        c = self.config
-        return f"{c.model}(strength={c.strength:g}, seed={c.seed}, steps={c.steps}) on {self.dataset.name}"
 
 
 class GridError(ConfigError):
@@ -99,7 +55,7 @@ class Resources(Config):
     gpus_per_run: float = 0.0
 
     def __post_init__(self):
-        cpus, gpus = _check_resources(self.cpus_per_run, self.gpus_per_run, ("cpus_per_run", "gpus_per_run"))
+        cpus, gpus = check_resources(self.cpus_per_run, self.gpus_per_run, ("cpus_per_run", "gpus_per_run"))
         object.__setattr__(self, "cpus_per_run", cpus)
         object.__setattr__(self, "gpus_per_run", gpus)
 
@@ -208,7 +164,7 @@ def load_grid(profile: str, *, root: str | Path | None = None) -> dict:
     """
     import yaml
 
-    from rtc.params import find_root
+    from rtc.paths import find_root
 
     path = find_root(root) / "parameters" / profile / "training.yaml"
     if not path.exists():

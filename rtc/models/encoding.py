@@ -31,7 +31,8 @@ from rtc.gaussian import sample_tc
 
 from .objectives import reconstruction
 
-__all__ = ["Encoding", "encode", "encode_images", "representation_stats", "ACTIVE_VAR"]
+__all__ = ["Encoding", "encode", "encode_images", "representation_stats", "ACTIVE_VAR", "active_latents",
+           "latent_variances", "latent_kl", "traversal_order"]
 
 
 @dataclass
@@ -97,10 +98,37 @@ def encode(model, ds, n: int = 5000, *, seed: int = 0, batch_size: int = 500, de
 ACTIVE_VAR = 0.01
 
 
+def latent_variances(mu) -> np.ndarray:
+    """(L,) float64: each latent's sample variance of µ over the images (ddof 1); ``mu`` (N, L), N ≥ 2."""
+    mu = np.asarray(mu, dtype=np.float64)
+    if mu.ndim != 2 or mu.shape[0] < 2:
+        raise ValueError(f"mu must be (N, L) with N ≥ 2 images, got shape {mu.shape}")
+    return mu.var(axis=0, ddof=1)
+
+
+def active_latents(mu, threshold: float = ACTIVE_VAR) -> np.ndarray:
+    """(L,) bool: the latents whose mean varies over the images, Var µ_k > ``threshold`` (:data:`ACTIVE_VAR`;
+    :func:`latent_variances`). The one activity rule of the library: every active-latent view uses it."""
+    return latent_variances(mu) > threshold
+
+
+def latent_kl(mu, sigma) -> np.ndarray:
+    """(L,): each latent's KL(q(z_k|x) ‖ N(0, 1)), mean over the images (nats): 0.5·(µ² + σ² − 1 − log σ²);
+    ``mu``, ``sigma`` (N, L)."""
+    mu, sigma = np.asarray(mu, dtype=np.float64), np.asarray(sigma, dtype=np.float64)
+    return (0.5 * (mu ** 2 + sigma ** 2 - 1.0 - 2.0 * np.log(sigma))).mean(0)
+
+
+def traversal_order(kl) -> np.ndarray:
+    """Latent indices by decreasing KL (ties by index)."""
+    return np.argsort(-np.asarray(kl, dtype=np.float64), kind="stable")
+
+
 def representation_stats(enc: Encoding, *, active_threshold: float = ACTIVE_VAR) -> dict:
-    """TC_mean, TC_sample (all and active dims), per-dimension var(µ), E[σ²], active count, reconstruction."""
-    var_mu = enc.mu.var(0, ddof=1)
-    active = var_mu > active_threshold
+    """TC_mean, TC_sample (all and active dims), per-dimension var(µ) (float64), E[σ²], active count
+    (:func:`active_latents`), reconstruction."""
+    var_mu = latent_variances(enc.mu)
+    active = active_latents(enc.mu, active_threshold)
     mean_s2 = (enc.sigma ** 2).mean(0)
     return {"tc_mean": sample_tc(enc.mu), "tc_sample": sample_tc(enc.z),
             "tc_mean_active": sample_tc(enc.mu[:, active]),

@@ -50,204 +50,48 @@ working locks (NFSv4 has them).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import errno
-import hashlib
-import importlib
-import inspect
 import json
-import shutil
-import sys
 import time
 import warnings
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from rtc._io import LockBusy, atomic_write, file_lock, remove_orphans
-from rtc._source import files_digest
-from rtc._validate import Config, check_int, check_real, is_integer, is_real
+from rtc._io import LockBusy, file_lock
+from rtc._validate import is_integer, is_real
 from rtc.data import batches
 from rtc.discriminator import Discriminator, permute_dims
 
-from .eta import EVERY as ETA_EVERY
+from .config import TrainConfig, default_device
 from .eta import EtaSchedule
-from .networks import PRECISIONS, VAE, VAEOutput, autocast, native_bf16, reparameterize
-from .objectives import MODELS, TC_ESTIMATORS, Objective, ObjectiveError, discriminator_loss
+from .networks import VAE, VAEOutput, autocast, native_bf16, reparameterize
+from .objectives import Objective, discriminator_loss
+from .runfiles import (
+    CHECKPOINT,
+    CONFIG,
+    FINAL,
+    LOG_KEYS,
+    RunState,
+    _atomic_save,
+    _atomic_write,
+    _run_lock,
+    code_version,
+    dataset_identity,
+    load_model,
+    read_run_file,
+    run_dir_for,
+    snapshot_path,
+)
 
-__all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "CheckpointError", "Trainer", "build", "vae_step",
-           "discriminator_step", "PreStepCopy", "train", "run_dir_for", "code_version", "default_device", "LOG_KEYS",
-           "load_model", "RunState", "FINAL", "CHECKPOINT", "SNAPSHOTS", "CONFIG", "snapshot_path"]
-
-# What every step logs, in this order: the objective's terms (rtc.models.objectives.Objective), the VAE's gradient
-# norm, and the discriminator's loss and accuracy.
-LOG_KEYS = ("recon", "kl", "mi", "tc", "dwkl", "dip", "var_sum", "eta", "strength", "loss", "grad_norm",
-            "disc_loss", "disc_acc")
+__all__ = ["TrainResult", "TrainingDiverged", "Trainer", "build", "vae_step", "discriminator_step", "PreStepCopy",
+           "train"]
 
 
 class TrainingDiverged(RuntimeError):
     """A loss or gradient became NaN/inf; the message names the step and the last good checkpoint."""
-
-
-class CheckpointError(RuntimeError):
-    """A run's file could not be written (e.g. a full disk) or read (e.g. truncated); the message says what to do."""
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Configuration
-# ---------------------------------------------------------------------------------------------------------------
-
-def _betas(name: str, v) -> tuple[float, float]:
-    if not (isinstance(v, (tuple, list)) and len(v) == 2 and all(is_real(b) and 0 <= b < 1 for b in v)):
-        raise ValueError(f"TrainConfig.{name} must be two numbers in [0, 1) (Adam's β₁, β₂), got {v!r}")
-    return (float(v[0]), float(v[1]))
-
-
-@dataclass(frozen=True)
-class TrainConfig(Config):
-    """Everything that determines a training run (all of it enters the cache key).
-
-    ``strength`` is β (beta_vae, beta_tcvae, rtc_vae, revised_beta_vae), γ (factor_vae, revised_factor_vae) or λ_od
-    (dip_vae_i/ii). Paper: batch 500, Adam lr 1e-3.
-
-    Every field is checked when built (a ``ValueError`` naming ``TrainConfig.<field>``; ``from_mapping`` names the
-    file too) and normalised: numbers become Python ``int``/``float`` (numpy scalars are accepted), pairs tuples of
-    floats — so configs that mean the same run compare equal and share a cache key. ``eta_every``: steps between
-    two checks of RTC-VAE's η rule, 1 … 10 (:mod:`rtc.models.eta`). ``eta_cap`` (None: the cap derived from the
-    model's KL weight, :class:`~rtc.models.eta.EtaSchedule`) may be ``inf`` but not below the base η = max(10,
-    strength)."""
-    model: str = "beta_vae"
-    strength: float = 1.0
-    lambda_d: float | None = None
-    tc_estimator: str | None = None
-    latent_dim: int = 10
-    batch_size: int = 64
-    steps: int = 1000
-    lr: float = 1e-3
-    adam_betas: tuple[float, float] = (0.9, 0.999)
-    warmup_steps: int = 0
-    warmup_start: str = "vae"  # "vae" or "autoencoder" (KL annealing): rtc.models.objectives
-    seed: int = 0
-    disc_lr: float = 1e-4
-    disc_betas: tuple[float, float] = (0.5, 0.9)
-    disc_hidden: int = 1000
-    disc_layers: int = 6
-    eta_every: int = ETA_EVERY
-    eta_cap: float | None = None
-    channels_last: bool = True
-    precision: str = "fp32"  # the networks' arithmetic in training: "fp32" or "bf16" (rtc.models.networks.autocast)
-    checkpoint_every: int = 250
-    snapshot_every: int = 0  # keep the model's weights every k steps (0: never), for metrics over training
-
-    def __post_init__(self):
-        put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731  (frozen dataclass)
-        if not (isinstance(self.model, str) and self.model in MODELS):
-            raise ValueError(f"TrainConfig.model: unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
-        put("strength", check_real(self.strength, "TrainConfig.strength", minimum=0))
-        if self.lambda_d is not None:
-            put("lambda_d", check_real(self.lambda_d, "TrainConfig.lambda_d", minimum=0))
-        if self.tc_estimator is not None and self.tc_estimator not in TC_ESTIMATORS:
-            raise ValueError(f"TrainConfig.tc_estimator: unknown tc_estimator {self.tc_estimator!r}; "
-                             f"choose one of {', '.join(TC_ESTIMATORS)}")
-        # a batch of one has no covariance (DIP), no minibatch TC and nothing to permute (FactorVAE)
-        for name, minimum in (("latent_dim", 1), ("batch_size", 2), ("steps", 1), ("warmup_steps", 0),
-                              ("seed", 0), ("disc_hidden", 1), ("disc_layers", 2), ("eta_every", 1),
-                              ("checkpoint_every", 1), ("snapshot_every", 0)):
-            try:
-                put(name, check_int(getattr(self, name), f"TrainConfig.{name}", minimum=minimum))
-            except TypeError as e:  # a count given as 2.5 or "8" is a bad value like any other: one error type
-                raise ValueError(str(e)) from None
-        if self.seed >= 2 ** 63:
-            raise ValueError(f"TrainConfig.seed must be < 2**63, got {self.seed}")
-        put("lr", check_real(self.lr, "TrainConfig.lr", positive=True))
-        put("disc_lr", check_real(self.disc_lr, "TrainConfig.disc_lr", positive=True))
-        put("adam_betas", _betas("adam_betas", self.adam_betas))
-        put("disc_betas", _betas("disc_betas", self.disc_betas))
-        if self.eta_every > 10:  # the paper's rule reacts within a few steps; a long window lags it (rtc.models.eta)
-            raise ValueError(f"TrainConfig.eta_every must be ≤ 10 steps, got {self.eta_every}")
-        if not isinstance(self.channels_last, (bool, np.bool_)):
-            raise ValueError(f"TrainConfig.channels_last must be True or False, got {self.channels_last!r}")
-        put("channels_last", bool(self.channels_last))
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"TrainConfig.precision must be one of {PRECISIONS}, got {self.precision!r}")
-        try:
-            obj = self.objective()  # the model's own constraints: lambda_d / tc_estimator applicability
-        except ObjectiveError as e:
-            raise ValueError(f"TrainConfig: {e}") from None
-        if self.eta_cap is not None:
-            cap = check_real(self.eta_cap, "TrainConfig.eta_cap", minimum=0, allow_inf=True)
-            if cap < obj.base_eta:
-                raise ValueError(f"TrainConfig.eta_cap {cap:g} is below the base η = max(10, strength) = "
-                                 f"{obj.base_eta:g}")
-            put("eta_cap", cap)
-
-    def objective(self) -> Objective:
-        return Objective(self.model, self.strength, lambda_d=self.lambda_d, tc_estimator=self.tc_estimator,
-                         warmup_steps=self.warmup_steps, warmup_start=self.warmup_start)
-
-
-def default_device(device=None) -> torch.device:
-    """``device`` if given, else CUDA when present, else CPU."""
-    if device is not None:
-        return torch.device(device)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# The cache key
-# ---------------------------------------------------------------------------------------------------------------
-
-def dataset_identity(ds) -> dict:
-    """What distinguishes one dataset from another for the cache (name, grid, channels, source, seed)."""
-    return {"name": getattr(ds, "name", type(ds).__name__), "factor_sizes": list(getattr(ds, "factor_sizes", [])),
-            "num_channels": int(ds.num_channels), "len": len(ds),
-            "source": str(getattr(ds, "source", getattr(ds, "path", None))), "seed": getattr(ds, "seed", None),
-            "render_version": getattr(ds, "render_version", None)}
-
-
-# The modules (a package: all its files) whose code determines a run's result.
-CODE_MODULES = ("rtc.models.networks", "rtc.models.objectives", "rtc.models.eta", "rtc.models.train",
-                "rtc.discriminator", "rtc.estimators.minibatch", "rtc.gaussian", "rtc._validate", "rtc.data")
-
-
-def _module_files(name: str) -> list[str]:
-    mod = importlib.import_module(name)
-    if hasattr(mod, "__path__"):  # a package: every .py file in it
-        return sorted(str(p) for d in mod.__path__ for p in Path(d).rglob("*.py"))
-    return [mod.__file__]
-
-
-@cache
-def _library_files() -> frozenset[str]:
-    return frozenset(f for m in CODE_MODULES for f in _module_files(m))
-
-
-def code_version(ds=None) -> str:
-    """Hash of the code that determines a run: :data:`CODE_MODULES` plus the files defining ``type(ds)`` and its bases.
-
-    Comments, docstrings and layout do not count (see :func:`_code_digest`); any change to the code does."""
-    files = set(_library_files())
-    for cls in type(ds).__mro__ if ds is not None else ():
-        try:
-            f = inspect.getsourcefile(cls)
-        except TypeError:  # built-in classes (object) have no source
-            f = None
-        if f is not None and f.endswith(".py"):
-            files.add(f)
-    return files_digest(files)[:16]
-
-
-def run_dir_for(config: TrainConfig, ds, cache_dir: str | Path) -> Path:
-    """``<cache_dir>/<model>-<key>``: the key hashes the (normalised) config, the dataset and :func:`code_version`."""
-    blob = json.dumps({"config": config.to_dict(), "data": dataset_identity(ds), "code": code_version(ds)},
-                      sort_keys=True, default=str)
-    key = hashlib.sha256(blob.encode()).hexdigest()[:16]
-    return Path(cache_dir) / f"{config.model}-{key}"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -414,107 +258,6 @@ class PreStepCopy:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# The run folder: its files, their format, atomic writes, readable errors
-# ---------------------------------------------------------------------------------------------------------------
-
-FINAL = "final.pt"  # the finished run (weights, discriminator, RunState): its presence means "done"
-CHECKPOINT = "checkpoint.pt"  # an unfinished run: the Trainer's state and the RunState, enough to resume exactly
-SNAPSHOTS = "snapshots"  # the folder of the weights kept every config.snapshot_every steps (snapshot_path)
-CONFIG = "config.json"  # what the run folder's key hashes (config, dataset identity, code version), for reading
-
-
-def snapshot_path(run_dir: str | Path, step: int) -> Path:
-    """The VAE's weights kept after ``step`` steps: ``<run_dir>/snapshots/step_0000100.pt``."""
-    return Path(run_dir) / SNAPSHOTS / f"step_{step:07d}.pt"
-
-
-@dataclass
-class RunState:
-    """A run's progress besides its tensors: ``step`` (steps done), ``log`` (:data:`LOG_KEYS` → list of floats, one
-    per step done), ``seconds`` (training time over all calls), ``snapshots`` (the steps whose weights were kept).
-
-    Saved with the :class:`Trainer`'s state in ``checkpoint.pt`` (so that a resumed run continues its log, time and
-    snapshot list) and with the final weights in ``final.pt``. ``FORMAT`` numbers the layout of every file a run
-    writes (each has ``"format"``; bump it when their fields change): a reader refuses one it does not know
-    (:class:`CheckpointError`); a file with none (older code) is format 0: the same fields, less ``final.pt``'s step."""
-    FORMAT: ClassVar[int] = 1
-    step: int = 0
-    log: dict = field(default_factory=lambda: {k: [] for k in LOG_KEYS})
-    seconds: float = 0.0
-    snapshots: list = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {"format": self.FORMAT, **vars(self)}  # the fields (vars: no deep copy of the log, unlike asdict)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> RunState:
-        return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls)})
-
-
-def _atomic_write(path: Path, write) -> None:
-    """:func:`rtc._io.atomic_write` (unique temporary name beside ``path``, fsync, rename; orphans of dead writers
-    removed), with a :class:`CheckpointError` that says what to do when the write fails."""
-    try:
-        atomic_write(path, write)
-    except (OSError, RuntimeError) as e:
-        cause = ("no space left on device" if isinstance(e, OSError) and e.errno == errno.ENOSPC
-                 else f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
-        try:
-            free = f"{shutil.disk_usage(path.parent).free / 2**20:.0f} MiB free there"
-        except OSError:
-            free = "free space unknown"
-        raise CheckpointError(
-            f"could not write {path} ({cause}; {free}). Nothing was lost: the previous {path.name}, if any, is "
-            f"intact. Free disk space (or make the directory writable) and call train() again — it continues from "
-            f"the last checkpoint.") from e
-
-
-def _atomic_save(obj, path: Path) -> None:
-    _atomic_write(path, lambda tmp: torch.save(obj, tmp))
-
-
-def _load(path: Path, remedy: str) -> dict:
-    """A run file (torch.load), with an error naming the file, the cause and ``remedy`` when it is unreadable or of
-    a format this code does not know (:class:`RunState`; no ``"format"`` is format 0)."""
-    try:
-        st = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:
-        msg = str(e).splitlines()[0] if str(e) else ""
-        raise CheckpointError(f"{path} cannot be read ({type(e).__name__}: {msg}); it is truncated or corrupt (a "
-                              f"copy that did not finish, a crash of an older version while writing it, or a bad "
-                              f"disk). {remedy}") from e
-    fmt = st.get("format", 0) if isinstance(st, dict) else None
-    if not (is_integer(fmt) and 0 <= fmt <= RunState.FORMAT):
-        raise CheckpointError(f"{path} has format {fmt!r}; this code reads run files of format 0 to {RunState.FORMAT} "
-                              f"(a newer rtc wrote it, or it is no run file). Use the rtc that wrote it, or: {remedy}")
-    return st
-
-
-def load_model(path, config: TrainConfig, num_channels: int | None = None, device=None) -> VAE:
-    """A VAE with the weights stored at ``path`` (a snapshot or ``final.pt``), in eval mode."""
-    state = _load(Path(path), "Delete it and train the run again.")
-    with torch.random.fork_rng(devices=[]):  # the throw-away initial weights must not consume the caller's RNG
-        model = VAE(num_channels or state["num_channels"], config.latent_dim, channels_last=config.channels_last)
-    model.load_state_dict(state["model"])
-    return model.to(default_device(device)).eval()
-
-
-@contextlib.contextmanager
-def _run_lock(run_dir: Path, progress: bool):
-    """Hold the run's lock (``run_dir/lock``, waiting for another holder), and remove what writers of this run that
-    died (SIGKILL, out of memory) left behind: their temporary files in the run folder and its snapshots."""
-    def say(holder):
-        if progress:
-            who = f" (pid {holder})" if holder else ""
-            print(f"waiting for another process{who} training {run_dir} …", file=sys.stderr, flush=True)
-
-    with file_lock(run_dir / "lock", on_wait=say):
-        for folder in (run_dir, run_dir / SNAPSHOTS):
-            remove_orphans(folder)
-        yield
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # The loop
 # ---------------------------------------------------------------------------------------------------------------
 
@@ -539,7 +282,7 @@ class TrainResult:
 
 
 def _load_finished(config: TrainConfig, run_dir: Path, device) -> TrainResult:
-    state = _load(run_dir / FINAL, "Delete it (or call train(..., retrain=True)) to train the run again.")
+    state = read_run_file(run_dir / FINAL, "Delete it (or call train(..., retrain=True)) to train the run again.")
     with torch.random.fork_rng(devices=[]):  # the throw-away initial weights must not consume the caller's RNG
         model = VAE(state["num_channels"], config.latent_dim, channels_last=config.channels_last)
         disc = Discriminator(config.latent_dim, config.disc_hidden, config.disc_layers) if state["disc"] else None
@@ -622,7 +365,7 @@ def _restore(config: TrainConfig, num_channels: int, device, run_dir: Path) -> t
     tr = build(config, num_channels, device)
     if not (run_dir / CHECKPOINT).exists():
         return tr, RunState()
-    st = _load(run_dir / CHECKPOINT, "Delete it to train this run from its start.")
+    st = read_run_file(run_dir / CHECKPOINT, "Delete it to train this run from its start.")
     tr.load_state_dict(st)
     return tr, RunState.from_dict(st)
 
