@@ -69,6 +69,49 @@ def shapes3d_file_rates(batch: int, repeats: int) -> dict:
     return rates
 
 
+def dataset_rates(name: str, B: int, train: dict, args) -> tuple:
+    """Print the render rates of one dataset against training; return its row of the summary table."""
+    t0 = time.perf_counter()
+    ds = load_dataset(name)
+    ds.images(ds.sample_factors(1, 0))                           # build banks / geometry (cached on disk)
+    setup = time.perf_counter() - t0
+    tr = train[ds.num_channels]
+    rows = []
+    if name == "cars3d":
+        raw = render_rate(ds, B, args.repeats, render=ds.render_uncached)
+        rows.append(("ray caster (raw)", raw))
+        f = ds.sample_factors(B, 0)
+        ds.images(f)
+        t = time.perf_counter()
+        for _ in range(args.repeats):
+            ds.images(f)
+        rows.append(("memoised (steady)", B * args.repeats / (time.perf_counter() - t)))
+        grid_rate = raw
+    else:
+        grid_rate = render_rate(ds, B, args.repeats)
+        rows.append(("ds.images", grid_rate))
+        rows.append(("ds.images batch 4096", render_rate(ds, 4096, max(2, args.repeats // 2))))
+        rows.append(("batches()", batches_rate(ds, B, max(10, 4 * args.repeats))))
+    for label, r in rows:
+        print(f"{name:10s} {label:22s} {r:10.0f} {r / tr:10.1f}")
+    # full grid
+    if name in args.full_grid:
+        t = time.perf_counter()
+        for s in range(0, len(ds), 8192):
+            ds.images(ds.index_to_factors(np.arange(s, min(s + 8192, len(ds)))))
+        full, how = time.perf_counter() - t, "measured"
+    else:
+        full, how = len(ds) / render_rate(ds, 512, 2, render=getattr(ds, "render_uncached", ds.images)), "est."
+    cache_file = default_cache_path(ds)
+    if name == "cars3d" and cache_file.exists():
+        h5 = cache_file.stat().st_size
+        h5_how = "file"
+    else:
+        h5 = h5_bytes_per_image(ds, 2000) * len(ds)
+        h5_how = "est."
+    return name, len(ds), setup, full, how, grid_bytes(ds), h5, h5_how
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--batch", type=int, default=64)
@@ -95,45 +138,7 @@ def main() -> None:
     print("-" * len(header))
     summary = []
     for name in ("dsprites", "shapes3d", "cars3d"):
-        t0 = time.perf_counter()
-        ds = load_dataset(name)
-        ds.images(ds.sample_factors(1, 0))                           # build banks / geometry (cached on disk)
-        setup = time.perf_counter() - t0
-        tr = train[ds.num_channels]
-        rows = []
-        if name == "cars3d":
-            raw = render_rate(ds, B, args.repeats, render=ds.render_uncached)
-            rows.append(("ray caster (raw)", raw))
-            f = ds.sample_factors(B, 0)
-            ds.images(f)
-            t = time.perf_counter()
-            for _ in range(args.repeats):
-                ds.images(f)
-            rows.append(("memoised (steady)", B * args.repeats / (time.perf_counter() - t)))
-            grid_rate = raw
-        else:
-            grid_rate = render_rate(ds, B, args.repeats)
-            rows.append(("ds.images", grid_rate))
-            rows.append(("ds.images batch 4096", render_rate(ds, 4096, max(2, args.repeats // 2))))
-            rows.append(("batches()", batches_rate(ds, B, max(10, 4 * args.repeats))))
-        for label, r in rows:
-            print(f"{name:10s} {label:22s} {r:10.0f} {r / tr:10.1f}")
-        # full grid
-        if name in args.full_grid:
-            t = time.perf_counter()
-            for s in range(0, len(ds), 8192):
-                ds.images(ds.index_to_factors(np.arange(s, min(s + 8192, len(ds)))))
-            full, how = time.perf_counter() - t, "measured"
-        else:
-            full, how = len(ds) / render_rate(ds, 512, 2, render=getattr(ds, "render_uncached", ds.images)), "est."
-        cache_file = default_cache_path(ds)
-        if name == "cars3d" and cache_file.exists():
-            h5 = cache_file.stat().st_size
-            h5_how = "file"
-        else:
-            h5 = h5_bytes_per_image(ds, 2000) * len(ds)
-            h5_how = "est."
-        summary.append((name, len(ds), setup, full, how, grid_bytes(ds), h5, h5_how))
+        summary.append(dataset_rates(name, B, train, args))
     print()
     print(f"{'dataset':10s} {'images':>8s} {'setup s':>8s} {'full grid s':>14s} {'uint8 grid':>11s} "
           f"{'HDF5 cache':>14s}")

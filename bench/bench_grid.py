@@ -6,7 +6,7 @@ Reads the cached evaluations of ``parameters/<profile>/training.yaml`` (train no
 ``python -m rtc.sweep --profile <profile>`` or build the book first) and prints, per model, the
 training and evaluation seconds each run took on its one worker thread (as Ray ran it), the
 grid's runs per hour with ``--workers`` single-thread workers, the wall time of the grid when its
-runs are packed longest-first onto the workers, and the ratio to ``rtc.sweep.estimate_seconds``
+runs are packed longest-first onto the workers, and the ratio to ``rtc.experiments.grid.estimate_seconds``
 (the planning estimate from the measured per-image rates). Times are what the runs measured
 while they ran: on a shared machine they include its load — compare ratios, not absolutes.
 
@@ -25,8 +25,9 @@ from __future__ import annotations
 import argparse
 import os
 
-import rtc.sweep as sweep  # first: sets Ray's environment before anything imports ray
+import rtc.sweep as sweep  # sets Ray's environment when it starts Ray (run_grid)
 from rtc.experiments import default_results_dir
+from rtc.experiments.grid import EVAL_SECONDS, dry_run, estimate_seconds, grid_runs
 
 
 def step_rates(config, ds, steps: int) -> dict[str, float]:
@@ -59,17 +60,17 @@ def step_rates(config, ds, steps: int) -> dict[str, float]:
 
 def precision_ratio(profile: str, steps: int, eval_seconds: float | None = None) -> None:
     """The grid's images per core-second at fp32 (before) and bf16 (after), side by side in this one run;
-    ``eval_seconds``: one evaluation's seconds (default: the cost model's, ``rtc.sweep.EVAL_SECONDS``)."""
+    ``eval_seconds``: one evaluation's seconds (default: the cost model's, ``rtc.experiments.grid.EVAL_SECONDS``)."""
     from rtc.data import load_dataset
     from rtc.models.networks import native_bf16
 
-    runs = sweep.grid_runs(profile)
+    runs = grid_runs(profile)
     datasets = {name: load_dataset(name) for name in sorted({r.dataset.name for r in runs})}  # rendered once each
     groups = {}
     for r in runs:
         groups.setdefault((r.config.model, r.config.strength, r.dataset.name), []).append(r)
     eval_s = eval_seconds if eval_seconds is not None else \
-        sweep.EVAL_SECONDS.get(runs[0].evaluation.name, sweep.EVAL_SECONDS["reference"])
+        EVAL_SECONDS.get(runs[0].evaluation.name, EVAL_SECONDS["reference"])
     print(f"profile {profile}: {len(runs)} runs, batch {runs[0].config.batch_size}, one thread; native bf16 on this "
           f"CPU: {native_bf16('cpu')}; median of {steps} steps per precision, fp32 and bf16 alternating")
     print("| model | strength | runs | fp32 images/s | bf16 images/s | bf16 / fp32 |")
@@ -104,14 +105,14 @@ def main():
     if a.precision:
         precision_ratio(a.profile, a.steps, a.eval_seconds)
         return
-    runs = sweep.grid_runs(a.profile)
-    todo = sweep.dry_run(runs, results_dir=default_results_dir())
+    runs = grid_runs(a.profile)
+    todo = dry_run(runs, results_dir=default_results_dir())
     if not todo["cached"].all():
         raise SystemExit(f"{int((~todo['cached']).sum())} of {len(runs)} runs of {a.profile!r} are not evaluated yet; "
                          f"run `python -m rtc.sweep --profile {a.profile}` first")
     t, _ = sweep.run_grid(runs, results_dir=default_results_dir(), progress=False)
     t["total"] = t["train_seconds"] + t["eval_seconds"]
-    t["estimate"] = [sweep.estimate_seconds(r) for r in runs]
+    t["estimate"] = [estimate_seconds(r) for r in runs]
     print(f"profile {a.profile}: {len(t)} runs, {int(t['steps'].iloc[0])} steps at batch "
           f"{int(t['batch_size'].iloc[0])}, "
           f"evaluation {t['eval'].iloc[0]!r}")
@@ -129,7 +130,7 @@ def main():
           f"min (one thread each)")
     print(f"{a.workers} single-thread workers: {3600 * len(t) / wall:.1f} runs per hour; the grid's wall time "
           f"≈ {wall / 60:.1f} min")
-    print(f"measured / planning estimate (rtc.sweep.estimate_seconds, 2-thread rates): "
+    print(f"measured / planning estimate (rtc.experiments.grid.estimate_seconds, 2-thread rates): "
           f"{t.total.sum() / t.estimate.sum():.2f} per run-second")
 
 

@@ -17,15 +17,16 @@ import time
 
 import torch
 
-import rtc.sweep as sweep  # first: sets Ray's environment before anything imports ray
+import rtc.sweep as sweep  # sets Ray's environment when it starts Ray (init_ray, run_grid)
 from rtc.experiments import DatasetSpec, EvalSettings, run
+from rtc.experiments.specs import RunSpec
 from rtc.models import TrainConfig
 
 
 def grid(n: int, steps: int, batch: int) -> list:
     ev = EvalSettings.preset("ci", metrics=("sap_r2",))
-    return [sweep.RunSpec(TrainConfig(model="beta_vae", strength=4.0, steps=steps, batch_size=batch, seed=s,
-                                      checkpoint_every=max(1, steps // 4)), DatasetSpec("dsprites"), ev)
+    return [RunSpec(TrainConfig(model="beta_vae", strength=4.0, steps=steps, batch_size=batch, seed=s,
+                                checkpoint_every=max(1, steps // 4)), DatasetSpec("dsprites"), ev)
             for s in range(n)]
 
 

@@ -121,6 +121,11 @@ class Config:
             raise ConfigError(f"{where}: expected a mapping of {cls.__name__} fields, got {_describe(data)}")
         hints = typing.get_type_hints(cls)
         fields = {f.name for f in dataclasses.fields(cls) if f.name not in exclude}
+        required = [f.name for f in dataclasses.fields(cls) if f.name in fields and f.default is dataclasses.MISSING
+                    and f.default_factory is dataclasses.MISSING]
+        missing = [k for k in required if k not in data]
+        if missing:
+            raise ConfigError(f"{where}: missing {missing[0]!r}")
         kwargs = {}
         for key, value in data.items():
             if key not in fields:

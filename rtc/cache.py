@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import sys
@@ -38,6 +39,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._io import find_temp_files, parse_temp, try_lock, writer_alive
+from .book.mathjax import MATHJAX_VERSION
+from .data import DATASETS, load_dataset
+from .data.cache import cache_dir
+from .experiments.grid import grid_runs
+from .experiments.results import RUNS, run_dir
+from .experiments.store import eval_dir, eval_path
+from .models.runfiles import CONFIG, code_version
+from .params import profiles as all_profiles
+from .paths import find_root
 
 __all__ = ["Entry", "scan", "prune", "reachable", "main", "STATUSES"]
 
@@ -76,11 +86,6 @@ def _human(n: float) -> str:
 def reachable(root: Path, results_dir: Path, profiles: list[str] | None = None) -> tuple[dict, dict]:
     """What the committed profiles' grids use under the current code: ``({run dir: [labels]}, {evaluation file:
     [labels]})``, labels like ``"default: rtc_vae(strength=10, seed=0, steps=1500) on dsprites"``."""
-    from .experiments.results import run_dir
-    from .experiments.store import eval_path
-    from .params import profiles as all_profiles
-    from .sweep import grid_runs
-
     runs: dict[Path, list[str]] = {}
     evals: dict[Path, list[str]] = {}
     datasets: dict = {}
@@ -99,9 +104,6 @@ def reachable(root: Path, results_dir: Path, profiles: list[str] | None = None) 
 
 def _current_code(data: dict, memo: dict) -> str | None:
     """The training code's digest today for the procedural dataset a run's ``config.json`` names (None: unknown)."""
-    from .data import DATASETS, load_dataset
-    from .models.runfiles import code_version
-
     name, seed = data.get("name"), data.get("seed") or 0
     if name not in DATASETS:
         return None
@@ -113,8 +115,6 @@ def _current_code(data: dict, memo: dict) -> str | None:
 def _scan_evaluations(run_dir: Path, evals: dict) -> list[Entry]:
     """The evaluations of a reachable run that no profile reads: by other code or settings, in the old pickle format,
     or matrices without their evaluation file (a writer killed between the two). Never one whose lock is held."""
-    from .experiments.store import eval_dir
-
     folder = eval_dir(run_dir)
     out = []
     for f in sorted(folder.iterdir()) if folder.is_dir() else []:
@@ -138,9 +138,6 @@ def _scan_evaluations(run_dir: Path, evals: dict) -> list[Entry]:
 
 
 def _scan_results(results_dir: Path, runs: dict, evals: dict) -> list[Entry]:
-    from .experiments.results import RUNS
-    from .models.runfiles import CONFIG
-
     out: list[Entry] = []
     memo: dict = {}
     runs_dir = results_dir / RUNS
@@ -174,9 +171,6 @@ _GEOMETRY = re.compile(r"^shapes3d-geometry-v(?P<version>.+)\.npy$")
 
 
 def _scan_data(data_dir: Path) -> list[Entry]:
-    from .book import MATHJAX_VERSION
-    from .data import DATASETS, load_dataset
-
     versions = {name: str(getattr(load_dataset(name), "render_version", "0")) for name in DATASETS}
     out = []
     for p in sorted(data_dir.iterdir()) if data_dir.is_dir() else []:
@@ -215,7 +209,6 @@ def _scan_temps(folder: Path, cache: str) -> list[Entry]:
 
 def _results_dir(root: Path) -> Path:
     """The results cache of the repository at ``root``: ``$RTC_RESULTS_DIR``, else ``<root>/results``."""
-    import os
     env = os.environ.get("RTC_RESULTS_DIR")
     return Path(env).expanduser().resolve() if env else root / "results"
 
@@ -224,9 +217,6 @@ def scan(*, root: str | Path | None = None, results_dir: str | Path | None = Non
          data_dir: str | Path | None = None, profiles: list[str] | None = None) -> list[Entry]:
     """Every entry of the results cache and the data cache, classified (module docstring). ``root``: the repository
     (its ``parameters/`` define what is reachable); ``profiles``: only these profiles count (default: all)."""
-    from .data.cache import cache_dir
-    from .paths import find_root
-
     root = find_root(root)
     results_dir = Path(results_dir) if results_dir is not None else _results_dir(root)
     data_dir = Path(data_dir) if data_dir is not None else cache_dir(create=False)
@@ -311,9 +301,6 @@ def main(argv: list[str] | None = None) -> int:
     pr.add_argument("--all", action="store_true", help="remove reachable entries too (everything but what is in use)")
     pr.add_argument("--dry-run", action="store_true", help="print what would go and remove nothing")
     a = ap.parse_args(argv)
-
-    from .data.cache import cache_dir
-    from .paths import find_root
 
     try:
         root = find_root(a.root)

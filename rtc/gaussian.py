@@ -20,6 +20,8 @@ import math
 import numpy as np
 import torch
 
+from rtc._validate import is_integer
+
 LOG_2PI = math.log(2 * math.pi)  # the one copy of log 2π, used by every Gaussian log density in the library
 
 __all__ = [
@@ -362,7 +364,7 @@ def random_covariance(dim: int, *, generator: torch.Generator | None = None, log
     [−log_scale, log_scale] (scales over 2·log_scale/ln 10 orders of magnitude), because TC must not
     depend on them. Draws, in order: one uniform for log|R|, R, then the D scales.
     """
-    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 2:
+    if not is_integer(dim) or dim < 2:
         raise ValueError(f"dim must be an int ≥ 2 (one coordinate has no dependence to draw), got {dim!r}")
     if not log_det_per_dim >= 0 or not log_scale >= 0:
         raise ValueError(f"log_det_per_dim and log_scale must be ≥ 0, got {log_det_per_dim!r} and {log_scale!r}")

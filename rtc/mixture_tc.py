@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._validate import check_int
+from ._validate import check_int, is_integer
 from .gaussian import (
     LOG_2PI,
     as_covariance,
@@ -384,7 +384,7 @@ def theorem1_bound(c1, c2, dim: int, *, constant: float = 1.0):
     stay below. c1, c2: floats or arrays of the same shape (variances, 0 < c1 ≤ c2); returns a float or
     a float64 array of that shape. Computed as powers of c3²/c1² so that c3 = √D stays exact.
     """
-    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+    if not is_integer(dim) or dim < 1:
         raise ValueError(f"dim must be a positive int, got {dim!r}")
     if not constant > 0:
         raise ValueError(f"constant must be > 0, got {constant!r}")

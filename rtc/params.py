@@ -22,10 +22,12 @@ import json
 import typing
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from ._validate import fits
 from .paths import find_root
+from .report import markdown_table
 
 __all__ = ["ParameterError", "chapter_notebook", "chapter_defaults", "default_type", "load_profile",
            "validate", "profiles", "describe_run"]
@@ -38,7 +40,7 @@ class ParameterError(ValueError):
 def chapter_notebook(chapter_path: str | Path):
     """The jupytext chapter ``chapter_path`` as an nbformat notebook, ready to execute: a ``python3`` kernelspec and
     no jupytext metadata (the one reader of a chapter's source: the runner, papermill and the parameters cell)."""
-    import jupytext
+    import jupytext  # lazy: the book's stack (rtc[book]), only to read a chapter; rtc.params imports without it
 
     nb = jupytext.read(chapter_path)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -183,8 +185,7 @@ def describe_run(chapter: str, namespace: dict, *, root: str | Path | None = Non
     else:
         lines.append("It is reduced relative to the `paper` profile in these settings:")
         lines.append("")
-        lines.append("| parameter | this run | paper profile |")
-        lines.append("|---|---|---|")
-        for k, mine, theirs in diffs:
-            lines.append(f"| `{k}` | `{_short(mine)}` | `{_short(theirs)}` |")
+        lines.append(markdown_table(pd.DataFrame(
+            [(f"`{k}`", f"`{_short(mine)}`", f"`{_short(theirs)}`") for k, mine, theirs in diffs],
+            columns=["parameter", "this run", "paper profile"])))
     return "\n".join(lines)

@@ -7,30 +7,89 @@ of each: a change in how a figure is finished or a table is written happens here
 """
 from __future__ import annotations
 
+import ast
 import math
+from collections.abc import Mapping
+from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-__all__ = ["glue_values", "glue_figure", "markdown_table", "read_glued", "built_verdicts"]
+from rtc._validate import is_real
+
+__all__ = ["MODEL_LABELS", "cell_label", "run_label", "number_text", "rho_text", "glue_values", "glue_figure",
+           "markdown_table", "read_glued", "built_verdicts"]
+
+
+# How the book names each model in its tables, figures and prose.
+MODEL_LABELS = {"beta_vae": "β-VAE", "revised_beta_vae": "revised β-VAE", "factor_vae": "FactorVAE",
+                "rtc_vae": "RTC-VAE", "beta_tcvae": "β-TCVAE", "dip_vae_i": "DIP-VAE-I", "dip_vae_ii": "DIP-VAE-II",
+                "revised_factor_vae": "revised FactorVAE"}
+
+
+def _label(model: str, strength: float, seed, dataset: str) -> str:
+    return (f"{MODEL_LABELS.get(model, model)} {strength:g}" + (f" s{seed}" if seed else "")
+            + ("" if dataset == "dsprites" else f" ({dataset})"))
+
+
+def cell_label(model: str, strength: float, dataset: str = "dsprites") -> str:
+    """A cell of a grid (model, strength, dataset): the model's label (:data:`MODEL_LABELS`) and strength, then
+    `` (<dataset>)`` for a dataset other than dSprites — e.g. "β-VAE 4", "RTC-VAE 10 (shapes3d)"."""
+    return _label(model, strength, 0, dataset)
+
+
+def run_label(run) -> str:
+    """The one label of a run, in every table, figure and text: its cell's label (:func:`cell_label`) with
+    `` s<seed>`` after the strength for a seed other than 0 — e.g. "β-VAE 4", "RTC-VAE 10 s1 (shapes3d)".
+
+    ``run``: a mapping or table row with ``model``, ``strength``, ``seed`` and ``dataset``, or a run object
+    (``RunSpec``, ``RunResult``, an inspected run) with ``config`` and ``dataset`` (a name or an object with one)."""
+    if hasattr(run, "config"):
+        c, d = run.config, run.dataset
+        return _label(c.model, c.strength, c.seed, getattr(d, "name", d))
+    return _label(run["model"], run["strength"], run["seed"], run["dataset"])
+
+
+def number_text(value, spec: str = ".2f") -> str:
+    """``value`` written with the format ``spec`` for the prose, or "n/a" when it is undefined (None, NaN, ±inf):
+    a model that learned nothing has no captured factor, a profile without noise no noisy value. ``TypeError``
+    for anything that is not a real number (a bool included)."""
+    if value is None:
+        return "n/a"
+    if not is_real(value):
+        raise TypeError(f"number_text needs a real number or None, got {type(value).__name__} {value!r}")
+    return format(float(value), spec) if math.isfinite(value) else "n/a"
+
+
+def rho_text(r) -> str:
+    """A :func:`correlation_table` row (a mapping with rho, lo, hi, n) as "ρ [lo, hi] (n runs)", or
+    "n/a (n runs)" when ρ is undefined (fewer than 3 runs, or a constant column)."""
+    if not math.isfinite(r["rho"]):
+        return f"n/a ({r['n']} runs)"
+    return f"{r['rho']:.2f} [{r['lo']:.2f}, {r['hi']:.2f}] ({r['n']} runs)"
 
 
 def _glue(name: str, value) -> None:
-    from myst_nb import glue
+    from myst_nb import glue  # lazy: the book extra (rtc[book]); rtc.report imports without it
 
     glue(name, value, display=False)
 
 
-def glue_values(values=None, /, **named) -> None:
-    """Glue every value of the mapping ``values`` and every keyword under its name, without displaying it.
+def glue_values(values: Mapping[str, object], /) -> None:
+    """Glue every value of the mapping ``values`` under its key, without displaying it.
 
-    Names are glue keys (``{glue:text}`` in the prose); keyword names use ``_`` where a key has ``-``,
-    so ``glue_values(runs_total=19)`` glues ``runs-total``. numpy scalars are glued as Python numbers."""
-    items = dict(values or {})
-    items.update({k.replace("_", "-"): v for k, v in named.items()})
-    for name, value in items.items():
+    Keys are the glue keys the prose cites (``{glue:text}`runs-total```), written out as they are, so that a
+    search for a cited key finds where it is glued: ``glue_values({"runs-total": 19})``. numpy scalars are glued
+    as Python numbers. ``TypeError`` for anything but a mapping, ``ValueError`` for a key that is not a non-empty
+    string."""
+    if not isinstance(values, Mapping):
+        raise TypeError(f"glue_values needs one mapping of glue key → value, got {type(values).__name__}")
+    items = dict(values)
+    for name in items:
         if not isinstance(name, str) or not name:
             raise ValueError(f"glue names must be non-empty strings, got {name!r}")
+    for name, value in items.items():
         if isinstance(value, np.generic):
             value = value.item()
         _glue(name, value)
@@ -39,7 +98,6 @@ def glue_values(values=None, /, **named) -> None:
 def glue_figure(name: str, fig, *, tight: bool = True) -> None:
     """Finish ``fig`` (tight layout), glue it under ``name`` for a ``{glue:figure}`` directive and close it,
     so the figure appears only where the prose places it and never leaks into a later cell's output."""
-    import matplotlib.pyplot as plt
 
     if tight:
         fig.tight_layout()
@@ -68,7 +126,7 @@ def markdown_table(df: pd.DataFrame, *, digits: int = 3) -> str:
 def read_glued(notebook) -> dict[str, str]:
     """Every value glued in an executed notebook, read back: name → its ``text/plain`` (a string's quotes and a
     number's digits as Python prints them; "<figure>" for a glued figure). ``FileNotFoundError`` without the file."""
-    import nbformat
+    import nbformat  # lazy: the book extra (rtc[book]); rtc.report imports without it
 
     nb = nbformat.read(str(notebook), as_version=4)
     out = {}
@@ -88,8 +146,6 @@ def built_verdicts(executed, *, prefix: str = "claim") -> dict[str, dict[str, tu
     from the ``<prefix>-<name>-result`` / ``-interval`` values each chapter glues
     (:func:`rtc.claims.observation_texts`); chapters without any are left out. ``FileNotFoundError`` for a missing
     folder or one without notebooks."""
-    import ast
-    from pathlib import Path
 
     folder = Path(executed)
     notebooks = sorted(folder.glob("*.ipynb")) if folder.is_dir() else []

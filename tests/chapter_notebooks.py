@@ -34,6 +34,40 @@ def glued_values(notebook: Path) -> dict[str, str]:
     return read_glued(notebook)
 
 
+# A numpy scalar's repr (numpy ≥ 2: ``np.float64(nan)``) around the number it holds.
+_NUMPY_SCALAR = re.compile(r"\b(?:np|numpy)\.(?:float|int|uint|complex|bool)_?\d*\(([^()]*)\)")
+
+
+class _NonFiniteNames(ast.NodeTransformer):
+    """``nan`` and ``inf``, as ``repr`` prints a non-finite float, read back as floats."""
+
+    def visit_Name(self, node):  # noqa: N802 (ast.NodeTransformer's method name)
+        if node.id in ("nan", "inf"):
+            return ast.copy_location(ast.Constant(float(node.id)), node)
+        return node
+
+
+def glued_value(text: str):
+    """The Python value of a glued ``text/plain`` — non-finite floats included (``nan``, ``-inf``,
+    ``np.float64(nan)``, inside a tuple or list too) — or ``text`` itself when it is not a literal
+    (a figure, a Markdown object)."""
+    try:
+        tree = _NonFiniteNames().visit(ast.parse(_NUMPY_SCALAR.sub(r"\1", text).strip(), mode="eval"))
+        return ast.literal_eval(tree)
+    except (ValueError, SyntaxError, TypeError):
+        return text
+
+
+def _non_finite(value) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, (tuple, list, set)):
+        return any(_non_finite(v) for v in value)
+    if isinstance(value, dict):
+        return any(_non_finite(v) for v in value.values())
+    return False
+
+
 def missing_or_bad(source: Path, notebook: Path) -> list[str]:
     """Referenced keys that were not glued, or were glued as a non-finite number; verdict keys without a verdict."""
     glued = glued_values(notebook)
@@ -42,12 +76,11 @@ def missing_or_bad(source: Path, notebook: Path) -> list[str]:
         if key not in glued:
             bad.append(f"{key}: not glued")
             continue
-        try:
-            value = ast.literal_eval(glued[key])
-        except (ValueError, SyntaxError):
+        value = glued_value(glued[key])
+        if value is glued[key]:  # not a Python literal: nothing to check
             continue
-        if isinstance(value, float) and not math.isfinite(value):
-            bad.append(f"{key}: glued as {value}")
+        if _non_finite(value):
+            bad.append(f"{key}: glued as {glued[key]}")
         elif isinstance(value, str) and re.search(r"\bnan\b", value, re.I):
             bad.append(f"{key}: glued text contains nan: {value!r}")
         elif _VERDICT_KEY.fullmatch(key) and not any(w in str(value) for w in VERDICTS):

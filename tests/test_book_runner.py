@@ -8,7 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from rtc.book import main
+from rtc._io import find_temp_files, lock_holder
+from rtc.book import cache_key, chapters, main, plan, run_all
+from rtc.progress import report
 
 JB = str(Path(sys.executable).with_name("jupyter-book"))
 
@@ -196,8 +198,6 @@ def test_the_cache_key_follows_the_resolved_training_grid(tmp_path, repo_root, c
     themselves against): an edit of what a run is made of (steps: …) changes every chapter's key, a comment or a
     layout change does not, nor does another profile's grid; an invalid grid stops the runner before anything
     runs."""
-    from rtc.book import cache_key, chapters, plan
-
     make_book(tmp_path, {"good": GOOD}, repo_root)
     grid = tmp_path / "parameters" / "ci" / "training.yaml"
 
@@ -228,8 +228,6 @@ def test_the_cache_key_follows_the_resolved_training_grid(tmp_path, repo_root, c
 
 def test_the_cache_key_follows_the_reference_profiles_parameters(tmp_path, repo_root):
     """Each chapter's first output compares its parameters with the paper profile's: editing those changes the key."""
-    from rtc.book import cache_key, chapters, plan
-
     make_book(tmp_path, {"good": GOOD}, repo_root)
 
     def key():
@@ -257,8 +255,6 @@ def test_two_builders_of_one_profile_take_turns(tmp_path, repo_root):
     """Two real `python -m rtc.book` processes on one profile: a second one with --no-wait fails at once naming the
     first's pid; a second one without it says whom it waits for, waits, and then finds the chapter cached. Nothing
     is left behind."""
-    from rtc._io import find_temp_files, lock_holder
-
     go = tmp_path / "go"
     make_book(tmp_path, {"slow": slow_chapter(go)}, repo_root)
     cmd = [sys.executable, "-m", "rtc.book", "--profile", "ci", "--root", str(tmp_path), "--no-build"]
@@ -295,7 +291,6 @@ def test_the_runner_prints_what_a_chapter_reports_as_it_happens(tmp_path, repo_r
     prefixed with the chapter, while the chapter still runs — and the kernel's own output stays in the notebook."""
     make_book(tmp_path, {"reports": REPORTS}, repo_root)
     lines = []
-    from rtc.book import chapters, plan, run_all
     todo = plan(tmp_path, "ci", chapters(tmp_path))
     stamps = []
 
@@ -310,5 +305,4 @@ def test_the_runner_prints_what_a_chapter_reports_as_it_happens(tmp_path, repo_r
     assert last - first > 0.5  # printed as they came, not all at the end
     assert not any("quiet in the notebook" in m for m in lines)
     assert "RTC_PROGRESS" not in os.environ
-    from rtc.progress import report
     report("no runner listening: nothing happens")  # outside a runner: a no-op, no error

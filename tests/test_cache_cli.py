@@ -10,11 +10,11 @@ import pytest
 from rtc._io import _host, file_lock
 from rtc.cache import main, scan
 from rtc.data import load_dataset
+from rtc.experiments.grid import grid_runs
 from rtc.experiments.results import RUNS
 from rtc.experiments.store import eval_path
 from rtc.models import TrainConfig, run_dir_for
 from rtc.models.runfiles import CONFIG, FINAL, code_version, dataset_identity
-from rtc.sweep import grid_runs
 
 GRID = """\
 defaults: {steps: 2, batch_size: 8}

@@ -7,16 +7,20 @@ glue data"). Statically, every key a chapter's Markdown references ({glue:}`k`, 
 chapter — the estimators, whose keys depend on its lists — is executed under a generated profile (valid, small,
 every list different from the committed profiles') and checked to glue them all with finite values; the ci book's
 executed chapters are checked the same way in test_chapters.py, so no chapter is executed twice for this.
+
+Every key a chapter cites is also written out where it is glued — a string literal in the chapter's code or in
+``rtc/`` — so that a search for a cited key finds its value (``glue_values`` takes literal keys only).
 """
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import re
 from pathlib import Path
 
 import pytest
-from chapter_notebooks import error_outputs, missing_or_bad, referenced_keys
+from chapter_notebooks import error_outputs, glued_value, missing_or_bad, referenced_keys
 
 from rtc.params import chapter_defaults, chapter_notebook, load_profile, profiles, validate
 
@@ -43,27 +47,24 @@ GENERATED = {
 }
 
 
-def _key_pattern(node, *, keyword: bool = False) -> str | None:
+def _key_pattern(node) -> str | None:
     """A glue key expression as a regex source: a literal matches itself, an f-string's fields match anything.
-    ``keyword``: a ``glue_values`` keyword name, whose ``_`` become ``-``. None when the key is not written out."""
-    def text(v: str) -> str:
-        return re.escape(v.replace("_", "-") if keyword else v)
-
+    None when the key is not written out."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return text(node.value)
+        return re.escape(node.value)
     if isinstance(node, ast.JoinedStr):
-        return "".join(text(v.value) if isinstance(v, ast.Constant) else ".*" for v in node.values)
+        return "".join(re.escape(v.value) if isinstance(v, ast.Constant) else ".*" for v in node.values)
     return None
 
 
-def _mapping_patterns(node, *, keyword: bool = False) -> list[str | None]:
+def _mapping_patterns(node) -> list[str | None]:
     """The keys of a mapping handed to ``glue_values``: a dict display (``**`` spreads included), a dict
     comprehension or an ``observation_texts(...)`` call; [None] for anything else (keys the test cannot see)."""
     if isinstance(node, ast.Dict):
         return [p for k, v in zip(node.keys, node.values, strict=True)
-                for p in (_mapping_patterns(v, keyword=keyword) if k is None else [_key_pattern(k, keyword=keyword)])]
+                for p in (_mapping_patterns(v) if k is None else [_key_pattern(k)])]
     if isinstance(node, ast.DictComp):
-        return [_key_pattern(node.key, keyword=keyword)]
+        return [_key_pattern(node.key)]
     if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "observation_texts":
         # rtc.claims.observation_texts: <prefix>-<claim name>-<part> for each claim
         prefix = next((k.value.value for k in node.keywords if k.arg == "prefix"
@@ -74,7 +75,7 @@ def _mapping_patterns(node, *, keyword: bool = False) -> list[str | None]:
 
 def glue_patterns(source: Path) -> list[re.Pattern]:
     """The keys of the chapter's glue calls as regexes: ``glue(key, …)``, ``glue_figure(key, fig)`` and
-    ``glue_values(mapping, **named)`` (keyword names with ``_`` as ``-``, as glue_values glues them)."""
+    ``glue_values(mapping)`` (one mapping: a keyword argument glues nothing and matches nothing)."""
     nb = chapter_notebook(source)
     found = []
     for c in nb.cells:
@@ -86,13 +87,53 @@ def glue_patterns(source: Path) -> list[re.Pattern]:
             name = getattr(node.func, "id", None)
             if name in ("glue", "glue_figure") and node.args:
                 found.append(_key_pattern(node.args[0]))
-            elif name == "glue_values":
-                found += _mapping_patterns(node.args[0]) if node.args else []
-                for kw in node.keywords:
-                    found += ([_key_pattern(ast.Constant(kw.arg), keyword=True)] if kw.arg is not None else
-                              _mapping_patterns(kw.value, keyword=True))
+            elif name == "glue_values" and len(node.args) == 1 and not node.keywords:
+                found += _mapping_patterns(node.args[0])
     # A key held in a variable matches nothing here: a referenced key only such a call glues shows up as an orphan.
     return [re.compile(p) for p in found if p is not None]
+
+
+def _string_literals(code: str) -> set[str]:
+    """Every whole string literal of ``code`` (an f-string's fixed parts are not whole keys: left out)."""
+    tree = ast.parse(code)
+    parts = {id(v) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr) for v in n.values}
+    return {n.value for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in parts}
+
+
+@functools.lru_cache(maxsize=None)
+def library_literals(root: Path = ROOT) -> frozenset[str]:
+    """The whole string literals of the library, ``rtc/**/*.py``."""
+    return frozenset().union(*(_string_literals(p.read_text()) for p in sorted((root / "rtc").rglob("*.py"))))
+
+
+def chapter_literals(source: Path) -> set[str]:
+    """The whole string literals of a chapter's code cells."""
+    return set().union(*(_string_literals(c.source) for c in chapter_notebook(source).cells
+                         if c.cell_type == "code"))
+
+
+# Keys that cannot be written out where they are glued, made by an f-string from a name. A cited key matching one
+# of these ("{}" the name) is found only when the name itself is a string literal in rtc/ or the chapter. Keep this
+# short: a key the prose cites is written out by the chapter or by the library function that makes it.
+MADE_KEYS = {
+    # rtc.claims.observation_texts: "<prefix>-<claim name>-<part>" for every claim of a chapter, the claim names
+    # being the keys of the claim tables in rtc/experiments/
+    "claim-{}-verdict": "rtc.claims.observation_texts",
+    "claim-{}-evidence": "rtc.claims.observation_texts",
+}
+
+
+def unfound_keys(source: Path, library: frozenset[str] | None = None) -> list[str]:
+    """The keys the chapter's prose cites that are written out neither in ``rtc/`` nor in the chapter's code (as
+    a whole string literal), nor made by a :data:`MADE_KEYS` pattern from a literal name."""
+    literals = (library_literals() if library is None else library) | chapter_literals(source)
+    made = [re.compile(re.escape(f).replace(r"\{\}", "(.+)")) for f in MADE_KEYS]
+
+    def found(key: str) -> bool:
+        return key in literals or any((m := p.fullmatch(key)) and m.group(1) in literals for p in made)
+
+    return sorted(k for k in referenced_keys(source) if not found(k))
 
 
 def execute(source: Path, parameters: dict, out_dir: Path) -> Path:
@@ -144,14 +185,68 @@ def test_glue_call_parser(tmp_path):
     """Every form the chapters glue with yields its keys; a key the test cannot read matches nothing."""
     p = tmp_path / "c.py"
     p.write_text('# %%\nglue("a", 1)\nglue_figure(f"fig-{n}", fig)\n'
-                 'glue_values({"b": 1, f"c-{i}": 2, **{f"d-{k}": 3 for k in ks}}, e_f=4, **{f"g_{k}": 5 for k in ks})\n'
+                 'glue_values({"b": 1, f"c-{i}": 2, **{f"d-{k}": 3 for k in ks}})\n'
                  'glue_values({f"h{i}-{k}": v for k, v in o.items()})\n')
     patterns = glue_patterns(p)
-    for key in ("a", "fig-1", "b", "c-x", "d-x", "e-f", "g-top-kl", "h1-under"):
+    for key in ("a", "fig-1", "b", "c-x", "d-x", "h1-under"):
         assert any(q.fullmatch(key) for q in patterns), key
-    assert not any(q.fullmatch("e_f") for q in patterns)
-    p.write_text("# %%\nglue_values(values)\nglue(key, 1)\n")
+    p.write_text("# %%\nglue_values(values)\nglue(key, 1)\nglue_values(e_f=4)\nglue_values({}, g=1)\n")
     assert glue_patterns(p) == []
+
+
+@pytest.mark.parametrize("chapter", sorted(GENERATED))
+def test_every_cited_key_is_written_out(chapter):
+    """A search for a key the prose cites finds where it is glued: the chapter's code or rtc/ holds it literally."""
+    unfound = unfound_keys(CHAPTERS / f"{chapter}.py")
+    assert not unfound, (f"{chapter}: the prose cites keys written out neither in the chapter nor in rtc/ "
+                         f"(write them as literal strings, e.g. glue_values({{\"key\": value}})): {unfound}")
+
+
+def test_written_out_check_fails_on_a_planted_key(tmp_path):
+    """The check above can fail: a key cited but only made by an f-string, or not glued at all, is reported."""
+    src = (CHAPTERS / "theorem1.py").read_text()
+    p = tmp_path / "theorem1.py"
+    p.write_text(src)
+    assert unfound_keys(p) == []
+    p.write_text(src + '\n# %% [markdown]\n# {glue:text}`planted-nowhere:.2f` and {glue:}`planted-made-x`\n'
+                 '# and {glue:text}`claim-not_a_claim_name-verdict`\n\n'
+                 '# %%\nglue_values({f"planted-made-{name}": 1 for name in ("x",)})\n')
+    assert unfound_keys(p) == ["claim-not_a_claim_name-verdict", "planted-made-x", "planted-nowhere"]
+    assert unfound_keys(p, frozenset({"not_a_claim_name"})) == ["planted-made-x", "planted-nowhere"]
+
+
+def _glued_notebook(path: Path, key: str, text: str) -> Path:
+    """An executed notebook whose one output glued ``key`` with ``text`` as its text/plain (as myst_nb records it)."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("glue_values(...)")
+    cell.outputs = [nbformat.v4.new_output(
+        "display_data", data={"application/papermill.record/text/plain": text},
+        metadata={"scrapbook": {"mime_prefix": "application/papermill.record/", "name": key}})]
+    nb.cells.append(cell)
+    nbformat.write(nb, str(path))
+    return path
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-inf", "np.float64(nan)", "np.float64(-inf)", "numpy.float32(nan)",
+                                  "(1.0, nan)", "[0.5, inf]", "'mean nan nats'"])
+def test_a_glued_nan_is_reported(tmp_path, text):
+    source = tmp_path / "c.py"
+    source.write_text("# %% [markdown]\n# the value is {glue:text}`x-value:.2f`\n")
+    notebook = _glued_notebook(tmp_path / "c.ipynb", "x-value", text)
+    assert missing_or_bad(source, notebook) == [
+        f"x-value: glued text contains nan: {glued_value(text)!r}" if text.startswith("'") else
+        f"x-value: glued as {text}"]
+
+
+@pytest.mark.parametrize("text", ["1.5", "np.float64(2.0)", "np.int64(3)", "-0.25", "(1.0, 2.0)", "'banana'",
+                                  "<figure>"])
+def test_a_finite_glued_value_passes(tmp_path, text):
+    source = tmp_path / "c.py"
+    source.write_text("# %% [markdown]\n# the value is {glue:text}`x-value:.2f`, {glue:}`y-missing`\n")
+    notebook = _glued_notebook(tmp_path / "c.ipynb", "x-value", text)
+    assert missing_or_bad(source, notebook) == ["y-missing: not glued"]
 
 
 # The generated-profile property, executed for one chapter: the estimators chapter glues keys built from its lists

@@ -250,3 +250,22 @@ def test_convergence_verdict():
     assert convergence_verdict("refuted", None) == "refuted"
     with pytest.raises(ValueError):
         convergence_verdict("yes", None)
+
+
+def test_the_combining_rules_on_hand_made_verdicts():
+    from rtc.claims import Interval, all_cells_verdict, below_band_verdict, joint_verdict, order_verdict
+
+    assert joint_verdict(["confirmed", "confirmed"]) == "confirmed"
+    assert joint_verdict(["refuted", "refuted"]) == "refuted"
+    assert joint_verdict(["confirmed", "refuted"]) == joint_verdict(["partly", "confirmed"]) == "partly"
+    assert order_verdict(1.0, 2.0) == "confirmed" and order_verdict(2.0, 1.0) == "refuted"
+    assert order_verdict(1.0, 1.0) == "partly"
+    assert all_cells_verdict([]) == "inconclusive"
+    assert all_cells_verdict(["confirmed", "refuted", "inconclusive"]) == "refuted"
+    assert all_cells_verdict(["confirmed", "confirmed"]) == "confirmed"
+    assert all_cells_verdict(["confirmed", "inconclusive"]) == "inconclusive"
+    iv = lambda lo, hi: Interval((lo + hi) / 2, lo, hi, 10, "runs", 0.9)  # noqa: E731
+    assert below_band_verdict(iv(-0.9, -0.6), -0.5, 0.5) == "confirmed"   # wholly below the band: strong negative
+    assert below_band_verdict(iv(-0.2, 0.3), -0.5, 0.5) == "refuted"      # wholly inside: no strong correlation
+    assert below_band_verdict(iv(0.6, 0.9), -0.5, 0.5) == "refuted"       # strongly positive
+    assert below_band_verdict(iv(-0.7, 0.1), -0.5, 0.5) == "inconclusive"  # straddles a bound

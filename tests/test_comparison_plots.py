@@ -1,4 +1,4 @@
-"""rtc.experiments.comparison_plots: the Fig. 3 panel draws what the run table holds."""
+"""rtc.experiments.comparison.plots: the Fig. 3 panel draws what the run table holds."""
 from __future__ import annotations
 
 import matplotlib
@@ -10,7 +10,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from rtc.experiments.comparison import MODELS  # noqa: E402
-from rtc.experiments.comparison_plots import COLORS, tc_panel  # noqa: E402
+from rtc.experiments.comparison.plots import COLORS, tc_panel  # noqa: E402
 
 
 def test_every_model_has_a_colour():

@@ -23,7 +23,6 @@ from rtc.experiments.comparison import (
     one_seed_text,
     pair_codes,
     pair_summary,
-    run_label,
     run_labels,
     seed_cells,
     shown_run_table,
@@ -41,6 +40,7 @@ from rtc.metrics import sap
 from rtc.models import encode, representation_stats
 from rtc.models.config import TrainConfig
 from rtc.models.encoding import Encoding, latent_kl
+from rtc.report import run_label
 
 
 class LinearVAE(torch.nn.Module):
@@ -85,6 +85,7 @@ class FakeRun:
     def __init__(self, model="rtc_vae", dataset="toy", strength=10.0, seed=0, *, steps=6, snapshots=(), r2=None,
                  weight=WEIGHT, var_sum=None):
         self.row = {"model": model, "dataset": dataset, "strength": float(strength), "seed": seed, "steps": steps}
+        self.dataset = SimpleNamespace(name=dataset)
         self.config = SimpleNamespace(model=model, strength=float(strength), seed=seed, steps=steps, batch_size=32,
                                       objective=TrainConfig(model=model, strength=float(strength)).objective)
         self.var_sum = np.full(steps, 0.02) if var_sum is None else np.asarray(var_sum, dtype=np.float64)
@@ -97,7 +98,7 @@ class FakeRun:
         self.loaded.append("final")
         return LinearVAE(self.weight)
 
-    def load_snapshot(self, step):
+    def load_snapshot(self, step, device=None):
         self.loaded.append(step)
         return LinearVAE(self.weight * step / self.config.steps)
 
@@ -115,7 +116,7 @@ def test_run_labels_name_seed_and_dataset_only_when_not_the_default():
     t = _table([("beta_vae", "dsprites", 4, 0), ("rtc_vae", "shapes3d", 10, 1),
                 ("revised_beta_vae", "dsprites", 0.5, 0)])
     assert run_labels(t) == ["β-VAE 4", "RTC-VAE 10 s1 (shapes3d)", "revised β-VAE 0.5"]
-    assert run_label(FakeRun("dip_vae_i", "shapes3d", 2.5)) == "DIP-VAE-I 2.5 (shapes3d)"
+    assert run_label(FakeRun("dip_vae_i", "shapes3d", 2.5).row) == "DIP-VAE-I 2.5 (shapes3d)"
     with pytest.raises(KeyError, match="seed"):
         run_labels(t.drop(columns="seed"))
 
@@ -331,3 +332,16 @@ def test_tc_mean_side_by_side():
     assert list(side.index) == ["cars3d", "dsprites"] and list(side.columns) == list(SIDE_MODELS)
     assert side.loc["dsprites", "factor_vae"] == 2.0 and side.loc["cars3d", "rtc_vae"] == 0.4
     assert np.isnan(side.loc["cars3d", "factor_vae"]) and np.isnan(side.loc["dsprites", "dip_vae_ii"])
+
+
+def test_pair_sentence_says_why_there_is_no_pair_instead_of_a_nan():
+    from rtc.experiments.comparison import pair_sentence
+
+    assert pair_sentence(None, "RTC-VAE") == "This profile has no RTC-VAE run to look at."
+    one = pair_sentence({"dep": None, "active": [3]}, "RTC-VAE")
+    assert "1 active latent" in one and "nan" not in one.lower()
+    dep = pd.DataFrame({"knn_mi": [0.5, 0.1], "corr": [0.2, -0.7], "excess_mi": [0.3, 0.1]})
+    text = pair_sentence({"dep": dep, "active": [0, 1, 2]}, "DIP-VAE-I")
+    assert text == ("DIP-VAE-I's most dependent pair has kNN mutual information 0.50 nats at a correlation of 0.20 "
+                    "(largest |corr| over its active pairs 0.70; mean dependence beyond correlation per pair 0.20 "
+                    "nats).")

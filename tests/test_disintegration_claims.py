@@ -283,7 +283,7 @@ def test_claims_and_suppression_figures_draw_what_they_are_given():
     import matplotlib.pyplot as plt
 
     from rtc.claims import THRESHOLDS
-    from rtc.experiments.disintegration_plots import claims_figure, suppression_figure
+    from rtc.experiments.disintegration.plots import claims_figure, suppression_figure
 
     claims = check_claims(_suppression_runs([0.6] * 4), repeats=50)
     fig = claims_figure(claims, THRESHOLDS)

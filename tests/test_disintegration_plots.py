@@ -15,7 +15,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from rtc.experiments.disintegration import controlled_experiment, correlation_table  # noqa: E402
-from rtc.experiments.disintegration_plots import (  # noqa: E402
+from rtc.experiments.disintegration.plots import (  # noqa: E402
     METRIC_LABELS,
     controlled_figure,
     correlation_figure,

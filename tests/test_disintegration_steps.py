@@ -24,17 +24,15 @@ from rtc.experiments.disintegration import (
     deficit_table,
     encode_half,
     encode_runs,
-    find_run,
-    number_text,
     pair_text,
-    rho_text,
-    run_label,
     split_r2,
     split_texts,
     synthetic_code,
     tradeoff_dataset,
 )
+from rtc.experiments.selection import find_run
 from rtc.metrics.evaluate import ARRAY_METRICS
+from rtc.report import number_text, rho_text, run_label
 
 # ---------------------------------------------------------------------------------------------------------------
 # A fake trained run: its "images" are the rows of a controlled code, its encoder the identity
@@ -226,7 +224,7 @@ def test_find_run_takes_the_first_in_grid_order():
     assert find_run([], "rtc_vae", "shapes3d") is None
     assert find_run(runs, "rtc_vae", ("cars3d", "dsprites", "shapes3d")) == 1  # the first preferred dataset wins
     assert find_run(runs, "factor_vae", ("dsprites", "shapes3d")) == 0
-    assert run_label(runs[2]) == "rtc_vae 10 (seed 1), shapes3d"
+    assert run_label(runs[2]) == "RTC-VAE 10 s1 (shapes3d)"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -272,7 +270,7 @@ def test_controlled_value_known_answers(controlled):
         controlled_value(controlled, "split", "flag_nmi")
     with pytest.raises(ValueError, match="0 rows"):
         controlled_value(controlled, "split", "flag_nmi", k=5)
-    with pytest.raises(ValueError, match="lacks the columns"):
+    with pytest.raises(KeyError, match="lacks columns"):
         controlled_value(controlled, "split", "flag_nmi", depth=1)
 
 
@@ -305,7 +303,7 @@ def test_deficit_table_and_shares():
                            + _factor_rows(0, "rtc_vae", "nmi", [0.0, 0.0], [0.0, 0.0])
                            + _factor_rows(1, "beta_vae", "nmi", [0.0, 0.0], [0.0, 0.0]))
     d = deficit_table(factors, results, "r2")
-    assert list(d.run) == ["rtc_vae 10 (seed 0), dsprites", "beta_vae 10 (seed 2), dsprites"]
+    assert list(d.run) == ["RTC-VAE 10", "β-VAE 10 s2"]
     np.testing.assert_allclose(d.deficit, [0.3, 0.5])
     np.testing.assert_allclose(d.explained, [0.1, 0.05])
     np.testing.assert_allclose(d.share, [1 / 3, 0.1])

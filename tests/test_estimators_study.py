@@ -1,4 +1,5 @@
-"""rtc.estimators.study: the observations' verdicts and the law fits on hand-made tables with known answers."""
+"""rtc.experiments.estimator_study: the observations' verdicts and the law fits on hand-made tables with known
+answers."""
 import math
 
 import numpy as np
@@ -8,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rtc.claims import Thresholds
-from rtc.estimators import study
+from rtc.experiments import estimator_study as study
 
 
 def cells_from(errors: dict, truth: dict | None = None) -> pd.DataFrame:

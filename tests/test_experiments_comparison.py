@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -23,6 +25,7 @@ from rtc.experiments.comparison import (
     trained_reconstruction,
 )
 from rtc.experiments.dependence import dependence_matrix, pairwise_dependence, top_pair_test
+from rtc.params import chapter_defaults, profiles
 
 
 class TwoImages:
@@ -49,9 +52,10 @@ def test_mean_image_baseline_closed_form():
     assert b["floor"] == pytest.approx(math.log(2) / 2, rel=1e-9)
 
 
-def test_mean_image_baseline_bad_n():
+@pytest.mark.parametrize("n", [1, True, 2.0])
+def test_mean_image_baseline_bad_n(n):
     with pytest.raises(ValueError, match="n must be"):
-        mean_image_baseline(TwoImages(), 1)
+        mean_image_baseline(TwoImages(), n)
 
 
 def _row(model, strength, tc_mean, tc_sample, *, seed=0, dataset="dsprites", recon=10.0, **kw):
@@ -96,8 +100,6 @@ def test_a_run_that_learned_only_in_its_last_steps_did_not_learn():
 
 
 def test_trained_reconstruction_is_the_last_steps_mean():
-    from types import SimpleNamespace
-
     log = pd.DataFrame({"step": np.arange(1, 21), "recon": np.r_[np.full(18, 500.0), 100.0, 120.0]})
     run = SimpleNamespace(training_log=lambda: log)
     assert trained_reconstruction([run]) == [110.0]              # the last 10 % = 2 of 20 steps
@@ -123,6 +125,11 @@ def test_disparity_class_reads_the_one_threshold_registry():
     t = pd.DataFrame([_row("factor_vae", 10, 3.0, 0.4)])   # d = 2.6
     assert add_disparity(t)["disparity_class"].iloc[0] == "disparity"
     assert add_disparity(t, Thresholds.from_mapping({"disparity_abs": 2.7}))["disparity_class"].iloc[0] == "none"
+
+
+def test_a_table_without_the_needed_columns_names_them():
+    with pytest.raises(KeyError, match=r"lacks columns \['tc_mean_active', 'tc_sample_active'\]"):
+        add_disparity(pd.DataFrame({"tc_mean": [1.0], "tc_sample": [0.5]}))
 
 
 def test_noise_range_quantiles_over_active_dims():
@@ -220,10 +227,6 @@ def test_pairwise_dependence_bad_input():
 def test_the_comparison_trains_its_profiles_own_grid():
     """No chapter parameter names another profile's grid: the chapter trains grid_runs(profile), and no parameter
     file of any profile still sets the removed training_grid."""
-    from pathlib import Path
-
-    from rtc.params import chapter_defaults, profiles
-
     root = Path(__file__).resolve().parents[1]
     chapter = root / "book" / "chapters" / "comparison.py"
     assert "training_grid" not in chapter_defaults(chapter)

@@ -165,7 +165,7 @@ def test_split_digits_exactly_independent_and_metrics_permutation_invariant(m, k
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(k=0), "k must"), (dict(m=1), "m must"), (dict(m=21), "m must"), (dict(noise=-0.1), "noise must"),
-    (dict(noise=float("nan")), "noise must"), (dict(k=2.0), "k must be an integer"),
+    (dict(noise=float("nan")), "noise must"), (dict(k=2.0), "k must be an int"),
     (dict(other_sizes=(1,)), r"other_sizes\[0\]"),
 ])
 def test_bad_arguments_raise_naming_them(kwargs, match):

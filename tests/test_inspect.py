@@ -10,9 +10,10 @@ import pytest
 
 from rtc import inspect as ri
 from rtc.experiments import run
+from rtc.experiments.grid import grid_runs
+from rtc.inspect.images import _decode
 from rtc.models import encode
 from rtc.models.runfiles import CONFIG, FINAL
-from rtc.sweep import grid_runs
 
 # A tiny RTC-VAE (a discriminator, η and the variance term: every panel of the report) and the ci evaluation.
 GRID = """\
@@ -64,7 +65,7 @@ def test_kl_and_traversal_order_are_the_known_answers(trained):
     imgs = ri.traversal_images(insp.model, insp.encoding.mu[0], [-1.0, 1.0], order)
     z = np.repeat(insp.encoding.mu[:1], 2, 0).astype(np.float32)
     z[:, order[0]] = [-1.0, 1.0]
-    np.testing.assert_allclose(imgs[0], ri._decode(insp.model, z), atol=1e-6)
+    np.testing.assert_allclose(imgs[0], _decode(insp.model, z), atol=1e-6)
 
 
 def test_histogram_counts_sum_to_n_and_cover_the_prior_range(trained):
@@ -122,6 +123,11 @@ def test_report_writes_every_file_and_nothing_to_the_cache(trained, tmp_path):
     assert not list((tmp_path / "png").glob("*.gif"))
     ri.write_report(insp, tmp_path / "gif", fmt="gif", images=1, progress=False)
     assert {p.suffix for p in (tmp_path / "gif").iterdir()} == {".gif", ".html"}
+    # the number of traced images is an integer in [1, n]: a flag is no count, and nothing is written
+    for images, error in ((True, TypeError), (1.0, TypeError), (0, ValueError), (insp.n + 1, ValueError)):
+        with pytest.raises(error, match="images"):
+            ri.write_report(insp, tmp_path / "bad", images=images, progress=False)
+    assert not (tmp_path / "bad").exists()
 
 
 def test_gallery_images_and_facts(trained):

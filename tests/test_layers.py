@@ -45,8 +45,13 @@ def test_the_checker_sees_a_relative_import_of_the_sweep(tmp_path):
     assert "rtc.sweep" in imported_modules(f, "rtc.experiments")
 
 
+# scikit-learn (imported by rtc.metrics) sets its own OpenMP variables (KMP_*) when imported: imported first, so
+# that `before` holds them and the tests below see what rtc itself changes.
+SKLEARN_FIRST = "import sklearn  # noqa: F401\n"
+
+
 def test_describing_a_grid_imports_no_ray_and_changes_no_environment():
-    code = ("import os, sys\nbefore = dict(os.environ)\n"
+    code = ("import os, sys\n" + SKLEARN_FIRST + "before = dict(os.environ)\n"
             "from rtc.experiments.grid import grid_runs, dry_run, estimate_seconds\n"
             "import rtc.experiments.comparison, rtc.experiments.disintegration\n"
             "runs = grid_runs('ci')\nprint(len(runs), sum(estimate_seconds(r) for r in runs) > 0)\n"
@@ -54,6 +59,19 @@ def test_describing_a_grid_imports_no_ray_and_changes_no_environment():
             "assert dict(os.environ) == before, 'environment changed'\n")
     p = python(code)
     assert p.stdout.split()[1] == "True" and int(p.stdout.split()[0]) > 0
+
+
+def test_importing_the_sweep_changes_no_environment_and_reexports_no_grid():
+    """rtc.sweep sets Ray's environment when it starts Ray (init_ray, run_grid), not when imported; the grid API is
+    rtc.experiments.grid's and rtc.experiments.specs', not re-exported by the executor."""
+    code = ("import os, sys\n" + SKLEARN_FIRST + "before = dict(os.environ)\nimport rtc.sweep\n"
+            "assert dict(os.environ) == before, 'environment changed'\n"
+            "assert 'ray' not in sys.modules, 'ray imported'\n"
+            "grid = {'RunSpec', 'GridError', 'load_grid', 'validate_grid', 'grid_runs', 'dry_run', 'estimate_seconds',"
+            " 'STEP_SECONDS', 'EVAL_SECONDS'}\n"
+            "print(sorted(grid & set(rtc.sweep.__all__)), sorted(rtc.sweep.__all__))\n")
+    p = python(code)
+    assert p.stdout.split(" [")[0] == "[]", p.stdout
 
 
 def test_the_library_core_needs_neither_ray_nor_seaborn():

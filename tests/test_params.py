@@ -5,7 +5,8 @@ import pytest
 import yaml
 
 from rtc.book import chapters
-from rtc.params import ParameterError, chapter_defaults, load_profile, validate
+from rtc.params import ParameterError, _short, chapter_defaults, describe_run, load_profile, validate
+from rtc.paths import find_root
 
 PROFILES = ("ci", "default", "paper")
 
@@ -110,8 +111,6 @@ def test_load_profile_errors(repo_root, tmp_path):
 
 
 def test_describe_run_names_the_profile_and_what_is_reduced(repo_root):
-    from rtc.params import describe_run
-
     ns = dict(chapter_defaults(repo_root / "book" / "chapters" / "theorem1.py"))
     ns.update(load_profile("ci", "theorem1", root=repo_root), unrelated_global=object())
     text = describe_run("theorem1", ns, root=repo_root)
@@ -123,8 +122,6 @@ def test_describe_run_names_the_profile_and_what_is_reduced(repo_root):
 
 
 def test_describe_run_shortens_long_lists():
-    from rtc.params import _short
-
     assert _short([1, 2, 3]) == "[1, 2, 3]"
     assert _short(list(range(14))) == "[0, 1, 2, …, 13] (14 values)"
     assert _short([0.5] * 6) == json.dumps([0.5] * 6)
@@ -134,8 +131,6 @@ def test_find_root_from_another_folder_is_the_installed_checkout(tmp_path, monke
     """nbmake executes chapters where the notebooks are (outside the repository): the training grids and the results
     cache must still be found (before: FileNotFoundError from the chapters' grid_runs)."""
     from pathlib import Path
-
-    from rtc.paths import find_root
 
     monkeypatch.chdir(tmp_path)
     root = Path(__file__).resolve().parents[1]

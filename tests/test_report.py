@@ -19,12 +19,29 @@ def glued(monkeypatch):
     return seen
 
 
-def test_glue_values_names_and_numpy_scalars(glued):
-    report.glue_values({"a-b": np.float64(1.5)}, runs_total=np.int64(3))
-    assert glued == {"a-b": 1.5, "runs-total": 3}
-    assert type(glued["a-b"]) is float and type(glued["runs-total"]) is int
+def test_glue_values_literal_keys_and_numpy_scalars(glued):
+    report.glue_values({"a-b": np.float64(1.5), "runs_total": np.int64(3)})
+    assert glued == {"a-b": 1.5, "runs_total": 3}  # keys glued as written: no "_" → "-"
+    assert type(glued["a-b"]) is float and type(glued["runs_total"]) is int
+
+
+@pytest.mark.parametrize("bad", [{"": 1}, {3: 1}, {"ok": 1, None: 2}])
+def test_glue_values_rejects_bad_keys(glued, bad):
     with pytest.raises(ValueError, match="non-empty"):
-        report.glue_values({"": 1})
+        report.glue_values(bad)
+    assert glued == {}  # checked before anything is glued
+
+
+def test_glue_values_takes_one_mapping_only(glued):
+    with pytest.raises(TypeError, match="mapping"):
+        report.glue_values([("a", 1)])
+    with pytest.raises(TypeError, match="mapping"):
+        report.glue_values(None)
+    with pytest.raises(TypeError):
+        report.glue_values(runs_total=3)  # no keyword form: a key is written out as the prose cites it
+    with pytest.raises(TypeError):
+        report.glue_values({"a": 1}, b=2)
+    assert glued == {}
 
 
 def test_glue_figure_closes_the_figure(glued):
@@ -90,3 +107,21 @@ def test_compare_builds_script_flags_a_contradiction(tmp_path, capsys):
     assert script.main([str(tmp_path / "a"), str(tmp_path / "c")]) == 1  # x: confirmed vs refuted
     assert "1 contradiction" in capsys.readouterr().out
     assert script.main([str(tmp_path / "a"), str(tmp_path / "missing")]) == 2
+
+
+def test_one_run_label_for_rows_and_runs():
+    """rtc.report.run_label: the cell's label, `` s<seed>`` for a seed other than 0, the dataset unless dSprites; the
+    same for a table row and a run object."""
+    from types import SimpleNamespace
+
+    from rtc.report import cell_label, run_label
+
+    assert run_label({"model": "beta_vae", "strength": 4.0, "seed": 0, "dataset": "dsprites"}) == "β-VAE 4"
+    assert run_label({"model": "rtc_vae", "strength": 10, "seed": 1, "dataset": "shapes3d"}) == \
+        "RTC-VAE 10 s1 (shapes3d)"
+    run = SimpleNamespace(config=SimpleNamespace(model="dip_vae_i", strength=2.5, seed=3),
+                          dataset=SimpleNamespace(name="cars3d"))
+    assert run_label(run) == "DIP-VAE-I 2.5 s3 (cars3d)"
+    assert run_label(SimpleNamespace(config=run.config, dataset="dsprites")) == "DIP-VAE-I 2.5 s3"
+    assert run_label({"model": "new_model", "strength": 1, "seed": 0, "dataset": "dsprites"}) == "new_model 1"
+    assert cell_label("factor_vae", 10.0, "shapes3d") == "FactorVAE 10 (shapes3d)"

@@ -22,10 +22,21 @@ import torch
 
 import rtc.sweep as sweep
 from rtc.experiments import DatasetSpec, EvalSettings, eval_path, load_results, run
+from rtc.experiments.grid import (
+    EVAL_SECONDS,
+    GridError,
+    dry_run,
+    estimate_seconds,
+    grid_key,
+    grid_runs,
+    load_grid,
+    validate_grid,
+)
+from rtc.experiments.specs import RunSpec
 from rtc.experiments.store import write_evaluation
 from rtc.models import TrainConfig, run_dir_for
 from rtc.models.runfiles import CHECKPOINT, FINAL
-from rtc.sweep import GridError, RunSpec, SweepError, grid_runs, load_grid, run_grid, validate_grid
+from rtc.sweep import SweepError, run_grid
 
 EVAL = EvalSettings.preset("ci", metrics=("sap_r2",))
 
@@ -110,8 +121,9 @@ def local_ray():
         ray.shutdown()
 
 
-def test_usage_stats_are_disabled_by_the_library():
+def test_usage_stats_are_disabled_when_the_library_starts_ray(local_ray):
     assert os.environ["RAY_USAGE_STATS_ENABLED"] == "0"
+    assert os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] == "0"
 
 
 def test_local_ray_listens_on_loopback_only(local_ray):
@@ -240,7 +252,8 @@ def test_grid_on_a_loopback_ray_cluster(tmp_path):
     results = tmp_path / "shared"
     script = (
         "import json, sys\n"
-        "from rtc.sweep import run_grid, RunSpec\n"
+        "from rtc.sweep import run_grid\n"
+        "from rtc.experiments.specs import RunSpec\n"
         "from rtc.experiments import EvalSettings, DatasetSpec\n"
         "from rtc.models import TrainConfig\n"
         "ev = EvalSettings.preset('ci', metrics=('sap_r2',))\n"
@@ -385,8 +398,6 @@ def test_resources_reach_every_run():
 
 def test_grid_key_is_the_resolved_grid():
     """Equal for the same settings written differently, different when a run's settings change."""
-    from rtc.experiments.grid import grid_key
-
     base = grid_key(validate_grid(GOOD))
     reordered = {"grids": GOOD["grids"], "eval": GOOD["eval"], "defaults": dict(reversed(GOOD["defaults"].items()))}
     assert grid_key(validate_grid(reordered)) == base
@@ -431,7 +442,7 @@ def test_dry_run_lists_runs_cached_and_cost(tmp_path, capsys, repo_root, monkeyp
     out = capsys.readouterr().out
     assert "10 runs, 0 cached, 10 to compute" in out and "factor_vae" in out
     runs = grid_runs("ci", root=repo_root)
-    t = sweep.dry_run(runs, results_dir=tmp_path)
+    t = dry_run(runs, results_dir=tmp_path)
     assert (t["est_seconds"] > 0).all() and not t["cached"].any()
     # a run whose evaluation is in the cache is listed as cached, at no cost
     spec = runs[0]
@@ -441,7 +452,7 @@ def test_dry_run_lists_runs_cached_and_cost(tmp_path, capsys, repo_root, monkeyp
     (d / FINAL).touch()
     write_evaluation(p, {"row": {"x": 1}, "matrices": {}, "per_factor": pd.DataFrame({"a": [1]}),
                           "disintegration": {}, "factor_names": (), "conventions": {}})
-    t = sweep.dry_run(runs, results_dir=tmp_path)
+    t = dry_run(runs, results_dir=tmp_path)
     assert list(t["cached"]) == [True] + [False] * (len(runs) - 1) and t["est_seconds"].iloc[0] == 0
 
 
@@ -449,9 +460,9 @@ def test_estimate_scales_with_steps_batch_and_discriminator():
     a = tiny(steps=1000)
     b = dataclasses.replace(a, config=dataclasses.replace(a.config, steps=2000))
     fa = RunSpec(TrainConfig(model="factor_vae", steps=1000, batch_size=8), DatasetSpec("dsprites"), EVAL)
-    e = sweep.EVAL_SECONDS["ci"]
-    assert sweep.estimate_seconds(b) - e == pytest.approx(2 * (sweep.estimate_seconds(a) - e))
-    assert sweep.estimate_seconds(fa) > sweep.estimate_seconds(a)
+    e = EVAL_SECONDS["ci"]
+    assert estimate_seconds(b) - e == pytest.approx(2 * (estimate_seconds(a) - e))
+    assert estimate_seconds(fa) > estimate_seconds(a)
 
 
 def test_grid_eta_is_calibrated_by_the_runs_that_finished(monkeypatch):

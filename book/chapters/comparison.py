@@ -43,20 +43,13 @@ bootstrap_repeats = 1000
 traversal_points = 7
 count_unlearned = False
 
-# %%
-from IPython.display import Markdown, display
-
-from rtc.experiments.comparison import describe_grid
-from rtc.params import describe_run
-
-display(Markdown(describe_run("comparison", globals())))
-display(Markdown(describe_grid(profile)))
-
-# %%
+# %% tags=["hide-cell"]
 import time
 
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from IPython.display import Markdown, display
 
 from rtc.claims import LEVEL, Thresholds, observation_texts, verdict_counts, verdict_table
 from rtc.data import load_dataset
@@ -71,13 +64,13 @@ from rtc.experiments.comparison import (
     add_regime,
     check_claims,
     claim_stage,
+    describe_grid,
     learning_summary,
     mean_image_baseline,
     one_seed_text,
     pair_codes,
-    pair_summary,
+    pair_sentence,
     paper_cost,
-    run_label,
     run_labels,
     run_table,
     shown_run_table,
@@ -91,17 +84,27 @@ from rtc.experiments.comparison import (
     traversal_inputs,
     variance_band_summary,
 )
-from rtc.report import glue_figure, glue_values, markdown_table
+from rtc.experiments.comparison.plots import COLORS, tc_panel
+from rtc.inspect import VAR_BAND, reconstruction_figure, traversal_figure
+from rtc.params import describe_run
+from rtc.report import glue_figure, glue_values, markdown_table, run_label
 from rtc.sweep import dry_run, grid_runs, run_grid
 
 torch.set_num_threads(threads)  # the chapter's own encoding; Ray gives every training run one thread of its own
 results_dir = default_results_dir()
-thresholds = Thresholds()  # every verdict's threshold, fixed before the runs (the prose prints them)
-glue_values({"t-learned-pct": 100 * thresholds.learned, "level-pct": 100 * LEVEL, "permutations-n": permutations,
-             **{f"t-{name}": getattr(thresholds, name) for name in ("learned", "disparity_abs", "much_lower",
-                                                                     "comparable", "recon_worse", "strong_rho",
-                                                                     "independent_mi", "min_runs")}})
 t_start = time.perf_counter()
+
+# %%
+display(Markdown(describe_run("comparison", globals())))
+display(Markdown(describe_grid(profile)))
+thresholds = Thresholds()  # every verdict's threshold, fixed before the runs
+
+# %% tags=["hide-cell"]
+glue_values({"t-learned-pct": 100 * thresholds.learned, "level-pct": 100 * LEVEL, "permutations-n": permutations,
+             "t-learned": thresholds.learned, "t-disparity_abs": thresholds.disparity_abs,
+             "t-much_lower": thresholds.much_lower, "t-comparable": thresholds.comparable,
+             "t-recon_worse": thresholds.recon_worse, "t-strong_rho": thresholds.strong_rho,
+             "t-independent_mi": thresholds.independent_mi, "t-min_runs": thresholds.min_runs})
 
 # %% [markdown]
 # ## Training the grid
@@ -121,22 +124,22 @@ t_start = time.perf_counter()
 
 # %%
 runs = grid_runs(profile)
-todo = dry_run(runs, results_dir=results_dir)
+
+# %% tags=["hide-cell"]
+todo = dry_run(runs, results_dir=results_dir)  # the runs not in the cache yet
 t_grid = time.perf_counter()
-table, results = run_grid(runs, results_dir=results_dir)  # results: one RunResult per run, in the table's order
+
+# %%
+# results: one RunResult per run, in the table's order
+table, results = run_grid(runs, results_dir=results_dir)
+
+# %% tags=["hide-cell"]
 grid_seconds = time.perf_counter() - t_grid
-datasets = {name: load_dataset(name) for name in sorted(set(table["dataset"]))}
 glue_values({"runs-total": len(runs), "runs-trained": int((~todo["cached"]).sum()), "grid-minutes": grid_seconds / 60,
              "train-minutes-sum": float(table["train_seconds"].sum()) / 60,
              "eval-minutes-sum": float(table["eval_seconds"].sum()) / 60,
              "steps": int(table["steps"].iloc[0]), "batch": int(table["batch_size"].iloc[0]),
              "one-seed-cells": one_seed_text(table), "btc-estimator": tc_estimator_text(results)})
-
-# %% tags=["hide-input"]
-import matplotlib.pyplot as plt
-
-from rtc.experiments.comparison_plots import COLORS, tc_panel
-from rtc.inspect import VAR_BAND, reconstruction_figure, traversal_figure
 
 # %% [markdown]
 # This build trained {glue:text}`runs-trained` of the {glue:text}`runs-total` runs (the others came from the
@@ -159,11 +162,19 @@ from rtc.inspect import VAR_BAND, reconstruction_figure, traversal_figure
 # Runs that did not learn are shown but never enter a verdict.
 
 # %%
-baselines = {name: mean_image_baseline(ds, baseline_images, seed=seed) for name, ds in datasets.items()}
-table = add_disparity(add_learning(table, baselines, thresholds, trained_recon=trained_reconstruction(results)),
+datasets = {name: load_dataset(name) for name in sorted(set(table["dataset"]))}
+baselines = {name: mean_image_baseline(ds, baseline_images, seed=seed)
+             for name, ds in datasets.items()}
+trained = trained_reconstruction(results)
+table = add_disparity(add_learning(table, baselines, thresholds, trained_recon=trained),
                       thresholds)
 labels = run_labels(table)
-glue_values({**{f"learned-{k}": v for k, v in learning_summary(table).items()},
+learning = learning_summary(table)
+
+# %% tags=["hide-cell"]
+glue_values({"learned-count": learning["count"], "learned-verdict": learning["verdict"],
+             "learned-worst": learning["worst"], "learned-worst_trained": learning["worst_trained"],
+             "baseline-dsprites": baselines["dsprites"]["baseline"],  # the one the prose cites, then all:
              **{f"{k}-{name}": b[k] for name, b in baselines.items() for k in ("baseline", "floor")}})
 
 # %% tags=["hide-input"]
@@ -203,6 +214,8 @@ glue_figure("fig-comparison-learned", fig)
 # %%
 table = add_regime(table, results, thresholds)
 revised = table[table["model"].isin(REVISED)]
+
+# %% tags=["hide-cell"]
 glue_values({"regime-in": int(revised["in_regime"].sum()), "regime-total": len(revised)})
 
 # %% tags=["hide-input"]
@@ -245,8 +258,10 @@ glue_figure("fig-comparison-regime", fig)
 judged = table.assign(learned=True) if count_unlearned else table
 full = claim_stage(judged, results, datasets, n=claim_images, seed=seed)
 half = claim_stage(judged, results, datasets, half=True, n=claim_images, seed=seed)
-claims = check_claims(full, half, thresholds, repeats=bootstrap_repeats, seed=seed, permutations=permutations,
-                      k=pair_k)
+claims = check_claims(full, half, thresholds, repeats=bootstrap_repeats, seed=seed,
+                      permutations=permutations, k=pair_k)
+
+# %% tags=["hide-cell"]
 glue_values({**observation_texts(claims), "half-missing": len(half.missing),
              "tc-sap-runs": claims["tc_sap"].values["n"],
              "pairs-beat-null": claims["dip_dependent"].values["beats_null"],
@@ -322,7 +337,8 @@ glue_figure("fig-comparison-fig4", fig)
 # ## Scores, strength and reconstruction on dSprites (appendix, Fig. 9)
 
 # %%
-side = tc_mean_side_by_side(table)  # datasets × (FactorVAE, DIP-VAE-I, DIP-VAE-II, RTC-VAE): mean TC_mean
+# mean TC_mean: datasets × (FactorVAE, DIP-VAE-I, DIP-VAE-II, RTC-VAE)
+side = tc_mean_side_by_side(table)
 
 # %% tags=["hide-input"]
 fig, axes = plt.subplots(2, 2, figsize=(10, 7.5))
@@ -406,9 +422,14 @@ glue_figure("fig-comparison-tc-estimates", fig)
 # ```
 
 # %%
-pairs = {m: pair_codes(results, datasets, m, "dsprites", n=pair_images, k=pair_k, seed=seed)
-         for m in ("dip_vae_i", "rtc_vae")}  # None where the profile has no such run
-glue_values({f"pairs-{m}-{k.replace('_', '-')}": v for m, p in pairs.items() for k, v in pair_summary(p).items()})
+# None where the profile has no such run
+pairs = {m: pair_codes(results, datasets, m, "dsprites", n=pair_images, k=pair_k,
+                       seed=seed)
+         for m in ("dip_vae_i", "rtc_vae")}
+
+# %% tags=["hide-cell"]
+glue_values({"pairs-dip_vae_i-text": pair_sentence(pairs["dip_vae_i"], "DIP-VAE-I"),
+             "pairs-rtc_vae-text": pair_sentence(pairs["rtc_vae"], "RTC-VAE")})
 
 # %% tags=["hide-input"]
 shown = {m: p for m, p in pairs.items() if p is not None and p["dep"] is not None}
@@ -438,12 +459,7 @@ glue_figure("fig-comparison-pairs", fig)
 # the pair is most linked to.
 # ```
 #
-# DIP-VAE-I's most dependent pair has kNN mutual information {glue:text}`pairs-dip_vae_i-top-knn:.2f` nats at a
-# correlation of {glue:text}`pairs-dip_vae_i-top-corr:.2f` (largest |corr| over its active pairs
-# {glue:text}`pairs-dip_vae_i-max-abs-corr:.2f`; mean dependence beyond correlation per pair
-# {glue:text}`pairs-dip_vae_i-mean-excess:.2f` nats). RTC-VAE's: {glue:text}`pairs-rtc_vae-top-knn:.2f` nats at
-# correlation {glue:text}`pairs-rtc_vae-top-corr:.2f` (largest |corr| {glue:text}`pairs-rtc_vae-max-abs-corr:.2f`,
-# mean excess {glue:text}`pairs-rtc_vae-mean-excess:.2f` nats).
+# {glue:text}`pairs-dip_vae_i-text` {glue:text}`pairs-rtc_vae-text`
 #
 # - *DIP-VAEs reach a low Gaussian TC* (DIP-VAE-I on TC_mean, DIP-VAE-II on TC_sample, each as a same-seed ratio
 #   to FactorVAE's below {glue:text}`t-much_lower`): {glue:text}`claim-dip_gaussian-verdict`.
@@ -474,13 +490,19 @@ display(Markdown(markdown_table(verdict_table(claims, CLAIMS))))
 # weight snapshots saved during training (each snapshot encodes the same images).
 
 # %%
-traced = traced_runs(table)  # model → position of its traced run in the table and in results
+# model → the position of its traced run in the table and in results
+traced = traced_runs(table)
 trace_labels = {m: run_label(results[i]) for m, i in traced.items()}
 trace_data = {m: datasets[results[i].row["dataset"]] for m, i in traced.items()}
 models = {m: results[i].load_model() for m, i in traced.items()}
 logs = {m: results[i].training_log() for m, i in traced.items()}
-traces = {m: snapshot_trace(results[i], trace_data[m], n=trace_images, seed=seed) for m, i in traced.items()}
-glue_values(**{f"rtc_{k}": v for k, v in variance_band_summary(logs.get("rtc_vae")).items()})
+traces = {m: snapshot_trace(results[i], trace_data[m], n=trace_images, seed=seed)
+          for m, i in traced.items()}
+band = variance_band_summary(logs.get("rtc_vae"))
+
+# %% tags=["hide-cell"]
+glue_values({"rtc-final-eta": band["final_eta"], "rtc-varsum-final": band["varsum_final"],
+             "rtc-band-share": band["band_share"]})
 
 # %% tags=["hide-input"]
 fig, axes = plt.subplots(2, 2, figsize=(10, 7))
@@ -530,7 +552,8 @@ glue_figure("fig-comparison-traces", fig)
 # (the last chapter) shows every run this way, with animated traversals.
 
 # %%
-traversals = {m: traversal_inputs(models[m], trace_data[m], n=trace_images, seed=seed) for m in traced}
+traversals = {m: traversal_inputs(models[m], trace_data[m], n=trace_images, seed=seed)
+              for m in traced}
 
 # %% tags=["hide-input"]
 glue_figure("fig-comparison-recons",
@@ -558,7 +581,12 @@ for m, t in traversals.items():
 
 # %%
 theorem = theorem1_table(results, datasets, n=trace_images, seed=seed)
-glue_values(**{f"thm_{k}": v for k, v in theorem1_summary(theorem).items()})
+thm = theorem1_summary(theorem)
+
+# %% tags=["hide-cell"]
+glue_values({"thm-below": thm["below"], "thm-total": thm["total"], "thm-c1-min": thm["c1_min"],
+             "thm-c2-max": thm["c2_max"], "thm-ratio-median": thm["ratio_median"],
+             "thm-c2-revised": thm["c2_revised"], "thm-c2-vanilla": thm["c2_vanilla"]})
 
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(6, 4))
@@ -595,11 +623,16 @@ out_csv = results_dir / f"comparison-{profile}.csv"
 run_table(table).to_csv(out_csv, index=False)
 display(Markdown(markdown_table(shown_run_table(table))))
 cost = paper_cost()
+counts = verdict_counts(claims)
+
+# %% tags=["hide-cell"]
 glue_values({"csv-name": out_csv.name, "chapter-seconds": time.perf_counter() - t_start,
              "paper-gimages": cost["images"] / 1e9,
-             **{f"paper-{k}": cost[k] for k in ("runs", "cpu_hours", "gpu_hours", "gpu_step_seconds",
-                                                "gpu_eval_seconds")},
-             **{f"count-{v.replace(' ', '-')}": n for v, n in verdict_counts(claims).items()}})
+             "paper-runs": cost["runs"], "paper-cpu_hours": cost["cpu_hours"], "paper-gpu_hours": cost["gpu_hours"],
+             "paper-gpu_step_seconds": cost["gpu_step_seconds"], "paper-gpu_eval_seconds": cost["gpu_eval_seconds"],
+             "count-confirmed": counts["confirmed"], "count-partly": counts["partly"],
+             "count-refuted": counts["refuted"], "count-inconclusive": counts["inconclusive"],
+             "count-not-converged": counts["not converged"]})
 
 # %% [markdown]
 # The same table, with every column of the evaluation, is written to `results/` as
@@ -630,5 +663,5 @@ glue_values({"csv-name": out_csv.name, "chapter-seconds": time.perf_counter() - 
 # an estimated {glue:text}`paper-gpu_hours:.0f` GPU hours — an estimate from *assumed* rates
 # ({glue:text}`paper-gpu_step_seconds` s per batch-500 step, FactorVAE-family steps counted twice, and
 # {glue:text}`paper-gpu_eval_seconds:.0f` s per reference evaluation, mostly CPU-bound gradient boosting), since no
-# GPU rate of this model has been measured yet (`bench/gpu_check.py` measures one). This chapter ran in
+# GPU rate of this model has been measured yet (`scripts/gpu/gpu_check.py` measures one). This chapter ran in
 # {glue:text}`chapter-seconds:.0f` s.

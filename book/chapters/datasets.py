@@ -45,18 +45,23 @@ train_steps = 3
 cache_probe_images = 1000
 cache_probe_images_cars3d = 64
 
-# %%
-import pandas as pd
+# %% tags=["hide-input"]
 from IPython.display import Markdown, display
+
+from rtc.params import describe_run
+
+display(Markdown(describe_run("datasets", globals())))
+
+# %% tags=["hide-cell"]
+import pandas as pd
 
 from rtc.data import DATASETS, load_dataset
 from rtc.data.throughput import grid_bytes, h5_bytes_per_image, render_rate
 from rtc.experiments.dataset_plots import rates_figure, traversal_figure
 from rtc.models.throughput import training_step_rate
-from rtc.params import describe_run
 from rtc.report import glue_figure, glue_values
 
-display(Markdown(describe_run("datasets", globals())))
+# %%
 datasets = {name: load_dataset(name, seed=seed) for name in DATASETS}
 
 # %% [markdown]
@@ -68,9 +73,10 @@ datasets = {name: load_dataset(name, seed=seed) for name in DATASETS}
 # %%
 rows = []
 for name, ds in datasets.items():
-    factors = " × ".join(f"{n} {s}" for n, s in zip(ds.factor_names, ds.factor_sizes, strict=True))
-    rows.append({"dataset": name, "factors": factors, "images": f"{len(ds):,}", "channels": ds.num_channels,
-                 "source": ds.source})
+    factors = " × ".join(f"{n} {s}"
+                         for n, s in zip(ds.factor_names, ds.factor_sizes, strict=True))
+    rows.append({"dataset": name, "factors": factors, "images": f"{len(ds):,}",
+                 "channels": ds.num_channels, "source": ds.source})
 display(pd.DataFrame(rows).set_index("dataset"))
 
 # %% [markdown]
@@ -83,9 +89,13 @@ display(pd.DataFrame(rows).set_index("dataset"))
 # The grid point each traversal starts from: chosen (not drawn) so that every sweep is legible — distinct
 # floor, wall and object hues in Shapes3D, an oblique view of the car.
 bases = {"dsprites": [2, 3, 5, 16, 16], "shapes3d": [0, 4, 7, 4, 3, 7], "cars3d": [1, 3, 10]}
-for name, ds in datasets.items():
-    # the figure keeps its own tight layout (a small pad between the images)
-    glue_figure(f"fig-datasets-{name}", traversal_figure(ds, bases[name], traversal_steps), tight=False)
+# each figure keeps its own tight layout (a small pad between the images)
+glue_figure("fig-datasets-dsprites",
+            traversal_figure(datasets["dsprites"], bases["dsprites"], traversal_steps), tight=False)
+glue_figure("fig-datasets-shapes3d",
+            traversal_figure(datasets["shapes3d"], bases["shapes3d"], traversal_steps), tight=False)
+glue_figure("fig-datasets-cars3d",
+            traversal_figure(datasets["cars3d"], bases["cars3d"], traversal_steps), tight=False)
 
 # %% [markdown]
 # ### dSprites
@@ -128,22 +138,27 @@ for name, ds in datasets.items():
 # the grid once into an HDF5 file; the raw and memoised rates are both measured.
 
 # %%
-train = {c: training_step_rate(c, train_batch, train_steps) for c in (1, 3)}  # images/s, by channel count
+# images/s, by channel count
+train = {c: training_step_rate(c, train_batch, train_steps) for c in (1, 3)}
 rates = []
 for name, ds in datasets.items():
     if name == "cars3d":
-        rates.append((name, "ray caster", render_rate(ds, rate_batch_cars3d, rate_repeats, seed=seed,
-                                                      render=ds.render_uncached)))
-        # the memo's steady state: a first pass renders (and memoises) the seeded batches, the second, on the same
-        # batches, only reads the memo
+        rates.append((name, "ray caster",
+                      render_rate(ds, rate_batch_cars3d, rate_repeats, seed=seed,
+                                  render=ds.render_uncached)))
+        # the memo's steady state: a first pass renders (and memoises) the seeded
+        # batches, the second, on the same batches, only reads the memo
         render_rate(ds, rate_batch_cars3d, rate_repeats, seed=seed)
-        rates.append((name, "memoised", render_rate(ds, rate_batch_cars3d, rate_repeats, seed=seed)))
+        rates.append((name, "memoised",
+                      render_rate(ds, rate_batch_cars3d, rate_repeats, seed=seed)))
     else:
-        rates.append((name, "renderer", render_rate(ds, rate_batch, rate_repeats, seed=seed)))
+        rates.append((name, "renderer",
+                      render_rate(ds, rate_batch, rate_repeats, seed=seed)))
 table = pd.DataFrame(rates, columns=["dataset", "path", "images/s"])
 table["training images/s"] = [train[datasets[n].num_channels] for n in table["dataset"]]
 table["ratio"] = table["images/s"] / table["training images/s"]
 
+# %% tags=["hide-cell"]
 ratio = dict(zip(zip(table["dataset"], table["path"], strict=True), table["ratio"], strict=True))
 glue_values({"ratio-dsprites": ratio[("dsprites", "renderer")], "ratio-shapes3d": ratio[("shapes3d", "renderer")],
              "ratio-cars-raw": ratio[("cars3d", "ray caster")], "ratio-cars-memo": ratio[("cars3d", "memoised")],
@@ -183,7 +198,11 @@ sizes = []
 for name, ds in datasets.items():
     probe = cache_probe_images_cars3d if name == "cars3d" else cache_probe_images
     per = h5_bytes_per_image(ds, probe, seed=seed)
-    sizes.append({"dataset": name, "images": len(ds), "uint8 grid (MiB)": grid_bytes(ds) / 2**20,
-                  "HDF5 cache (MiB, est.)": per * len(ds) / 2**20, "probe images": probe})
-glue_values({"cars3d-grid-mib": grid_bytes(datasets["cars3d"]) / 2**20})
+    sizes.append({"dataset": name, "images": len(ds),
+                  "uint8 grid (MiB)": grid_bytes(ds) / 2**20,
+                  "HDF5 cache (MiB, est.)": per * len(ds) / 2**20,
+                  "probe images": probe})
 display(pd.DataFrame(sizes).set_index("dataset").style.format("{:,.0f}"))
+
+# %% tags=["hide-cell"]
+glue_values({"cars3d-grid-mib": grid_bytes(datasets["cars3d"]) / 2**20})

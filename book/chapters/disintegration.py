@@ -40,14 +40,15 @@ knn_max_points = 2000
 bootstrap_repeats = 1000
 walk_steps = 8
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import Markdown, display
 
+from rtc.experiments.selection import find_run
 from rtc.params import describe_run
 
 display(Markdown(describe_run("disintegration", globals())))
 
-# %%
+# %% tags=["hide-cell"]
 import math
 import time
 
@@ -73,17 +74,13 @@ from rtc.experiments.disintegration import (
     deficit_table,
     encode_half,
     encode_runs,
-    find_run,
-    number_text,
     pair_text,
     reaction_table,
-    rho_text,
-    run_label,
     split_r2,
     split_texts,
     suppression_table,
 )
-from rtc.experiments.disintegration_plots import (
+from rtc.experiments.disintegration.plots import (
     METRIC_LABELS,
     claims_figure,
     controlled_figure,
@@ -93,7 +90,7 @@ from rtc.experiments.disintegration_plots import (
     score_matrices_figure,
     suppression_figure,
 )
-from rtc.report import glue_figure, glue_values, markdown_table
+from rtc.report import glue_figure, glue_values, markdown_table, number_text, rho_text, run_label
 from rtc.sweep import grid_runs, run_grid
 
 # The CPU is shared by several jobs: one thread per process avoids oversubscription.
@@ -105,9 +102,10 @@ thresholds = THRESHOLDS  # rtc.claims.Thresholds: every threshold of the verdict
 t_start = time.perf_counter()
 glue_values({"m": m, "dep-n": dependent_m, "kmax": max(ks), "grid-profile": profile, "level-pct": round(100 * LEVEL),
              "descriptive-runs": DESCRIPTIVE_RUNS,
-             **{f"th-{name}": getattr(thresholds, name) for name in (
-                 "min_score", "exists_share", "suppression", "independent_mi", "dependent_excess", "strong_rho",
-                 "min_runs", "min_cases")}})
+             "th-min_score": thresholds.min_score, "th-exists_share": thresholds.exists_share,
+             "th-suppression": thresholds.suppression, "th-independent_mi": thresholds.independent_mi,
+             "th-dependent_excess": thresholds.dependent_excess, "th-strong_rho": thresholds.strong_rho,
+             "th-min_runs": thresholds.min_runs, "th-min_cases": thresholds.min_cases})
 
 # %% [markdown]
 # ## 1. Controlled disintegration: every metric against a known answer
@@ -145,12 +143,15 @@ glue_values({"m": m, "dep-n": dependent_m, "kmax": max(ks), "grid-profile": prof
 
 # %%
 controlled = controlled_experiment(
-    ks=ks, noises=noises, m=m, dependent_m=dependent_m, alphas=[math.radians(a) for a in alphas_deg],
-    other_sizes=other_sizes, chen_samples=chen_samples, seed=seed,
-    score_kwargs=dict(batch_size=score_batch, num_train=score_train, num_eval=score_eval,
-                      num_variance_estimate=score_variance))
+    ks=ks, noises=noises, m=m, dependent_m=dependent_m,
+    alphas=[math.radians(a) for a in alphas_deg], other_sizes=other_sizes,
+    chen_samples=chen_samples, seed=seed,
+    score_kwargs=dict(batch_size=score_batch, num_train=score_train,
+                      num_eval=score_eval, num_variance_estimate=score_variance))
 agreement = closed_form_agreement(controlled)
 reactions = reaction_table(controlled)
+
+# %% tags=["hide-cell"]
 flag = {True: "flagged", False: "not flagged"}
 glue_values({
     "cf-maxdev-exact": agreement["maxdev_exact"], "cf-count-exact": agreement["count_exact"],
@@ -164,9 +165,27 @@ glue_values({
     "ctl-dep-pairnmi": controlled_value(controlled, "dependent", "pair_nmi"),
     "ctl-dep-flag": flag[controlled_value(controlled, "dependent", "flag_nmi") == 1],
     "ctl-alpha-max": max(alphas_deg),
-    **{f"react-{metric}-{case}": number_text(reactions.loc[metric, case], "+.2f")
-       for metric in ("dci_completeness", "dci_disentanglement", "modularity", "beta_vae_eval", "factor_vae_eval",
-                      "mig_ref", "sap_r2") for case in ("split", "dependent", "rotation")}})
+    "react-dci_completeness-split": number_text(reactions.loc["dci_completeness", "split"], "+.2f"),
+    "react-dci_completeness-dependent": number_text(reactions.loc["dci_completeness", "dependent"], "+.2f"),
+    "react-dci_completeness-rotation": number_text(reactions.loc["dci_completeness", "rotation"], "+.2f"),
+    "react-dci_disentanglement-split": number_text(reactions.loc["dci_disentanglement", "split"], "+.2f"),
+    "react-dci_disentanglement-dependent": number_text(reactions.loc["dci_disentanglement", "dependent"], "+.2f"),
+    "react-dci_disentanglement-rotation": number_text(reactions.loc["dci_disentanglement", "rotation"], "+.2f"),
+    "react-modularity-split": number_text(reactions.loc["modularity", "split"], "+.2f"),
+    "react-modularity-dependent": number_text(reactions.loc["modularity", "dependent"], "+.2f"),
+    "react-modularity-rotation": number_text(reactions.loc["modularity", "rotation"], "+.2f"),
+    "react-beta_vae_eval-split": number_text(reactions.loc["beta_vae_eval", "split"], "+.2f"),
+    "react-beta_vae_eval-dependent": number_text(reactions.loc["beta_vae_eval", "dependent"], "+.2f"),
+    "react-beta_vae_eval-rotation": number_text(reactions.loc["beta_vae_eval", "rotation"], "+.2f"),
+    "react-factor_vae_eval-split": number_text(reactions.loc["factor_vae_eval", "split"], "+.2f"),
+    "react-factor_vae_eval-dependent": number_text(reactions.loc["factor_vae_eval", "dependent"], "+.2f"),
+    "react-factor_vae_eval-rotation": number_text(reactions.loc["factor_vae_eval", "rotation"], "+.2f"),
+    "react-mig_ref-split": number_text(reactions.loc["mig_ref", "split"], "+.2f"),
+    "react-mig_ref-dependent": number_text(reactions.loc["mig_ref", "dependent"], "+.2f"),
+    "react-mig_ref-rotation": number_text(reactions.loc["mig_ref", "rotation"], "+.2f"),
+    "react-sap_r2-split": number_text(reactions.loc["sap_r2", "split"], "+.2f"),
+    "react-sap_r2-dependent": number_text(reactions.loc["sap_r2", "dependent"], "+.2f"),
+    "react-sap_r2-rotation": number_text(reactions.loc["sap_r2", "rotation"], "+.2f")})
 
 # %% tags=["hide-input"]
 glue_figure("fig-dis-controlled", controlled_figure(controlled, ks=ks, noises=noises))
@@ -233,11 +252,15 @@ display(Markdown(markdown_table(
 runs = grid_runs(profile)
 table, results = run_grid(runs, results_dir=default_results_dir(), progress=False)
 encodings = encode_runs(results, n=encode_n, seed=seed)
-factors_all = analyse_runs(results, encodings, max_points=knn_max_points, min_score=thresholds.min_score, seed=seed)
-half_n = min(encode_n, 2000)  # half training is a check: ≤ 2,000 images per snapshot keep it cheap
+factors_all = analyse_runs(results, encodings, max_points=knn_max_points,
+                           min_score=thresholds.min_score, seed=seed)
+# half training is a check: ≤ 2,000 images per snapshot keep it cheap
+half_n = min(encode_n, 2000)
 half_encodings = encode_half(results, n=half_n, seed=seed)
-factors_half = analyse_runs(results, half_encodings, max_points=knn_max_points, min_score=thresholds.min_score,
-                            seed=seed)
+factors_half = analyse_runs(results, half_encodings, max_points=knn_max_points,
+                            min_score=thresholds.min_score, seed=seed)
+
+# %% tags=["hide-cell"]
 glue_values({"n-runs": len(runs), "n-half": sum(e is not None for e in half_encodings), "half-n": half_n})
 
 # %% tags=["hide-input"]
@@ -256,10 +279,16 @@ display(Markdown("The grid: seeds per model, dataset and strength.\n\n" + markdo
 
 # %%
 PREFERENCE = ("shapes3d", "dsprites", "cars3d")
-fig8_run, dip_run = find_run(results, "rtc_vae", PREFERENCE), find_run(results, "dip_vae_i", PREFERENCE)
+fig8_run = find_run(results, "rtc_vae", PREFERENCE)
+dip_run = find_run(results, "dip_vae_i", PREFERENCE)
+fig8_split = split_texts(results, factors_all, fig8_run)
+
+# %% tags=["hide-cell"]
 glue_values({"fig8-run": run_label(results[fig8_run]) if fig8_run is not None else "no RTC-VAE run in this grid",
              "dip-run": run_label(results[dip_run]) if dip_run is not None else "no DIP-VAE-I run in this grid",
-             **{f"fig8-{key}": text for key, text in split_texts(results, factors_all, fig8_run).items()}})
+             "fig8-sap": fig8_split["sap"], "fig8-mig": fig8_split["mig"],
+             "fig8-split-factor": fig8_split["split-factor"], "fig8-split-gap-nmi": fig8_split["split-gap-nmi"],
+             "fig8-split-gap-r2": fig8_split["split-gap-r2"], "fig8-split-pair": fig8_split["split-pair"]})
 
 # %% tags=["hide-input"]
 if fig8_run is None:
@@ -290,19 +319,30 @@ else:
 # other latents at their medians, and plot the pair coloured by the factor (`pair_text` describes the pair).
 
 # %%
-glue_values({"rtc-pair-text": pair_text(factors_all, fig8_run), "dip-pair-text": pair_text(factors_all, dip_run)})
+rtc_pair, dip_pair = pair_text(factors_all, fig8_run), pair_text(factors_all, dip_run)
+
+# %% tags=["hide-cell"]
+glue_values({"rtc-pair-text": rtc_pair, "dip-pair-text": dip_pair})
 
 # %% tags=["hide-input"]
-for run_index, label, name in ((fig8_run, "rtc", "RTC-VAE"), (dip_run, "dip", "DIP-VAE-I")):
-    if run_index is None:
-        nothing = Markdown(f"*No {name} run in this profile's grid: nothing to show.*")
-        glue_values({f"fig-dis-{label}-walks": nothing, f"fig-dis-{label}-pairs": nothing})
-        continue
-    walks, pairs = pair_figures(results[run_index].load_model(), encodings[run_index],
-                                clearest_split(factors_all, run_index, fallback=True), results[run_index].factor_names,
+if fig8_run is None:
+    nothing = Markdown("*No RTC-VAE run in this profile's grid: nothing to show.*")
+    glue_values({"fig-dis-rtc-walks": nothing, "fig-dis-rtc-pairs": nothing})
+else:
+    walks, pairs = pair_figures(results[fig8_run].load_model(), encodings[fig8_run],
+                                clearest_split(factors_all, fig8_run, fallback=True), results[fig8_run].factor_names,
                                 steps=walk_steps, max_points=knn_max_points, seed=seed)
-    glue_figure(f"fig-dis-{label}-walks", walks)
-    glue_figure(f"fig-dis-{label}-pairs", pairs)
+    glue_figure("fig-dis-rtc-walks", walks)
+    glue_figure("fig-dis-rtc-pairs", pairs)
+if dip_run is None:
+    nothing = Markdown("*No DIP-VAE-I run in this profile's grid: nothing to show.*")
+    glue_values({"fig-dis-dip-walks": nothing, "fig-dis-dip-pairs": nothing})
+else:
+    walks, pairs = pair_figures(results[dip_run].load_model(), encodings[dip_run],
+                                clearest_split(factors_all, dip_run, fallback=True), results[dip_run].factor_names,
+                                steps=walk_steps, max_points=knn_max_points, seed=seed)
+    glue_figure("fig-dis-dip-walks", walks)
+    glue_figure("fig-dis-dip-pairs", pairs)
 
 # %% [markdown]
 # ```{glue:figure} fig-dis-rtc-walks
@@ -347,8 +387,20 @@ for run_index, label, name in ((fig8_run, "rtc", "RTC-VAE"), (dip_run, "dip", "D
 # %%
 X_COLS = ["disintegration_r2", "disintegration_nmi"]
 Y_COLS = ["sap_r2", "mig_ref", "dci_completeness", "tc_mean"]
-corr = correlation_table(table, X_COLS, Y_COLS, repeats=bootstrap_repeats, seed=seed, level=LEVEL)
-glue_values({"boot-repeats": bootstrap_repeats, **{f"rho-{r.x}-{r.y}": rho_text(r) for _, r in corr.iterrows()}})
+corr = correlation_table(table, X_COLS, Y_COLS, repeats=bootstrap_repeats, seed=seed,
+                         level=LEVEL)
+
+# %% tags=["hide-cell"]
+rho = {(r.x, r.y): rho_text(r) for _, r in corr.iterrows()}
+glue_values({"boot-repeats": bootstrap_repeats,
+             "rho-disintegration_r2-sap_r2": rho[("disintegration_r2", "sap_r2")],
+             "rho-disintegration_r2-mig_ref": rho[("disintegration_r2", "mig_ref")],
+             "rho-disintegration_r2-dci_completeness": rho[("disintegration_r2", "dci_completeness")],
+             "rho-disintegration_r2-tc_mean": rho[("disintegration_r2", "tc_mean")],
+             "rho-disintegration_nmi-sap_r2": rho[("disintegration_nmi", "sap_r2")],
+             "rho-disintegration_nmi-mig_ref": rho[("disintegration_nmi", "mig_ref")],
+             "rho-disintegration_nmi-dci_completeness": rho[("disintegration_nmi", "dci_completeness")],
+             "rho-disintegration_nmi-tc_mean": rho[("disintegration_nmi", "tc_mean")]})
 
 # %% tags=["hide-input"]
 glue_figure("fig-dis-scatter", correlation_figure(table, corr, X_COLS, Y_COLS))
@@ -389,14 +441,26 @@ glue_figure("fig-dis-scatter", correlation_figure(table, corr, X_COLS, Y_COLS))
 # share's {glue:text}`level-pct` % interval (`deficit_share_interval`: a bootstrap over runs):
 
 # %%
-deficits = {"sap": deficit_table(factors_all, results, "r2"), "mig": deficit_table(factors_all, results, "nmi")}
+deficits = {"sap": deficit_table(factors_all, results, "r2"),
+            "mig": deficit_table(factors_all, results, "nmi")}
+shares, share_ivs = {}, {}
 for key, score in (("sap", "r2"), ("mig", "nmi")):
-    shares = deficit_shares(deficits[key])
-    share_iv = deficit_share_interval(factors_all, score, repeats=bootstrap_repeats, seed=seed)
-    glue_values({f"share-{key}": number_text(shares["share"], ".1f"),
-                 f"share-{key}-interval": share_iv.text(".1f") if share_iv is not None else "none (no deficit)",
-                 f"share-{key}-max": number_text(shares["max_share"], ".0f"),
-                 f"share-{key}-max-run": shares["max_run"]})
+    shares[key] = deficit_shares(deficits[key])
+    share_ivs[key] = deficit_share_interval(factors_all, score,
+                                            repeats=bootstrap_repeats, seed=seed)
+
+# %% tags=["hide-cell"]
+glue_values({
+    "share-sap": number_text(shares["sap"]["share"], ".1f"),
+    "share-sap-interval": (share_ivs["sap"].text(".1f") if share_ivs["sap"] is not None
+                            else "none (no deficit)"),
+    "share-sap-max": number_text(shares["sap"]["max_share"], ".0f"),
+    "share-sap-max-run": shares["sap"]["max_run"],
+    "share-mig": number_text(shares["mig"]["share"], ".1f"),
+    "share-mig-interval": (share_ivs["mig"].text(".1f") if share_ivs["mig"] is not None
+                            else "none (no deficit)"),
+    "share-mig-max": number_text(shares["mig"]["max_share"], ".0f"),
+    "share-mig-max-run": shares["mig"]["max_run"]})
 
 # %% tags=["hide-input"]
 glue_figure("fig-dis-deficits", deficit_figure(deficits))
@@ -475,11 +539,15 @@ else:
 # the two views can differ; where they do, the verdict says so.
 
 # %%
-claims = check_claims(factors_all, encodings, thresholds, half=factors_half, half_codes=half_encodings,
-                      repeats=bootstrap_repeats, seed=seed)
-claims = with_active(claims, check_claims_active(results, encodings, half_encodings, thresholds,
-                                                 factors=factors_all, half_factors=factors_half,
-                                                 max_points=knn_max_points, repeats=bootstrap_repeats, seed=seed))
+claims = check_claims(factors_all, encodings, thresholds, half=factors_half,
+                      half_codes=half_encodings, repeats=bootstrap_repeats, seed=seed)
+active = check_claims_active(results, encodings, half_encodings, thresholds,
+                             factors=factors_all, half_factors=factors_half,
+                             max_points=knn_max_points, repeats=bootstrap_repeats,
+                             seed=seed)
+claims = with_active(claims, active)
+
+# %% tags=["hide-cell"]
 glue_values(observation_texts(claims))
 
 # %% tags=["hide-input"]
@@ -487,6 +555,8 @@ glue_figure("fig-dis-suppression", suppression_figure({m: suppression_table(fact
 glue_figure("fig-dis-claims", claims_figure(claims, thresholds))
 display(Markdown("The claims of §5.3–5.4 and the conclusion, with this profile's verdicts.\n\n"
                  + markdown_table(verdict_table(claims, QUANTITIES))))
+
+# %% tags=["hide-cell"]
 glue_values({"chapter-seconds": time.perf_counter() - t_start})
 
 # %% [markdown]

@@ -44,14 +44,14 @@ law_batch_sizes = [64, 128, 256, 512, 1024]
 law_repeats = 2
 shutdown_sigma0 = 0.01
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import Markdown, display
 
 from rtc.params import describe_run
 
 display(Markdown(describe_run("estimators", globals())))
 
-# %%
+# %% tags=["hide-cell"]
 import time
 
 import pandas as pd
@@ -61,8 +61,6 @@ from tqdm import tqdm  # text bars (stderr): visible in reruns, removed from the
 from rtc.claims import Thresholds
 from rtc.estimators import (
     ESTIMATORS,
-    check_observations,
-    check_paper_laws,
     density_ratio_estimate,
     estimate_all,
     estimator_log_weights,
@@ -70,8 +68,9 @@ from rtc.estimators import (
     isolated_point_tc,
     knn_tc,
     shutdown_latents,
-    study,
 )
+from rtc.experiments import estimator_study as study
+from rtc.experiments.estimator_study import check_observations, check_paper_laws
 
 # The CPU is shared by several jobs: one thread per process avoids oversubscription (two threads on a
 # loaded 2-core machine made small MLP steps 40× slower in our measurements).
@@ -81,7 +80,7 @@ device = "cuda" if torch.cuda.is_available() else "cpu"
 thresholds = Thresholds()  # every threshold of the verdicts below, fixed before the run
 t_start = time.perf_counter()
 
-# %% tags=["hide-input"]
+# %% tags=["hide-cell"]
 # Plot styles, and the settings the prose quotes.
 import matplotlib.pyplot as plt
 import numpy as np
@@ -92,10 +91,10 @@ LABEL = {"mws": "MWS (with log BN)", "mws_noconst": "MWS (no constants)", "mss0"
          "knn": "kNN (KSG)", "density_ratio": "density ratio"}
 COLOR = {"mws": "tab:red", "mws_noconst": "tab:orange", "mss0": "tab:purple", "mss1": "tab:blue",
          "knn": "tab:green", "density_ratio": "tab:brown"}
-glue_values({f"threshold-{name}": getattr(thresholds, name)
-             for name in ("accurate", "low_tc", "low_d", "high_d", "law_slope")},
-            sigma=sigma, sigma0=shutdown_sigma0, threshold_most=100 * thresholds.most,
-            threshold_few=100 * thresholds.few)
+glue_values({"threshold-accurate": thresholds.accurate, "threshold-low_tc": thresholds.low_tc,
+             "threshold-low_d": thresholds.low_d, "threshold-high_d": thresholds.high_d,
+             "threshold-law_slope": thresholds.law_slope, "sigma": sigma, "sigma0": shutdown_sigma0,
+             "threshold-most": 100 * thresholds.most, "threshold-few": 100 * thresholds.few})
 
 # %% [markdown]
 # ## The estimators
@@ -171,12 +170,14 @@ for d, det, r in tqdm(cells, desc="Figure 2 cells"):
     values["knn"] = knn_tc(s.z[:knn_samples], k=knn_k)
     if r < dr_repeats:
         values["density_ratio"] = density_ratio_estimate(
-            s.z[:dr_samples], steps=dr_steps, batch_size=dr_batch, hidden=dr_hidden, layers=dr_layers,
-            seed=seed + r, device=device).tc_heldout
+            s.z[:dr_samples], steps=dr_steps, batch_size=dr_batch, hidden=dr_hidden,
+            layers=dr_layers, seed=seed + r, device=device).tc_heldout
     for name, v in values.items():
-        rows.append(dict(D=d, det=det, repeat=r, truth=s.tc_true, estimator=name, value=v))
+        rows.append(dict(D=d, det=det, repeat=r, truth=s.tc_true, estimator=name,
+                         value=v))
 fig2 = pd.DataFrame(rows)
-cell = study.cell_means(fig2)  # per (estimator, D, |Σ|): mean over repeats, its range, the mean error
+# per (estimator, D, |Σ|): mean over repeats, its range, the mean error
+cell = study.cell_means(fig2)
 
 # %% tags=["hide-input"]
 fig, axes = plt.subplots(1, len(dims), figsize=(3.4 * len(dims), 3.6), sharey=True)
@@ -198,7 +199,9 @@ handles, labels = np.atleast_1d(axes)[0].get_legend_handles_labels()
 fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8)
 fig.tight_layout(rect=(0, 0.08, 1, 1))  # room for the legend below the panels
 glue_figure("fig-estimators-figure2", fig, tight=False)
-glue_values(fig2_batch=batch_size, fig2_n=dataset_size, fig2_repeats=repeats)
+
+# %% tags=["hide-cell"]
+glue_values({"fig2-batch": batch_size, "fig2-n": dataset_size, "fig2-repeats": repeats})
 
 # %% [markdown]
 # ```{glue:figure} fig-estimators-figure2
@@ -226,15 +229,25 @@ glue_values(fig2_batch=batch_size, fig2_n=dataset_size, fig2_repeats=repeats)
 
 # %%
 observations = check_observations(cell, thresholds)
-errors = study.error_table(cell)  # mean absolute error of the cell means, per estimator and D
+# mean absolute error of the cell means, per estimator and D
+errors = study.error_table(cell)
+
+# %% tags=["hide-cell"]
+obs1, obs2, obs3, obs4 = observations
+glue_values({"obs1-verdict": obs1.summary, "obs1-evidence": obs1.evidence,
+             **{f"obs1-{key}": v for key, v in obs1.values.items()}})
+glue_values({"obs2-verdict": obs2.summary, "obs2-evidence": obs2.evidence,
+             **{f"obs2-{key}": v for key, v in obs2.values.items()}})
+glue_values({"obs3-verdict": obs3.summary, "obs3-evidence": obs3.evidence,
+             **{f"obs3-{key}": v for key, v in obs3.values.items()}})
+glue_values({"obs4-verdict": obs4.summary, "obs4-evidence": obs4.evidence,
+             **{f"obs4-{key}": v for key, v in obs4.values.items()}})
+mae_knn, largest_knn = study.estimator_errors(cell, "knn")
+glue_values({"extra-mae-knn": mae_knn, "extra-maxerr-knn": largest_knn})
+mae_dr, largest_dr = study.estimator_errors(cell, "density_ratio")
+glue_values({"extra-mae-density_ratio": mae_dr, "extra-maxerr-density_ratio": largest_dr})
 
 # %% tags=["hide-input"]
-for i, o in enumerate(observations, 1):
-    glue_values({f"obs{i}-verdict": o.summary, f"obs{i}-evidence": o.evidence,
-                 **{f"obs{i}-{key}": v for key, v in o.values.items()}})
-for n in ("knn", "density_ratio"):
-    mae, largest = study.estimator_errors(cell, n)
-    glue_values({f"extra-mae-{n}": mae, f"extra-maxerr-{n}": largest})
 errors.rename(index=LABEL, columns=lambda d: f"D = {d}").round(2).style.set_caption(
     "Mean absolute error (nats) of the cell means, per estimator and D")
 
@@ -265,20 +278,25 @@ errors.rename(index=LABEL, columns=lambda d: f"D = {d}").round(2).style.set_capt
 
 # %%
 law_rows = []
-law_cells = [(d, m, shut, rule, r) for d in law_dims for m in law_batch_sizes for shut in (0, 1)
-             for rule in ("N fixed", "N = M") for r in range(law_repeats)]
+law_cells = [(d, m, shut, rule, r) for d in law_dims for m in law_batch_sizes
+             for shut in (0, 1) for rule in ("N fixed", "N = M")
+             for r in range(law_repeats)]
 for d, m, shut, rule, r in tqdm(law_cells, desc="law grid"):
-    s = shutdown_latents(d, m, n_shutdown=shut, sigma=sigma, sigma0=shutdown_sigma0, generator=gen)
+    s = shutdown_latents(d, m, n_shutdown=shut, sigma=sigma, sigma0=shutdown_sigma0,
+                         generator=gen)
     s = s._replace(mu=s.mu.to(device), z=s.z.to(device), logvar=s.logvar.to(device))
     n = dataset_size if rule == "N fixed" else m
     var_mu = torch.ones(d, dtype=torch.float64)
     var_mu[:shut] = shutdown_sigma0 ** 2
     for name, v in estimate_all(s, n, chunk=256).items():
-        law_rows.append(dict(D=d, M=m, shutdown=shut, rule=rule, repeat=r, estimator=name, value=v,
-                             predicted=isolated_point_tc(name, m, n, var_mu, torch.full((d,), sigma ** 2))))
+        predicted = isolated_point_tc(name, m, n, var_mu, torch.full((d,), sigma ** 2))
+        law_rows.append(dict(D=d, M=m, shutdown=shut, rule=rule, repeat=r,
+                             estimator=name, value=v, predicted=predicted))
 law = pd.DataFrame(law_rows)
-fits = study.law_fits(law)          # the estimate against the paper's x = (D − 1 − shut-down)·log M, whole grid
-slopes = study.per_dim_slopes(law)  # the slope in log M, per estimator, N convention, shut-down and D
+# the estimate against the paper's x = (D − 1 − shut-down)·log M, whole grid
+fits = study.law_fits(law)
+# the slope in log M, per estimator, N convention, shut-down and D
+slopes = study.per_dim_slopes(law)
 laws = check_paper_laws(slopes, thresholds, labels=LABEL)
 
 # %% tags=["hide-input"]
@@ -306,14 +324,31 @@ axes[0].set_ylabel("d TĈ / d log M")
 axes[1].legend(fontsize=6, ncol=2)
 glue_figure("fig-estimators-laws", fig)
 
-# The slopes at the largest D of the grid, under keys that do not depend on which D that is.
+# %% tags=["hide-cell"]
+# The slopes at the largest D of the grid, under keys that do not depend on which D that is: (estimator, N
+# convention, shut-down dimensions, D) → slope, "fixed" for N fixed, "eqm" for N = M, "-shut" for one shut down.
 slope = slopes.set_index(["estimator", "rule", "shutdown", "D"]).slope
 dmax = max(law_dims)
-glue_values({f"law-slope-{name}-{key}-dmax{'-shut' if shut else ''}": float(slope[(name, rule, shut, dmax)])
-             for name in ESTIMATORS for rule, key in (("N fixed", "fixed"), ("N = M", "eqm")) for shut in (0, 1)})
+glue_values({"law-slope-mws-fixed-dmax": float(slope[("mws", "N fixed", 0, dmax)]),
+             "law-slope-mws-fixed-dmax-shut": float(slope[("mws", "N fixed", 1, dmax)]),
+             "law-slope-mws-eqm-dmax": float(slope[("mws", "N = M", 0, dmax)]),
+             "law-slope-mws-eqm-dmax-shut": float(slope[("mws", "N = M", 1, dmax)]),
+             "law-slope-mws_noconst-fixed-dmax": float(slope[("mws_noconst", "N fixed", 0, dmax)]),
+             "law-slope-mws_noconst-fixed-dmax-shut": float(slope[("mws_noconst", "N fixed", 1, dmax)]),
+             "law-slope-mws_noconst-eqm-dmax": float(slope[("mws_noconst", "N = M", 0, dmax)]),
+             "law-slope-mws_noconst-eqm-dmax-shut": float(slope[("mws_noconst", "N = M", 1, dmax)]),
+             "law-slope-mss0-fixed-dmax": float(slope[("mss0", "N fixed", 0, dmax)]),
+             "law-slope-mss0-fixed-dmax-shut": float(slope[("mss0", "N fixed", 1, dmax)]),
+             "law-slope-mss0-eqm-dmax": float(slope[("mss0", "N = M", 0, dmax)]),
+             "law-slope-mss0-eqm-dmax-shut": float(slope[("mss0", "N = M", 1, dmax)]),
+             "law-slope-mss1-fixed-dmax": float(slope[("mss1", "N fixed", 0, dmax)]),
+             "law-slope-mss1-fixed-dmax-shut": float(slope[("mss1", "N fixed", 1, dmax)]),
+             "law-slope-mss1-eqm-dmax": float(slope[("mss1", "N = M", 0, dmax)]),
+             "law-slope-mss1-eqm-dmax-shut": float(slope[("mss1", "N = M", 1, dmax)])})
 glue_values({"law-dmax": dmax, "law-dmax-1": dmax - 1, "law-dmax-2": dmax - 2})
-for i, o in enumerate(laws, 1):
-    glue_values({f"law{i}-verdict": o.summary, f"law{i}-evidence": o.evidence})
+law1, law2 = laws
+glue_values({"law1-verdict": law1.summary, "law1-evidence": law1.evidence})
+glue_values({"law2-verdict": law2.summary, "law2-evidence": law2.evidence})
 
 # %% [markdown]
 # ```{glue:figure} fig-estimators-laws
@@ -359,8 +394,10 @@ for i, o in enumerate(laws, 1):
 # in all rows but two). A shut-down dimension therefore lowers every estimate by ≈ log(1/σ), not by log M.
 
 # %%
-residuals, m_min = study.isolated_residuals(law)  # largest |estimate − law| per estimator, large batches
-drop = study.shutdown_drop(law)                    # estimate with all dimensions active − with one shut down
+# largest |estimate − law| per estimator, large batches
+residuals, m_min = study.isolated_residuals(law)
+# estimate with all dimensions active − with one shut down
+drop = study.shutdown_drop(law)
 drop_theory = study.shutdown_drop_theory(sigma, shutdown_sigma0)
 
 # %% tags=["hide-input"]
@@ -377,7 +414,10 @@ ax.set_ylabel("measured estimate (nats)")
 ax.legend(fontsize=7)
 ax.grid(alpha=0.3)
 glue_figure("fig-estimators-isolated", fig)
-glue_values({f"iso-maxres-{name}": float(residuals[name]) for name in ESTIMATORS})
+
+# %% tags=["hide-cell"]
+glue_values({"iso-maxres-mws": float(residuals["mws"]), "iso-maxres-mws_noconst": float(residuals["mws_noconst"]),
+             "iso-maxres-mss0": float(residuals["mss0"]), "iso-maxres-mss1": float(residuals["mss1"])})
 glue_values({"iso-mmin": m_min, "iso-spread-per-dim": study.spread_term_per_dim(sigma),
              "shut-drop-mean": float(drop.mean()), "shut-drop-min": float(drop.min()),
              "shut-drop-max": float(drop.max()), "shut-drop-theory": drop_theory,

@@ -29,7 +29,7 @@ traversal_points = 10
 traced_images = 1
 recon_images = 6
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import Markdown, display
 
 from rtc.experiments.comparison import describe_grid
@@ -38,7 +38,7 @@ from rtc.params import describe_run
 display(Markdown(describe_run("gallery", globals())))
 display(Markdown(describe_grid(profile)))
 
-# %%
+# %% tags=["hide-cell"]
 import time
 
 import torch
@@ -46,21 +46,29 @@ from IPython.display import Image
 
 from rtc.experiments import default_results_dir
 from rtc.experiments.comparison import LABELS
-from rtc.inspect import gallery_images, image_facts, load_run, run_title
+from rtc.experiments.grid import grid_runs
+from rtc.experiments.selection import find_run
+from rtc.inspect import gallery_images, image_facts, load_run
 from rtc.models.encoding import ACTIVE_VAR
-from rtc.sweep import grid_runs, run_grid
+from rtc.report import run_label
+from rtc.sweep import run_grid
 
 torch.set_num_threads(threads)  # the CPU is shared: one thread for the encoding and decoding here
 t_start = time.perf_counter()
+
+# %%
 results_dir = default_results_dir()
 runs = grid_runs(profile)
-table, results = run_grid(runs, results_dir=results_dir, progress=False)  # cache hits after the comparison chapter
-inspections = [load_run(r.run_dir, n=encode_n, seed=seed, evaluation=s.evaluation, profile=profile)
+# cache hits after the comparison chapter
+table, results = run_grid(runs, results_dir=results_dir, progress=False)
+inspections = [load_run(r.run_dir, n=encode_n, seed=seed, evaluation=s.evaluation,
+                        profile=profile)
                for s, r in zip(runs, results, strict=True)]
-gallery = [gallery_images(insp, points=traversal_points, images=traced_images, recon_images=recon_images)
+gallery = [gallery_images(insp, points=traversal_points, images=traced_images,
+                          recon_images=recon_images)
            for insp in inspections]
 
-# %% tags=["hide-input"]
+# %% tags=["hide-cell"]
 from rtc.report import glue_values
 
 sizes = [sum(len(data) for _, data in g.values()) for g in gallery]
@@ -68,10 +76,11 @@ if sum(sizes) > 20e6:  # the page must stay light enough to open: 20 MB of image
     raise ValueError(f"the gallery's images weigh {sum(sizes) / 1e6:.1f} MB, over the 20 MB budget: lower "
                      "traversal_points, traced_images or recon_images")
 gifs = [len(data) for g in gallery for mime, data in g.values() if mime == "image/gif"]
-glue_values(n_runs=len(runs), encode_n=encode_n, points=traversal_points, active_var=ACTIVE_VAR,
-            gallery_mb=sum(sizes) / 1e6, run_kb_max=max(sizes) / 1e3, gif_kb_mean=sum(gifs) / len(gifs) / 1e3,
-            mismatched=sum(not insp.key_ok for insp in inspections),
-            computed_evals=sum(insp.eval_source.startswith("no cached") for insp in inspections))
+glue_values({"n-runs": len(runs), "encode-n": encode_n, "points": traversal_points, "active-var": ACTIVE_VAR,
+             "gallery-mb": sum(sizes) / 1e6, "run-kb-max": max(sizes) / 1e3,
+             "gif-kb-mean": sum(gifs) / len(gifs) / 1e3,
+             "mismatched": sum(not insp.key_ok for insp in inspections),
+             "computed-evals": sum(insp.eval_source.startswith("no cached") for insp in inspections)})
 
 # %% [markdown]
 # ## How to read one run
@@ -115,14 +124,17 @@ for spec, res, insp, images in zip(runs, results, inspections, gallery, strict=T
     for mime, data in images.values():
         display(Image(data=data, format=mime.split("/")[1]))
 
-# %% tags=["hide-input"]
-pick = next((i for i, s in enumerate(runs) if s.config.model == "rtc_vae" and s.dataset.name == "dsprites"), 0)
+# %% tags=["hide-cell"]
+pick = find_run(runs, "rtc_vae", "dsprites") or 0
 facts = image_facts(inspections[pick])
-glue_values(desc_run=run_title(runs[pick].config, runs[pick].dataset.name),
-            **{f"desc_{key}": facts[key] for key in ("top_latent", "second_latent", "inactive", "latents", "factor",
-                                                     "factor_top", "factor_second", "disintegrated")},
-            **{f"desc_{key}": f"{facts[key]:.2f}" for key in ("top_kl", "second_kl", "factor_nmi", "factor_gap")},
-            chapter_seconds=time.perf_counter() - t_start)
+glue_values({"desc-run": run_label(runs[pick]),
+             "desc-top-latent": facts["top_latent"], "desc-second-latent": facts["second_latent"],
+             "desc-inactive": facts["inactive"], "desc-latents": facts["latents"], "desc-factor": facts["factor"],
+             "desc-factor-top": facts["factor_top"], "desc-factor-second": facts["factor_second"],
+             "desc-disintegrated": facts["disintegrated"],
+             "desc-top-kl": f"{facts['top_kl']:.2f}", "desc-second-kl": f"{facts['second_kl']:.2f}",
+             "desc-factor-nmi": f"{facts['factor_nmi']:.2f}", "desc-factor-gap": f"{facts['factor_gap']:.2f}",
+             "chapter-seconds": time.perf_counter() - t_start})
 
 # %% [markdown]
 # ## Two images, as a reader sees them

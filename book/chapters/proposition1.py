@@ -49,22 +49,26 @@ mc_samples = 100000
 invariance_draws = 300
 example_samples = 200000
 
-# %%
+# %% tags=["hide-input"]
+from IPython.display import Markdown, display
+
+from rtc.params import describe_run
+
+display(Markdown(describe_run("proposition1", globals())))
+
+# %% tags=["hide-cell"]
 import math
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-from IPython.display import Markdown, display
 from tqdm import tqdm  # text bars (stderr): visible in reruns, removed from the rendered book
 
 from rtc.gaussian import gaussian_tc, gaussian_tc_from_samples, random_covariance
 from rtc.known_tc import Gaussian, RotatedUniformSquare, UniformDisk, monte_carlo_tc
-from rtc.params import describe_run
 from rtc.report import glue_figure, glue_values
 
-display(Markdown(describe_run("proposition1", globals())))
 gen = torch.Generator().manual_seed(seed)
 plt.rcParams.update({"figure.dpi": 110, "axes.grid": True, "grid.alpha": 0.3})
 
@@ -86,8 +90,9 @@ for d in tqdm(dims, desc="dimension"):
         cov = random_covariance(d, generator=gen)
         mc = monte_carlo_tc(Gaussian(cov), mc_samples, generator=gen)
         closed = float(gaussian_tc(cov))
-        rows.append(dict(D=d, draw=i, closed_form=closed, monte_carlo=mc.estimate, stderr=mc.stderr,
-                         ci_low=mc.ci_low, ci_high=mc.ci_high, covered=mc.contains(closed),
+        rows.append(dict(D=d, draw=i, closed_form=closed, monte_carlo=mc.estimate,
+                         stderr=mc.stderr, ci_low=mc.ci_low, ci_high=mc.ci_high,
+                         covered=mc.contains(closed),
                          z_score=(mc.estimate - closed) / mc.stderr))
 check = pd.DataFrame(rows)
 
@@ -108,11 +113,13 @@ axes[1].plot(t, np.exp(-t * t / 2) / math.sqrt(2 * math.pi), "k-", label="N(0, 1
 axes[1].set(xlabel="standardised difference", title="standardised differences against N(0, 1)")
 axes[1].legend(fontsize=8)
 glue_figure("fig-prop1-mc", fig)
-glue_values({"prop1-n-checks": len(check), "prop1-covered": int(check.covered.sum()),
-             "prop1-max-abs-z": float(np.abs(zs).max()), "prop1-mean-z": float(zs.mean())})
 check.groupby("D").agg(draws=("draw", "size"), mean_closed=("closed_form", "mean"),
                        mean_mc=("monte_carlo", "mean"), max_abs_z=("z_score", lambda z: np.abs(z).max()),
                        ci_coverage=("covered", "mean")).round(4)
+
+# %% tags=["hide-cell"]
+glue_values({"prop1-n-checks": len(check), "prop1-covered": int(check.covered.sum()),
+             "prop1-max-abs-z": float(np.abs(zs).max()), "prop1-mean-z": float(zs.mean())})
 
 # %% [markdown]
 # ```{glue:figure} fig-prop1-mc
@@ -143,8 +150,10 @@ for _ in range(invariance_draws):
     a = a * torch.where(torch.rand(d, generator=gen) < 0.5, -1.0, 1.0).to(a)
     perm = torch.randperm(d, generator=gen)
     base = float(gaussian_tc(cov))
-    diffs_scale.append(abs(float(gaussian_tc(a[:, None] * cov * a[None, :])) - base) / max(base, 1e-300))
-    diffs_perm.append(abs(float(gaussian_tc(cov[perm][:, perm])) - base) / max(base, 1e-300))
+    diffs_scale.append(abs(float(gaussian_tc(a[:, None] * cov * a[None, :])) - base)
+                       / max(base, 1e-300))
+    diffs_perm.append(abs(float(gaussian_tc(cov[perm][:, perm])) - base)
+                      / max(base, 1e-300))
 
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(7, 3.5))
@@ -155,6 +164,8 @@ ax.set(xscale="log", xlabel="relative change of TC (zero drawn at 1e-18)", ylabe
        title=f"{invariance_draws} random covariances")
 ax.legend(fontsize=8)
 glue_figure("fig-prop1-invariance", fig)
+
+# %% tags=["hide-cell"]
 # round-off: a relative change within 100 float64 ulps (2.2e-14) of the TC
 round_off = max(diffs_scale + diffs_perm) <= 100 * np.finfo(float).eps
 glue_values({"prop1-max-scale": float(max(diffs_scale)), "prop1-max-perm": float(max(diffs_perm)),
@@ -193,8 +204,9 @@ for name, dist in examples.items():
     prop1 = float(gaussian_tc_from_samples(x))
     mc = monte_carlo_tc(dist, example_samples, generator=gen)
     corr = float(torch.corrcoef(x.T)[0, 1])
-    rows.append({"example": name, "sample correlation": corr, "Prop. 1 on sample covariance": prop1,
-                 "exact TC": dist.tc, "Monte Carlo TC": mc.estimate, "95% CI low": mc.ci_low,
+    rows.append({"example": name, "sample correlation": corr,
+                 "Prop. 1 on sample covariance": prop1, "exact TC": dist.tc,
+                 "Monte Carlo TC": mc.estimate, "95% CI low": mc.ci_low,
                  "95% CI high": mc.ci_high})
 blind = pd.DataFrame(rows)
 
@@ -210,11 +222,16 @@ axes[2].set_xticks(pos, blind.example)
 axes[2].set(ylabel="nats", title="what Prop. 1 sees")
 axes[2].legend(fontsize=8)
 glue_figure("fig-prop1-blind", fig)
-glue_values({f"blind-{name}-{key}": float(blind.iloc[i][column])
-             for i, name in enumerate(["square", "disk"])
-             for key, column in (("prop1", "Prop. 1 on sample covariance"), ("exact", "exact TC"),
-                                 ("mc", "Monte Carlo TC"))})
 blind.round(5)
+
+# %% tags=["hide-cell"]
+# the rows of `examples`: 0 the rotated square, 1 the uniform disk
+glue_values({"blind-square-prop1": float(blind.iloc[0]["Prop. 1 on sample covariance"]),
+             "blind-square-exact": float(blind.iloc[0]["exact TC"]),
+             "blind-square-mc": float(blind.iloc[0]["Monte Carlo TC"]),
+             "blind-disk-prop1": float(blind.iloc[1]["Prop. 1 on sample covariance"]),
+             "blind-disk-exact": float(blind.iloc[1]["exact TC"]),
+             "blind-disk-mc": float(blind.iloc[1]["Monte Carlo TC"])})
 
 # %% [markdown]
 # ```{glue:figure} fig-prop1-blind

@@ -64,14 +64,20 @@ mc_bounds = [0.05, 0.5]
 mc_outer = 2000
 mc_inner = 256
 
-# %%
+# %% tags=["hide-input"]
+from IPython.display import Markdown, display
+
+from rtc.params import describe_run
+
+display(Markdown(describe_run("theorem1", globals())))
+
+# %% tags=["hide-cell"]
 import math
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-from IPython.display import Markdown, display
 from tqdm import tqdm  # text bars (stderr): visible in reruns, removed from the rendered book
 
 from rtc.gaussian import bivariate_tc, gaussian_tc, random_correlation
@@ -85,10 +91,8 @@ from rtc.mixture_tc import (
     tc_quadrature_2d,
     theorem1_bound,
 )
-from rtc.params import describe_run
 from rtc.report import glue_figure, glue_values
 
-display(Markdown(describe_run("theorem1", globals())))
 torch.manual_seed(seed)
 plt.rcParams.update({"figure.dpi": 110, "axes.grid": True, "grid.alpha": 0.3})
 
@@ -106,7 +110,8 @@ sigma_fig1 = torch.tensor([[1.0, 0.1], [0.1, 0.01]], dtype=torch.float64)
 noise_fig1 = ConstantVariance((0.01, 1.0))
 tc_fig1_closed = float(tc_constant_noise(sigma_fig1, noise_fig1.values))
 q_fig1 = tc_quadrature_2d(sigma_fig1, noise_fig1, resolution=quadrature_resolution)
-mc_fig1 = tc_monte_carlo(sigma_fig1, noise_fig1, n_outer=mc_outer, n_inner=mc_inner, seed=seed)
+mc_fig1 = tc_monte_carlo(sigma_fig1, noise_fig1, n_outer=mc_outer, n_inner=mc_inner,
+                         seed=seed)
 g = torch.Generator().manual_seed(seed)
 mu_s, z_s = sample_latents(sigma_fig1, noise_fig1, 3000, generator=g)
 z1, z2, pz = mixture_density_2d(sigma_fig1, noise_fig1, width=4.0)
@@ -121,15 +126,17 @@ axes[1].scatter(z_s[:500, 0], z_s[:500, 1], s=2, alpha=0.3, color="k")
 axes[1].set(title=f"density of z: TC(z) = {tc_fig1_closed:.4f} nats", xlabel=r"$z_1$", ylabel=r"$z_2$",
             xlim=(-4, 4), ylim=(-4, 4))
 glue_figure("fig-theorem1-figure1", fig)
+pd.DataFrame({"method": ["Prop. 1 of Σ + Σ′ (exact)", "2-D quadrature", "Monte Carlo"],
+              "TC(z) [nats]": [tc_fig1_closed, q_fig1.tc, mc_fig1.tc],
+              "uncertainty": ["—", f"± {q_fig1.error:.1e} (est.)",
+                              f"95 % CI [{mc_fig1.ci_low:.4f}, {mc_fig1.ci_high:.4f}]"]})
+
+# %% tags=["hide-cell"]
 # agreement: the quadrature within 10× its error estimate of the exact value, the exact value inside the MC interval
 agree = abs(q_fig1.tc - tc_fig1_closed) <= 10 * q_fig1.error and mc_fig1.contains(tc_fig1_closed)
 glue_values({"tc-fig1-closed": tc_fig1_closed, "tc-fig1-quad": q_fig1.tc, "tc-fig1-quad-err": q_fig1.error,
              "tc-fig1-mc": mc_fig1.tc, "tc-fig1-mc-lo": mc_fig1.ci_low, "tc-fig1-mc-hi": mc_fig1.ci_high,
              "fig1-agree": "agree" if agree else "do not all agree"})
-pd.DataFrame({"method": ["Prop. 1 of Σ + Σ′ (exact)", "2-D quadrature", "Monte Carlo"],
-              "TC(z) [nats]": [tc_fig1_closed, q_fig1.tc, mc_fig1.tc],
-              "uncertainty": ["—", f"± {q_fig1.error:.1e} (est.)",
-                              f"95 % CI [{mc_fig1.ci_low:.4f}, {mc_fig1.ci_high:.4f}]"]})
 
 # %% [markdown]
 # ```{glue:figure} fig-theorem1-figure1
@@ -160,8 +167,10 @@ for c1, c2 in tqdm(variance_bounds, desc="(c1, c2)"):
     for rho in rhos:
         s = torch.tensor([[1.0, rho], [rho, 1.0]], dtype=torch.float64)
         q = tc_quadrature_2d(s, var, resolution=quadrature_resolution)
-        rows.append(dict(c1=c1, c2=c2, rho=rho, tc_mu=float(bivariate_tc(rho)), tc_z=q.tc, tc_z_err=q.error,
-                         tc_z_const_c1=float(tc_constant_noise(s, c1)), tc_z_const_c2=float(tc_constant_noise(s, c2))))
+        rows.append(dict(c1=c1, c2=c2, rho=rho, tc_mu=float(bivariate_tc(rho)),
+                         tc_z=q.tc, tc_z_err=q.error,
+                         tc_z_const_c1=float(tc_constant_noise(s, c1)),
+                         tc_z_const_c2=float(tc_constant_noise(s, c2))))
 sweep = pd.DataFrame(rows)
 
 # %% tags=["hide-input"]
@@ -179,6 +188,9 @@ ax.set(xscale="log", xlabel=r"$1-\rho$", ylabel="total correlation [nats]", titl
 ax.invert_xaxis()
 ax.legend(fontsize=8)
 glue_figure("fig-theorem1-sweep", fig)
+sweep.round(5)
+
+# %% tags=["hide-cell"]
 per_band = [f"{sweep[(sweep.c1 == c1) & (sweep.c2 == c2)].tc_z.max():.3f} for [{c1}, {c2}]"
             for c1, c2 in variance_bounds]
 # between the constant-noise closed forms (more noise, less TC: c2's curve below c1's), within the quadrature error
@@ -186,7 +198,6 @@ between = ((sweep.tc_z >= sweep.tc_z_const_c2 - sweep.tc_z_err) & (sweep.tc_z <=
 glue_values({"rho-max": max(rhos), "tc-mu-max": float(bivariate_tc(max(rhos))),
              "tc-z-max-per-band": "; ".join(per_band), "tc-z-max-all": float(sweep.tc_z.max()),
              "quad-err-max": float(sweep.tc_z_err.max()), "sweep-between": f"{int(between.sum())} of {len(sweep)}"})
-sweep.round(5)
 
 # %% [markdown]
 # ```{glue:figure} fig-theorem1-sweep
@@ -216,13 +227,16 @@ c1, c2 = mc_bounds
 var_nd = BoundedVariance(c1, c2, slope=2.0, source="next")
 rows = []
 for ld in tqdm(mc_log_dets, desc="log|R|"):
-    r = random_correlation(mc_dim, log_det=ld, generator=torch.Generator().manual_seed(seed))
+    r = random_correlation(mc_dim, log_det=ld,
+                           generator=torch.Generator().manual_seed(seed))
     het = tc_monte_carlo(r, var_nd, n_outer=mc_outer, n_inner=mc_inner, seed=seed)
-    const = tc_monte_carlo(r, ConstantVariance((c1,) * mc_dim), n_outer=mc_outer, n_inner=mc_inner, seed=seed)
+    const = tc_monte_carlo(r, ConstantVariance((c1,) * mc_dim), n_outer=mc_outer,
+                           n_inner=mc_inner, seed=seed)
     rows.append({"log|R|": ld, "TC(µ) exact": float(gaussian_tc(r)),
-                 "TC(z) MC, σ′(µ) ∈ [c1,c2]": het.tc, "95% CI low": het.ci_low, "95% CI high": het.ci_high,
-                 "inner ESS (min)": het.min_ess,
-                 "TC(z) exact, σ′ = c1": float(tc_constant_noise(r, c1)), "TC(z) MC, σ′ = c1": const.tc,
+                 "TC(z) MC, σ′(µ) ∈ [c1,c2]": het.tc, "95% CI low": het.ci_low,
+                 "95% CI high": het.ci_high, "inner ESS (min)": het.min_ess,
+                 "TC(z) exact, σ′ = c1": float(tc_constant_noise(r, c1)),
+                 "TC(z) MC, σ′ = c1": const.tc,
                  "MC CI covers exact": const.contains(float(tc_constant_noise(r, c1))),
                  "TC(z) exact, σ′ = c2": float(tc_constant_noise(r, c2))})
 high_d = pd.DataFrame(rows)
@@ -241,10 +255,12 @@ ax.plot(high_d["TC(µ) exact"], high_d["TC(z) exact, σ′ = c2"], ":", color="C
 ax.set(xlabel="TC(µ) [nats]", ylabel="TC [nats]", title=f"D = {mc_dim}")
 ax.legend(fontsize=8)
 glue_figure("fig-theorem1-highd", fig)
+high_d.round(4)
+
+# %% tags=["hide-cell"]
 glue_values({"mc-dim": mc_dim, "mc-tc-mu-max": float(high_d["TC(µ) exact"].max()),
              "mc-tc-z-max": float(high_d["TC(z) MC, σ′(µ) ∈ [c1,c2]"].max()),
              "mc-covers": f"{int(high_d['MC CI covers exact'].sum())} of {len(high_d)}"})
-high_d.round(4)
 
 # %% [markdown]
 # ```{glue:figure} fig-theorem1-highd
@@ -274,7 +290,8 @@ for rho in [0.9, 0.99, 1.0]:
         rows.append(dict(rho=rho, c=c, tc_z=float(tc_constant_noise(s, c)),
                          tc_mu=float(bivariate_tc(rho)) if rho < 1 else math.inf))
 vanish = pd.DataFrame(rows)
-bound = theorem1_bound(cs, cs, 2)  # c1 = c2 = c in D = 2, with C = 1: the shape of the bound
+# c1 = c2 = c in D = 2, with C = 1: the shape of the bound
+bound = theorem1_bound(cs, cs, 2)
 
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(7, 4.2))
@@ -290,6 +307,9 @@ ax.set(xscale="log", yscale="symlog", xlabel="noise variance c = c1 = c2", ylabe
 ax.invert_xaxis()
 ax.legend(fontsize=8)
 glue_figure("fig-theorem1-vanish", fig)
+vanish.pivot(index="c", columns="rho", values="tc_z").round(4)
+
+# %% tags=["hide-cell"]
 sing = vanish[vanish.rho == 1.0]
 # the slope in log(1/c) over the small noise scales (c ≤ 0.01), or the two smallest if fewer are that small
 fit = sing[sing.c <= 0.01] if (sing.c <= 0.01).sum() >= 2 else sing.nsmallest(2, "c")
@@ -299,7 +319,6 @@ if fit.c.nunique() >= 2:
                  + ("matching" if abs(slope - 0.5) <= 0.05 else "against") + " the predicted ½"})
 else:
     glue_values({"vanish-fit": "is not measured: this profile has fewer than two noise scales"})
-vanish.pivot(index="c", columns="rho", values="tc_z").round(4)
 
 # %% [markdown]
 # ```{glue:figure} fig-theorem1-vanish

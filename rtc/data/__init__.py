@@ -19,7 +19,14 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from rtc._validate import is_integer
+
+from . import loaders
 from .base import DatasetFileError, GroundTruthDataset, as_rng
+from .cache import cached
+from .cars3d import Cars3DStandIn
+from .dsprites import DSprites
+from .shapes3d import Shapes3D
 
 __all__ = ["load_dataset", "batches", "DATASETS", "GroundTruthDataset", "DatasetFileError"]
 
@@ -59,21 +66,16 @@ def load_dataset(name: str, *, path: str | os.PathLike | None = None, seed: int 
     if path is not None:
         if cache:
             raise ValueError("cache applies to procedural datasets only; real files are read directly")
-        from . import loaders
         if key == "shapes3d":
             return loaders.load_shapes3d_h5(Path(path), in_memory=in_memory)
         return {"dsprites": loaders.load_dsprites_npz, "cars3d": loaders.load_cars3d_mats}[key](Path(path))
     if key == "dsprites":
-        from .dsprites import DSprites
         ds = DSprites(seed=seed)
     elif key == "shapes3d":
-        from .shapes3d import Shapes3D
         ds = Shapes3D(seed=seed, save_geometry=bool(cache))
     else:
-        from .cars3d import Cars3DStandIn
         ds = Cars3DStandIn(seed=seed)
     if cache:
-        from .cache import cached
         ds = cached(ds, None if cache is True else Path(cache))
     return ds
 
@@ -96,13 +98,13 @@ def batches(ds: GroundTruthDataset, batch_size: int, *, seed: int = 0, shuffle: 
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     if steps is not None and int(steps) < 0:
         raise ValueError(f"steps must be >= 0 or None, got {steps}")
-    if isinstance(start, bool) or not isinstance(start, (int, np.integer)) or start < 0:
+    if not is_integer(start) or start < 0:
         raise ValueError(f"start must be an int >= 0, got {start!r}")
     n = len(ds)
     if n < 1:
         raise ValueError("the dataset is empty")
     rng = None if shuffle else as_rng(seed)
-    if shuffle and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+    if shuffle and (not is_integer(seed) or seed < 0):
         raise ValueError(f"seed must be an int >= 0 when shuffle=True, got {seed!r}")
     perms: dict[int, np.ndarray] = {}  # the (at most two) epochs the current batch touches
 

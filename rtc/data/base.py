@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from rtc._validate import is_integer
+
 __all__ = ["GroundTruthDataset", "DatasetFileError", "as_rng"]
 
 
@@ -27,7 +29,7 @@ def as_rng(rng) -> np.random.Generator:
         return rng
     if rng is None:
         return np.random.default_rng(0)
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+    if is_integer(rng):
         return np.random.default_rng(int(rng))
     raise TypeError(f"rng must be a numpy Generator or an int seed, got {type(rng).__name__}")
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import scipy.io
 
 from .base import DatasetFileError, GroundTruthDataset
 from .cache import IN_MEMORY_BYTES
@@ -250,7 +251,6 @@ def _read_names(list_path: Path) -> list[str]:
 def load_cars3d_mats(folder: Path, *, num_objects: int = CARS3D_FACTOR_SIZES[2]) -> ArrayDataset:
     """The Cars3D ``.mat`` files in ``folder`` ordered by ``folder/list.txt`` (see module docstring), validated,
     resized to 64x64 and held in memory (216 MB for the real 183 objects)."""
-    import scipy.io
 
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():

@@ -9,6 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import h5py
 import numpy as np
 
 from .base import GroundTruthDataset
@@ -40,7 +41,6 @@ def grid_bytes(ds: GroundTruthDataset) -> int:
 def h5_bytes_per_image(ds: GroundTruthDataset, n: int = 2000, *, seed: int = 0) -> float:
     """File bytes per image of an HDF5 cache in :func:`rtc.data.cache.write_grid_h5`'s layout (one gzip-1 chunk per
     image), measured on ``n`` uniformly drawn images (sorted by index, like a grid file)."""
-    import h5py
 
     f = ds.sample_factors(n, seed)
     f = f[np.argsort(ds.factors_to_index(f))]

@@ -5,10 +5,10 @@
 - :mod:`.asymptotics` — what they converge to for sparse batches (high D): the isolated-point law.
 - :mod:`.knn` — KSG / Kozachenko–Leonenko total correlation of samples.
 - :mod:`.synthetic` — the paper's Figure 2 and dimension-shutdown latent distributions with exact TC.
-- :mod:`.study` — the estimator chapter's analysis: the paper's observations as tests, the law fits.
+  (The estimator chapter's analysis — the paper's observations as tests, the law fits — is
+  :mod:`rtc.experiments.estimator_study`.)
 """
 from ..discriminator import density_ratio_tc, permute_dims
-from . import study
 from .asymptotics import isolated_point_tc, weight_signature
 from .density_ratio import DensityRatioResult, density_ratio_estimate
 from .knn import knn_entropy, knn_tc
@@ -25,11 +25,9 @@ from .minibatch import (
                         mss_log_weights,
                         mws,
 )
-from .study import check_observations, check_paper_laws
 from .synthetic import LatentSample, figure2_latents, shutdown_latents
 
 __all__ = ["TCEstimate", "log_qz_given_x", "mss_log_weights", "estimator_log_weights", "minibatch_tc", "mws", "mss",
            "estimate_all", "MSS_VARIANTS", "MWS_VARIANTS", "ESTIMATORS", "isolated_point_tc", "weight_signature",
            "density_ratio_tc", "permute_dims", "DensityRatioResult", "density_ratio_estimate", "knn_tc",
-           "knn_entropy", "LatentSample", "figure2_latents", "shutdown_latents",
-           "study", "check_observations", "check_paper_laws"]
+           "knn_entropy", "LatentSample", "figure2_latents", "shutdown_latents"]

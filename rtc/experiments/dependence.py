@@ -24,6 +24,7 @@ import itertools
 import numpy as np
 import pandas as pd
 
+from rtc._validate import is_integer
 from rtc.estimators import knn_tc
 
 __all__ = ["pairwise_dependence", "dependence_matrix", "top_pair_test"]
@@ -53,7 +54,7 @@ def pairwise_dependence(codes, *, latents=None, k: int = 3, max_points: int = 20
     const = [i for i in idx if np.ptp(c[:, i]) == 0]
     if const:
         raise ValueError(f"latents {const} are constant: no correlation or kNN dependence is defined for them")
-    if not (isinstance(max_points, int) and max_points > k + 1):
+    if not (is_integer(max_points) and max_points > k + 1):
         raise ValueError(f"max_points must be an integer > k + 1 = {k + 1}, got {max_points!r}")
     sub = c
     if len(c) > max_points:
@@ -93,7 +94,7 @@ def top_pair_test(codes, *, latents=None, k: int = 3, permutations: int = 200, m
     the estimator reports for an independent pair of these marginals) and ``pvalue`` = (1 + #{null ≥ knn_mi}) /
     (1 + permutations). Also ``a``, ``b`` and ``corr`` (their correlation on B)."""
     c = _as_codes(codes)
-    if not (isinstance(permutations, int) and permutations >= 19):
+    if not (is_integer(permutations) and permutations >= 19):
         raise ValueError(f"permutations must be an integer ≥ 19 (a p-value below 5 % needs them), got {permutations!r}")
     rng = np.random.default_rng(seed)
     rows = rng.permutation(len(c))[:max_points]

@@ -14,13 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from rtc._validate import Config, ConfigError, _type_name, fits, is_integer
+from rtc.data import DATASETS
+from rtc.models import MODELS, TrainConfig
+from rtc.paths import find_root
 
 from .results import cached_result, default_results_dir
 from .specs import EVAL_PRESETS, DatasetSpec, EvalSettings, RunSpec, check_resources, run_settings
 
-__all__ = ["Resources", "GridError", "load_grid", "validate_grid", "grid_key", "grid_runs", "cached_row",
+__all__ = ["GridSpec", "Resources", "GridError", "load_grid", "validate_grid", "grid_key", "grid_runs", "cached_row",
            "estimate_seconds", "dry_run", "STEP_SECONDS", "EVAL_SECONDS"]
 
 
@@ -42,7 +46,6 @@ def cached_row(spec: RunSpec, results_dir: Path, datasets: dict):
 # The profile's grid: parameters/<profile>/training.yaml
 # ---------------------------------------------------------------------------------------------------------------
 
-_GRID_KEYS = {"name": str, "models": list, "strengths": list, "datasets": list, "seeds": list, "overrides": dict}
 _TOP_KEYS = ("description", "defaults", "eval", "resources", "grids")
 _FROM_GRID = ("model", "strength", "seed")  # TrainConfig fields a grid sets; not allowed in defaults / overrides
 
@@ -63,7 +66,6 @@ class Resources(Config):
 def _train_fields(values, where: str) -> dict:
     """A ``defaults`` / ``overrides`` mapping checked against the ``TrainConfig`` fields and their annotations
     (:func:`rtc._validate.fits`), lists made tuples; the grid's own fields (model, strength, seed) are refused."""
-    from rtc.models import TrainConfig
 
     if not isinstance(values, dict):
         raise GridError(f"{where}: expected a mapping of TrainConfig fields, got {type(values).__name__} {values!r}")
@@ -78,19 +80,37 @@ def _train_fields(values, where: str) -> dict:
     return out
 
 
-def validate_grid(doc, source: str = "training.yaml") -> dict:
-    """Check a parsed training.yaml against the schema of :func:`load_grid`; return it normalised."""
-    from rtc.data import DATASETS
-    from rtc.models import MODELS
+@dataclass(frozen=True)
+class GridSpec(Config):
+    """One grid of a training.yaml (``grids:`` lists them): the runs models × strengths × datasets × seeds, with
+    ``overrides`` of TrainConfig fields for this grid only. Built by :meth:`Config.from_mapping` (unknown keys,
+    missing keys and wrong types name the file and the grid); each list non-empty, each item known."""
+    name: str
+    models: tuple[str, ...]
+    strengths: tuple[float, ...]
+    datasets: tuple[str, ...]
+    seeds: tuple[int, ...]
+    overrides: dict | None = None
 
-    if not isinstance(doc, dict):
-        raise GridError(f"{source}: expected a mapping with keys {_TOP_KEYS}, got {type(doc).__name__}")
-    for k in doc:
-        if k not in _TOP_KEYS:
-            raise GridError(f"{source}: unknown top-level key {k!r}; allowed: {', '.join(_TOP_KEYS)}")
-    if "grids" not in doc:
-        raise GridError(f"{source}: missing 'grids'")
-    defaults = _train_fields(doc.get("defaults") or {}, f"{source}: defaults")
+    def __post_init__(self):
+        for k, ok, what in (("models", lambda m: m in MODELS, f"a model of {sorted(MODELS)}"),
+                            ("strengths", lambda s: fits(float, s), "a number"),
+                            ("datasets", lambda d: d in DATASETS, f"one of {DATASETS}"),
+                            ("seeds", lambda s: is_integer(s) and s >= 0, "an integer ≥ 0")):
+            if not getattr(self, k):
+                raise ValueError(f"{k!r} must be a non-empty list, got []")
+            bad = [x for x in getattr(self, k) if not ok(x)]
+            if bad:
+                raise ValueError(f"{k} {bad} — each must be {what}")
+        object.__setattr__(self, "overrides", _train_fields(self.overrides or {}, "overrides"))
+
+    def to_dict(self) -> dict:
+        return {f: getattr(self, f) for f in ("name", "models", "strengths", "datasets", "seeds", "overrides")}
+
+
+def _settings(doc: dict, source: str) -> tuple[EvalSettings, Resources]:
+    """training.yaml's ``eval`` (a preset's values, then the file's: one check of every field against
+    EvalSettings) and ``resources``."""
     ev = doc.get("eval") or {}
     if not isinstance(ev, dict):
         raise GridError(f"{source}: eval: expected a mapping, got {type(ev).__name__} {ev!r}")
@@ -99,41 +119,44 @@ def validate_grid(doc, source: str = "training.yaml") -> dict:
     if preset not in EVAL_PRESETS:
         raise GridError(f"{source}: eval.preset must be one of {sorted(EVAL_PRESETS)}, got {preset!r}")
     try:
-        # The preset's values, then the file's: one check of every field against EvalSettings.
         settings = EvalSettings.from_mapping({**EVAL_PRESETS[preset].to_dict(), **ev}, where=f"{source}: eval")
         resources = Resources.from_mapping(doc.get("resources") or {}, where=f"{source}: resources")
     except ConfigError as e:
         raise GridError(str(e)) from None
-    grids = doc["grids"]
+    return settings, resources
+
+
+def _grids(grids, source: str) -> list[dict]:
+    """training.yaml's ``grids``: each through :meth:`GridSpec.from_mapping`, names unique."""
     if not isinstance(grids, list) or not grids:
         raise GridError(f"{source}: 'grids' must be a non-empty list of grids")
-    names, out_grids = set(), []
+    names, out = set(), []
     for j, g in enumerate(grids):
-        where = f"{source}: grids[{j}]"
-        if not isinstance(g, dict):
-            raise GridError(f"{where}: expected a mapping, got {type(g).__name__}")
-        for k in g:
-            if k not in _GRID_KEYS:
-                raise GridError(f"{where}: unknown key {k!r}; allowed: {', '.join(_GRID_KEYS)}")
-        for k in ("name", "models", "strengths", "datasets", "seeds"):
-            if k not in g:
-                raise GridError(f"{where}: missing {k!r}")
-            if not isinstance(g[k], _GRID_KEYS[k]) or (isinstance(g[k], list) and not g[k]):
-                raise GridError(f"{where}: {k!r} must be a non-empty {_GRID_KEYS[k].__name__}, got {g[k]!r}")
-        if g["name"] in names:
-            raise GridError(f"{where}: duplicate grid name {g['name']!r}")
-        names.add(g["name"])
-        for k, ok, what in (("models", lambda m: m in MODELS, f"a model of {sorted(MODELS)}"),
-                            ("strengths", lambda s: fits(float, s), "a number"),
-                            ("datasets", lambda d: d in DATASETS, f"one of {DATASETS}"),
-                            ("seeds", lambda s: is_integer(s) and s >= 0, "an integer ≥ 0")):
-            bad = [x for x in g[k] if not ok(x)]
-            if bad:
-                raise GridError(f"{where} ({g['name']}): {k} {bad} — each must be {what}")
-        overrides = _train_fields(g.get("overrides") or {}, f"{where} ({g['name']}): overrides")
-        out_grids.append({**g, "overrides": overrides})
+        name = g.get("name") if isinstance(g, dict) else None
+        try:
+            spec = GridSpec.from_mapping(g, where=f"{source}: grids[{j}]" + (f" ({name})" if name else ""))
+        except ConfigError as e:
+            raise GridError(str(e)) from None
+        if spec.name in names:
+            raise GridError(f"{source}: grids[{j}]: duplicate grid name {spec.name!r}")
+        names.add(spec.name)
+        out.append(spec.to_dict())
+    return out
+
+
+def validate_grid(doc, source: str = "training.yaml") -> dict:
+    """Check a parsed training.yaml against the schema of :func:`load_grid`; return it normalised."""
+    if not isinstance(doc, dict):
+        raise GridError(f"{source}: expected a mapping with keys {_TOP_KEYS}, got {type(doc).__name__}")
+    for k in doc:
+        if k not in _TOP_KEYS:
+            raise GridError(f"{source}: unknown top-level key {k!r}; allowed: {', '.join(_TOP_KEYS)}")
+    if "grids" not in doc:
+        raise GridError(f"{source}: missing 'grids'")
+    defaults = _train_fields(doc.get("defaults") or {}, f"{source}: defaults")
+    settings, resources = _settings(doc, source)
     return {"description": doc.get("description", ""), "defaults": defaults, "eval": settings,
-            "resources": resources, "grids": out_grids}
+            "resources": resources, "grids": _grids(doc["grids"], source)}
 
 
 def grid_key(grid: dict) -> str:
@@ -162,9 +185,7 @@ def load_grid(profile: str, *, root: str | Path | None = None) -> dict:
 
     Returns ``{"description", "defaults", "eval" (EvalSettings), "resources" (Resources), "grids" (list of dicts)}``.
     """
-    import yaml
 
-    from rtc.paths import find_root
 
     path = find_root(root) / "parameters" / profile / "training.yaml"
     if not path.exists():
@@ -175,7 +196,6 @@ def load_grid(profile: str, *, root: str | Path | None = None) -> dict:
 def grid_runs(profile: str | dict, grids=None, *, root: str | Path | None = None) -> list[RunSpec]:
     """The runs of ``profile`` (a name or a :func:`load_grid` dict), restricted to the grids named in ``grids``
     (default: all), in file order, without duplicates (a run in two grids appears once)."""
-    from rtc.models import TrainConfig
 
     g = load_grid(profile, root=root) if isinstance(profile, str) else profile
     known = [x["name"] for x in g["grids"]]
@@ -209,7 +229,7 @@ def grid_runs(profile: str | dict, grids=None, *, root: str | Path | None = None
 # and 500 alike; ≈ 1.5 s per step at batch 500); a FactorVAE step with the 6 × 1000 discriminator took ≈ 2.1 s at
 # batch 500, i.e. ≈ 1.2 ms per image more, of which encoding the second batch is ≈ 0.4 ms (≈ 2,500 images/s) and
 # the rest is scaled here by the discriminator's hidden weight count (5 × 1000²). A shared machine can be 3–7×
-# slower; a GPU is far faster (bench/gpu_check.py measures it).
+# slower; a GPU is far faster (scripts/gpu/gpu_check.py measures it).
 STEP_SECONDS = {"vae_per_image": 1 / 340, "encode_per_image": 1 / 2500,
                 "disc_per_image_per_weight": (0.6 / 500 - 1 / 2500) / (5 * 1000 * 1000)}
 # Evaluation cost per run and preset, seconds on the same CPU: "ci" (≈ 15 s), "lean" (≈ 55 s: the default grid

@@ -56,6 +56,7 @@ import torch
 from rtc._io import file_lock, remove_orphans
 from rtc.estimators.density_ratio import density_ratio_estimate
 from rtc.metrics import ALL_METRICS, evaluate, tc_diagnostics
+from rtc.models import TrainConfig
 from rtc.models.encoding import Encoding, encode, representation_stats
 from rtc.models.objectives import kl_normal
 from rtc.models.runfiles import FINAL, load_model, read_run_file, run_dir_for, snapshot_path
@@ -311,7 +312,6 @@ def run(config, dataset, *, evaluation: EvalSettings | None = None, results_dir:
     ``<results_dir>/runs`` (:func:`run_dir`), their evaluations beside them (:func:`eval_path`). Raises what
     training raises (``TrainingDiverged``, ``CheckpointError``) and what the metrics raise, unchanged.
     """
-    from rtc.models import TrainConfig
 
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a rtc.models.TrainConfig, got {type(config).__name__}")

@@ -10,7 +10,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from rtc._validate import Config, check_int, check_real
+from rtc._validate import Config, check_int, check_real, is_integer
+from rtc.data import DATASETS, load_dataset
+from rtc.metrics import ALL_METRICS
+from rtc.models import TrainConfig
 
 __all__ = ["EvalSettings", "EVAL_PRESETS", "DatasetSpec", "as_dataset_spec", "RunSpec", "check_resources",
            "run_settings"]
@@ -61,7 +64,6 @@ class EvalSettings(Config):
             raise ValueError(f"EvalSettings.num_tc={self.num_tc} is too small for the discriminator TC: its "
                              f"training half needs ≥ 2·dr_batch = {2 * self.dr_batch} codes")
         if self.metrics is not None:
-            from rtc.metrics import ALL_METRICS
             object.__setattr__(self, "metrics", tuple(self.metrics))
             bad = [m for m in self.metrics if m not in ALL_METRICS or m == "tc"]
             if bad:
@@ -110,14 +112,12 @@ class DatasetSpec:
     path: str | None = None
 
     def __post_init__(self):
-        from rtc.data import DATASETS
         if self.name not in DATASETS:
             raise ValueError(f"unknown dataset {self.name!r}; choose one of {DATASETS}")
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
+        if not is_integer(self.seed):
             raise ValueError(f"DatasetSpec.seed must be an int, got {self.seed!r}")
 
     def load(self):
-        from rtc.data import load_dataset
         return load_dataset(self.name, path=self.path, seed=self.seed)
 
 
@@ -154,7 +154,6 @@ class RunSpec:
     gpus: float = 0.0
 
     def __post_init__(self):
-        from rtc.models import TrainConfig
         if not isinstance(self.config, TrainConfig):
             raise TypeError(f"RunSpec.config must be a TrainConfig, got {type(self.config).__name__}")
         object.__setattr__(self, "dataset", as_dataset_spec(self.dataset))

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+from sklearn.linear_model import LogisticRegression
 
 from .sampling import MetricInputError, as_rng, representations
 
@@ -59,7 +60,6 @@ def beta_vae_features(dataset, representation_fn: Callable, num_points: int, rng
 def beta_vae_score(dataset, representation_fn: Callable, *, batch_size: int = 64, num_train: int = 10000,
                    num_eval: int = 5000, seed: int = 0, device=None, encode_batch: int = 1024) -> BetaVAEResult:
     """BetaVAE score of ``representation_fn`` on ``dataset`` (module docstring: procedure and defaults)."""
-    from sklearn.linear_model import LogisticRegression
 
     rng = as_rng(seed)
     x_tr, y_tr = beta_vae_features(dataset, representation_fn, num_train, rng, batch_size=batch_size,

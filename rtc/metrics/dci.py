@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 
 from .sampling import MetricInputError, train_test_pair
 
@@ -71,10 +72,8 @@ def dci_from_importance(importance) -> tuple[float, float]:
 
 def _make(estimator: str, seed: int):
     if estimator == "gbt":
-        from sklearn.ensemble import GradientBoostingClassifier
         return GradientBoostingClassifier(random_state=seed)
     if estimator == "random_forest":
-        from sklearn.ensemble import RandomForestClassifier
         return RandomForestClassifier(n_estimators=50, max_depth=8, max_features=None, random_state=seed)
     raise MetricInputError(f"estimator must be one of {DCI_ESTIMATORS}, got {estimator!r}")
 

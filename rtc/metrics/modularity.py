@@ -21,6 +21,10 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.preprocessing import label_binarize
 
 from .mutual_info import mutual_info_matrix
 from .sampling import MetricInputError, check_pair, split_train_test
@@ -61,9 +65,6 @@ def modularity(codes, factors, *, num_bins: int = 20) -> float:
 
 
 def _auc(clf, x, y) -> float:
-    from sklearn.metrics import roc_auc_score
-    from sklearn.preprocessing import label_binarize
-
     proba = clf.predict_proba(x)
     if len(clf.classes_) == 2:
         return float(roc_auc_score(y == clf.classes_[1], proba[:, 1]))
@@ -74,8 +75,6 @@ def _auc(clf, x, y) -> float:
 
 def explicitness(codes, factors, codes_test, factors_test, *, seed: int = 0) -> tuple[float, float]:
     """(train, test) explicitness: mean over factors of the macro ROC AUC of a logistic regression."""
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.linear_model import LogisticRegression
 
     c_tr, f_tr = check_pair(codes, factors)
     c_te, f_te = check_pair(codes_test, factors_test, codes_name="codes_test", factors_name="factors_test",

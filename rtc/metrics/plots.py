@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
+import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
+import torch
+from matplotlib.patches import Rectangle
 
 from .sampling import MetricInputError, as_codes, as_factors
 
@@ -21,9 +25,7 @@ def heatmap(matrix, *, factor_names: Sequence[str] | None = None, latent_names: 
     ``highlight_top`` outlines the two largest cells of each column (the pair whose gap SAP/MIG take).
     NaN cells (e.g. a factor excluded from Chen's MIG) are left blank. Returns the Axes.
     """
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-    from matplotlib.patches import Rectangle
+    import seaborn as sns  # lazy: seaborn is the book extra (rtc[book]); rtc.metrics imports without it
 
     m = np.asarray(matrix, dtype=np.float64)
     if m.ndim != 2:
@@ -59,8 +61,7 @@ def pairplot(codes, factors, *, factor: int = 0, latents: Sequence[int] | None =
 
     At most ``max_points`` points (a fixed random subset) are drawn. Returns the ``PairGrid``.
     """
-    import pandas as pd
-    import seaborn as sns
+    import seaborn as sns  # lazy: seaborn is the book extra (rtc[book]); rtc.metrics imports without it
 
     c = as_codes(codes)
     f = as_factors(factors, require_varying=False)
@@ -96,8 +97,6 @@ def latent_traversal(decode_fn: Callable, base_code, *, dims: Sequence[int] | No
     Bernoulli decoder pass ``lambda z: torch.sigmoid(model.decode(z))``). ``values`` default to
     linspace(−2, 2, 8) (±2 prior standard deviations). Returns the Figure.
     """
-    import matplotlib.pyplot as plt
-    import torch
 
     z0 = np.asarray(base_code, dtype=np.float32).reshape(-1)
     L = z0.shape[0]

@@ -25,6 +25,8 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.svm import LinearSVC
 
 from .sampling import check_pair, train_test_pair
 
@@ -70,9 +72,6 @@ def r2_matrix(codes, factors) -> np.ndarray:
 
 
 def _svc_matrix(c_tr, f_tr, c_te, f_te) -> np.ndarray:
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.svm import LinearSVC
-
     L, F = c_tr.shape[1], f_tr.shape[1]
     out = np.zeros((L, F))
     for j in range(L):

@@ -16,7 +16,7 @@ from .config import TrainConfig, default_device
 from .encoding import Encoding, encode, encode_images, representation_stats
 from .eta import EtaSchedule
 from .networks import PRECISIONS, VAE, Decoder, Encoder, VAEOutput, native_bf16, reparameterize
-from .objectives import MODELS, TC_ESTIMATORS, ModelSpec, Objective, ObjectiveError
+from .objectives import MODELS, REVISED_MODELS, TC_ESTIMATORS, ModelSpec, Objective, ObjectiveError
 from .runfiles import (
     CHECKPOINT,
     CONFIG,
@@ -24,6 +24,7 @@ from .runfiles import (
     SNAPSHOTS,
     CheckpointError,
     RunState,
+    TrainResult,
     code_version,
     load_model,
     read_run_file,
@@ -33,12 +34,11 @@ from .runfiles import (
 from .throughput import training_step_rate
 
 # The training function is rtc.models.train.train: rtc.models.train is its module (not shadowed by the function).
-from .train import Trainer, TrainingDiverged, TrainResult, build, discriminator_step, vae_step
+from .train import Trainer, TrainingDiverged, build, discriminator_step, vae_step
 
 __all__ = ["VAE", "Encoder", "Decoder", "VAEOutput", "reparameterize", "PRECISIONS", "native_bf16", "MODELS",
-           "ModelSpec", "TC_ESTIMATORS",
-           "Objective", "ObjectiveError", "EtaSchedule", "TrainConfig", "TrainResult", "TrainingDiverged",
-           "CheckpointError", "Trainer", "build", "vae_step", "discriminator_step", "load_model",
-           "run_dir_for", "RunState", "FINAL", "CHECKPOINT", "SNAPSHOTS", "CONFIG", "snapshot_path",
-           "training_step_rate", "default_device", "code_version", "read_run_file",
-           "Encoding", "encode", "encode_images", "representation_stats"]
+           "REVISED_MODELS", "ModelSpec", "TC_ESTIMATORS", "Objective", "ObjectiveError", "EtaSchedule",
+           "TrainConfig", "TrainResult", "TrainingDiverged", "CheckpointError", "Trainer", "build",
+           "vae_step", "discriminator_step", "load_model", "run_dir_for", "RunState", "FINAL", "CHECKPOINT",
+           "SNAPSHOTS", "CONFIG", "snapshot_path", "training_step_rate", "default_device", "code_version",
+           "read_run_file", "Encoding", "encode", "encode_images", "representation_stats"]

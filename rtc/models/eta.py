@@ -16,7 +16,7 @@ smaller than 0.01" (section 3). :class:`EtaSchedule` applies exactly that, and f
   a per-step rule (η grows 1.2× per step while the term answers only after Adam has moved log σ², ~lr per step);
 - **start**: no check before the end of the warm-up (the trainer passes ``warmup_steps``).
 
-Why k = 1 — ``bench/pilot_eta.py`` (dSprites, batch 32, lr 1e-3, 300 warm-up steps from an autoencoder, 700 steps,
+Why k = 1 — ``studies/pilot_eta.py`` (dSprites, batch 32, lr 1e-3, 300 warm-up steps from an autoencoder, 700 steps,
 second half = steps 350–699; first step in the band / share of the second half in it / times η was zeroed):
 
 ===================  ===============  ===============  ==================================

@@ -69,7 +69,7 @@ from .networks import VAEOutput
 
 __all__ = [
     "MODELS", "ModelSpec", "TC_ESTIMATORS", "reconstruction", "kl_normal", "decompose_kl", "dip_covariance",
-    "dip_penalty", "posterior_variance", "discriminator_loss", "Objective", "ObjectiveError",
+    "dip_penalty", "posterior_variance", "discriminator_loss", "Objective", "ObjectiveError", "REVISED_MODELS",
 ]
 
 
@@ -210,6 +210,8 @@ MODELS: dict[str, ModelSpec] = {
     "revised_beta_vae": ModelSpec("recon + s·KL + η·Σ_k mean σ_k²", "β", _kl, 1.0, True,
                                   note="beta_vae plus the variance penalty"),
 }
+# The revised models: those with RTC-VAE's variance penalty η·Σ_k E[σ_k²] (and so its η band); one definition.
+REVISED_MODELS = tuple(name for name, spec in MODELS.items() if spec.variance_penalty)
 
 
 def _models_doc() -> str:

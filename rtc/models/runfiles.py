@@ -20,17 +20,20 @@ from functools import cache
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
 import torch
 
 from rtc._io import atomic_write, file_lock, remove_orphans
 from rtc._source import files_digest
 from rtc._validate import is_integer
+from rtc.discriminator import Discriminator
 
 from .config import TrainConfig, default_device
 from .networks import VAE
 
 __all__ = ["LOG_KEYS", "CheckpointError", "dataset_identity", "CODE_MODULES", "code_version", "run_dir_for", "FINAL",
-           "CHECKPOINT", "SNAPSHOTS", "CONFIG", "snapshot_path", "RunState", "read_run_file", "load_model"]
+           "CHECKPOINT", "SNAPSHOTS", "CONFIG", "snapshot_path", "RunState", "read_run_file", "load_model",
+           "TrainResult"]
 
 # What every step logs, in this order: the objective's terms (rtc.models.objectives.Objective), the VAE's gradient
 # norm, and the discriminator's loss and accuracy.
@@ -187,3 +190,36 @@ def _run_lock(run_dir: Path, progress: bool):
         for folder in (run_dir, run_dir / SNAPSHOTS):
             remove_orphans(folder)
         yield
+
+
+@dataclass
+class TrainResult:
+    """A trained (or partly trained) model and its per-step log (name → float64 array of length steps_done)."""
+    model: VAE
+    log: dict
+    config: TrainConfig
+    run_dir: Path
+    steps_done: int
+    finished: bool
+    discriminator: torch.nn.Module | None = None
+    seconds: float = 0.0
+    snapshots: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.log = {k: np.asarray(v, dtype=np.float64) for k, v in self.log.items()}
+
+    def load_snapshot(self, step: int, device=None) -> VAE:
+        return load_model(snapshot_path(self.run_dir, step), self.config, device=device)
+
+
+def _load_finished(config: TrainConfig, run_dir: Path, device) -> TrainResult:
+    state = read_run_file(run_dir / FINAL, "Delete it (or call train(..., retrain=True)) to train the run again.")
+    with torch.random.fork_rng(devices=[]):  # the throw-away initial weights must not consume the caller's RNG
+        model = VAE(state["num_channels"], config.latent_dim, channels_last=config.channels_last)
+        disc = Discriminator(config.latent_dim, config.disc_hidden, config.disc_layers) if state["disc"] else None
+    model.load_state_dict(state["model"])
+    if disc is not None:
+        disc.load_state_dict(state["disc"])
+        disc = disc.to(device).eval()
+    return TrainResult(model.to(device).eval(), state["log"], config, run_dir, config.steps, True, disc,
+                       seconds=state["seconds"], snapshots=state["snapshots"])

@@ -53,10 +53,9 @@ import contextlib
 import json
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -75,12 +74,13 @@ from .runfiles import (
     FINAL,
     LOG_KEYS,
     RunState,
+    TrainResult,
     _atomic_save,
     _atomic_write,
+    _load_finished,
     _run_lock,
     code_version,
     dataset_identity,
-    load_model,
     read_run_file,
     run_dir_for,
     snapshot_path,
@@ -261,50 +261,14 @@ class PreStepCopy:
 # The loop
 # ---------------------------------------------------------------------------------------------------------------
 
-@dataclass
-class TrainResult:
-    """A trained (or partly trained) model and its per-step log (name → float64 array of length steps_done)."""
-    model: VAE
-    log: dict
-    config: TrainConfig
-    run_dir: Path
-    steps_done: int
-    finished: bool
-    discriminator: torch.nn.Module | None = None
-    seconds: float = 0.0
-    snapshots: list = field(default_factory=list)
-
-    def __post_init__(self):
-        self.log = {k: np.asarray(v, dtype=np.float64) for k, v in self.log.items()}
-
-    def load_snapshot(self, step: int, device=None) -> VAE:
-        return load_model(snapshot_path(self.run_dir, step), self.config, device=device)
-
-
-def _load_finished(config: TrainConfig, run_dir: Path, device) -> TrainResult:
-    state = read_run_file(run_dir / FINAL, "Delete it (or call train(..., retrain=True)) to train the run again.")
-    with torch.random.fork_rng(devices=[]):  # the throw-away initial weights must not consume the caller's RNG
-        model = VAE(state["num_channels"], config.latent_dim, channels_last=config.channels_last)
-        disc = Discriminator(config.latent_dim, config.disc_hidden, config.disc_layers) if state["disc"] else None
-    model.load_state_dict(state["model"])
-    if disc is not None:
-        disc.load_state_dict(state["disc"])
-        disc = disc.to(device).eval()
-    return TrainResult(model.to(device).eval(), state["log"], config, run_dir, config.steps, True, disc,
-                       seconds=state["seconds"], snapshots=state["snapshots"])
-
-
 def train(config: TrainConfig, dataset, *, cache_dir: str | Path, device=None, progress: bool = True,
           time_limit: float | None = None, max_steps: int | None = None, retrain: bool = False) -> TrainResult:
     """Train (or load, or resume) the run ``config`` on ``dataset`` (the ``rtc.data`` interface), cached in
-    ``<cache_dir>/<model>-<key>`` (:func:`run_dir_for`; the caller — ``rtc.experiments.results`` — picks the cache).
-
-    ``time_limit`` (seconds) / ``max_steps`` (steps in this call) stop early at a step boundary with a checkpoint,
-    returning ``finished=False``; calling again resumes. ``retrain=True`` ignores (and overwrites) what the cache
-    holds, even a run finished by a concurrent caller. Concurrent callers of one run are serialised (module
-    docstring): the later one waits, then loads or resumes. Raises :class:`TrainingDiverged` on a non-finite loss or
-    gradient (of the VAE or the discriminator), after saving the state from before that step as the checkpoint, and
-    :class:`CheckpointError` when a run file cannot be written or read."""
+    ``<cache_dir>/<model>-<key>`` (:func:`run_dir_for`). ``time_limit`` (seconds) / ``max_steps`` (steps in this
+    call) stop early at a step boundary with a checkpoint (``finished=False``; calling again resumes).
+    ``retrain=True`` overwrites what the cache holds. Concurrent callers of one run are serialised (module
+    docstring). Raises :class:`TrainingDiverged` on a non-finite loss or gradient, after saving the state from
+    before that step as the checkpoint, and :class:`CheckpointError` when a run file cannot be written or read."""
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
     if time_limit is not None and not (is_real(time_limit) and time_limit >= 0):

@@ -1,4 +1,4 @@
-"""The disintegration chapter's figures: plotting only; every number comes from
+"""The disintegration chapter's figures: plotting only; every number comes from the other modules of
 :mod:`rtc.experiments.disintegration`. Each function returns a Matplotlib Figure (the chapter glues and closes it
 with ``rtc.report.glue_figure``).
 """
@@ -7,9 +7,12 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import torch
 
-from rtc.experiments.disintegration import CLAIMS, number_text
 from rtc.metrics.plots import heatmap, latent_traversal, pairplot
+from rtc.report import number_text
+
+from .common import CLAIMS
 
 __all__ = ["METRIC_LABELS", "controlled_figure", "score_matrices_figure", "pair_figures", "correlation_figure",
            "deficit_figure", "suppression_figure", "claims_figure"]
@@ -66,8 +69,6 @@ def pair_figures(model, encoding, split, factor_names, *, steps: int = 8, max_po
     of the two latents from the 1st to the 99th percentile of their means, the other latents at their medians;
     and a pairplot of the two latents coloured by the factor. ``encoding``: µ (N, L) and factors (N, F) of
     ``model``."""
-    import torch
-
     a, b, k = int(split.top_latent), int(split.second_latent), int(split.factor_index)
     mu = encoding.mu
     lo, hi = float(np.quantile(mu[:, [a, b]], 0.01)), float(np.quantile(mu[:, [a, b]], 0.99))

@@ -23,7 +23,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from rtc.claims import THRESHOLDS, VERDICTS, Observation, Thresholds, fraction_verdict
+from rtc.claims import THRESHOLDS, VERDICTS, Observation, Thresholds, fraction_verdict, joint_verdict, order_verdict
 
 __all__ = ["VERDICTS", "Observation", "cell_means", "fraction_verdict", "check_observations",
            "error_table", "estimator_errors", "paper_law_x", "law_fits", "per_dim_slopes", "check_paper_laws",
@@ -100,7 +100,7 @@ def _obs2(mb: pd.DataFrame, t: Thresholds) -> Observation:
         evidence = f"This run has no latent dimension D < {t.low_d}."
     else:
         evidence = "Largest cell-mean error " + "; ".join(parts) + "."
-        verdict = "confirmed" if ok == low else ("refuted" if not ok else "partly")
+        verdict = fraction_verdict(len(ok) / len(low), most=1.0, few=0.0)
         summary = verdict if verdict != "partly" else f"confirmed only for D ∈ {{{', '.join(map(str, ok))}}}"
     return Observation(f"for D < {t.low_d}, MSS0 and MSS1 are relatively accurate", verdict, summary, evidence, v)
 
@@ -119,9 +119,7 @@ def _obs3(mb: pd.DataFrame, t: Thresholds) -> Observation:
         evidence = f"This run has no cell with D ≥ {t.high_d} and true TC < {t.low_tc:g}."
     else:
         # confirmed only if both implementations over-estimate in most cells, refuted if neither does
-        lo, up = fraction_verdict(min(fracs), most=t.most, few=t.few), fraction_verdict(max(fracs), most=t.most,
-                                                                                         few=t.few)
-        verdict = "confirmed" if lo == "confirmed" else ("refuted" if up == "refuted" else "partly")
+        verdict = joint_verdict(fraction_verdict(f, most=t.most, few=t.few) for f in fracs)
         evidence = (f"Among cells with D ≥ {t.high_d} and true TC < {t.low_tc:g}, MSS0 over-estimates by more than "
                     f"{t.accurate:g} nats in {_pct(v['over-mss0'])} (mean error {v['meanerr-mss0']:.1f}), MSS1 in "
                     f"{_pct(v['over-mss1'])} (mean error {v['meanerr-mss1']:.1f}).")
@@ -140,9 +138,8 @@ def _obs4(mb: pd.DataFrame) -> Observation:
     if math.isnan(closer):
         verdict, evidence = "inconclusive", "This run has no cell with both MSS estimates."
     else:
-        better, worse = v["mae-mss1"] < v["mae-mss0"], v["mae-mss1"] > v["mae-mss0"]
-        verdict = ("confirmed" if better and closer > 0.5 else
-                   "refuted" if worse and closer < 0.5 else "partly")
+        # both criteria: a lower mean absolute error, and closer in most cells
+        verdict = joint_verdict([order_verdict(v["mae-mss1"], v["mae-mss0"]), order_verdict(0.5, closer)])
         evidence = (f"Mean absolute error over all cells: MSS0 {v['mae-mss0']:.2f}, MSS1 {v['mae-mss1']:.2f} nats; "
                     f"MSS1 is closer in {_pct(v['closer'])} of the cells.")
     return Observation("overall MSS1 is closer to the truth than MSS0", verdict, verdict, evidence, v)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .comparison import LABELS, MODELS
+from .constants import LABELS, MODELS
 
 __all__ = ["COLORS", "tc_panel"]
 

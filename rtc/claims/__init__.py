@@ -1,0 +1,53 @@
+"""Claims and their verdicts: the vocabulary every chapter's checks share.
+
+An :class:`Observation` is one claim of the paper checked against a run: its ``verdict`` is a word of
+:data:`VERDICTS`, computed — never typed — from the measured numbers and thresholds fixed before the run.
+:func:`fraction_verdict` judges a claim that should hold in most of the cells it is about;
+:func:`interval_verdict` and :func:`band_verdict` judge a quantity by its 90 % :class:`Interval` (over seeds, paired
+seeds, or a bootstrap over one run's images) against a threshold fixed before the run;
+:func:`verdict_counts` and :func:`observation_texts` are what a chapter prints of its observations;
+:func:`spearman_bootstrap` is the rank correlation (with a seeded bootstrap interval over runs) that the
+correlation claims use. The estimator study (:mod:`rtc.experiments.estimators`), the comparison
+(:mod:`rtc.experiments.comparison`) and factor disintegration (:mod:`rtc.experiments.disintegration`) build
+their claims from these.
+"""
+from .intervals import (
+    Interval,
+    binomial_interval,
+    bootstrap_interval,
+    paired_difference,
+    paired_interval,
+    seed_interval,
+    share_difference_interval,
+    spearman_bootstrap,
+)
+from .thresholds import FEW, LEVEL, MOST, THRESHOLDS, VERDICTS, Thresholds
+from .verdicts import (
+    AGREEMENTS,
+    Observation,
+    agreement,
+    all_cells_verdict,
+    band_verdict,
+    below_band_verdict,
+    compare_verdicts,
+    convergence_verdict,
+    equivalence_verdict,
+    fraction_verdict,
+    interval_verdict,
+    joint_verdict,
+    observation_texts,
+    order_verdict,
+    threshold_text,
+    verdict_counts,
+    verdict_table,
+    with_active,
+)
+
+__all__ = ["VERDICTS", "MOST", "FEW", "LEVEL", "Thresholds", "THRESHOLDS", "Observation", "Interval", "seed_interval",
+           "paired_interval", "bootstrap_interval", "binomial_interval", "share_difference_interval",
+           "interval_verdict", "band_verdict", "convergence_verdict",
+           "fraction_verdict",
+           "verdict_counts", "observation_texts", "spearman_bootstrap",
+           "paired_difference", "equivalence_verdict", "threshold_text", "with_active", "verdict_table",
+           "AGREEMENTS", "agreement", "compare_verdicts",
+           "joint_verdict", "order_verdict", "all_cells_verdict", "below_band_verdict"]

@@ -1,0 +1,261 @@
+"""Verdict rules: a quantity's interval against a threshold (:func:`interval_verdict`, :func:`band_verdict`,
+:func:`equivalence_verdict`), half against end of training (:func:`convergence_verdict`), shares of cells
+(:func:`fraction_verdict`), and the tables and agreement of verdicts a chapter shows."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import pandas as pd
+
+from rtc._validate import is_real
+
+from .intervals import Interval
+from .thresholds import FEW, MOST, VERDICTS
+
+__all__ = ["Observation", "interval_verdict", "band_verdict", "convergence_verdict", "fraction_verdict",
+           "verdict_counts", "observation_texts", "threshold_text", "with_active", "verdict_table",
+           "AGREEMENTS", "agreement", "compare_verdicts", "equivalence_verdict", "joint_verdict", "order_verdict",
+           "all_cells_verdict", "below_band_verdict"]
+
+
+@dataclass
+class Observation:
+    """One checked claim: ``verdict`` a word of :data:`VERDICTS`; ``summary`` the verdict with its
+    qualification (what the book prints); ``evidence`` a sentence with the measured numbers;
+    ``values`` those numbers by name (shares of cells in percent, 0–100; errors in nats).
+
+    Claims judged by an interval also carry it: ``interval`` (:class:`Interval`, None where no run could be
+    judged), the ``threshold`` it was held against, the number of ``seeds``, ``regime`` (e.g. "in band: 3 of 3
+    runs" — the runs counted, and those shown but left out as outside the paper's regime) and ``half`` (the verdict
+    from the runs' snapshots at half training, None where not computed)."""
+
+    claim: str
+    verdict: str
+    summary: str
+    evidence: str
+    values: dict = field(default_factory=dict)
+    interval: Interval | None = None
+    threshold: float | None = None
+    seeds: int | None = None
+    regime: str = ""
+    half: str | None = None
+
+
+def interval_verdict(interval: Interval | None, threshold: float, *, side: str) -> str:
+    """The verdict on "the quantity is ``side`` ``threshold``" (side "above" or "below") from its interval:
+    ``confirmed`` when the whole interval lies on that side, ``refuted`` when it lies wholly on the other side
+    (touching the threshold counts as not on the claim's side), ``inconclusive`` when it straddles the threshold
+    or there is no interval (None)."""
+    if side not in ("above", "below"):
+        raise ValueError(f"side must be 'above' or 'below', got {side!r}")
+    if not is_real(threshold) or math.isnan(threshold):
+        raise ValueError(f"threshold must be a number, got {threshold!r}")
+    if interval is None:
+        return "inconclusive"
+    lo, hi = interval.lo, interval.hi
+    if side == "below":
+        lo, hi, threshold = -hi, -lo, -threshold
+    if lo > threshold:
+        return "confirmed"
+    if hi <= threshold:
+        return "refuted"
+    return "inconclusive"
+
+
+def band_verdict(interval: Interval | None, lo: float, hi: float) -> str:
+    """The verdict on "the quantity lies inside (lo, hi)", e.g. "no strong correlation": |ρ| < 0.5 is the band
+    (−0.5, 0.5). ``confirmed`` when the whole interval lies inside; ``refuted`` when it lies wholly beyond one
+    bound (an interval that merely excludes 0 refutes nothing); ``inconclusive`` otherwise or without one."""
+    if not (is_real(lo) and is_real(hi) and lo < hi):
+        raise ValueError(f"need a band lo < hi, got ({lo!r}, {hi!r})")
+    if interval is None:
+        return "inconclusive"
+    if lo < interval.lo and interval.hi < hi:
+        return "confirmed"
+    if interval.lo >= hi or interval.hi <= lo:
+        return "refuted"
+    return "inconclusive"
+
+
+def convergence_verdict(full: str, half: str | None) -> str:
+    """The verdict at the end of training, unless the runs' snapshots at half training give the opposite one:
+    confirmed at one and refuted at the other is "not converged". ``half`` None (not computed) keeps ``full``."""
+    for v in (full, half):
+        if v is not None and v not in VERDICTS:
+            raise ValueError(f"unknown verdict {v!r}; verdicts are {VERDICTS}")
+    if {full, half} == {"confirmed", "refuted"}:
+        return "not converged"
+    return full
+
+
+def fraction_verdict(fraction: float, *, most: float = MOST, few: float = FEW) -> str:
+    """``confirmed`` if fraction ≥ most, ``refuted`` if ≤ few, ``partly`` between, ``inconclusive`` for NaN
+    (no cell to judge)."""
+    if fraction is None or (isinstance(fraction, float) and math.isnan(fraction)):
+        return "inconclusive"
+    if not 0 <= fraction <= 1:
+        raise ValueError(f"fraction must be in [0, 1] (or NaN for no cells), got {fraction!r}")
+    return "confirmed" if fraction >= most else ("refuted" if fraction <= few else "partly")
+
+
+def joint_verdict(verdicts) -> str:
+    """A claim made of several criteria (or implementations), each already judged: ``confirmed`` when every one
+    is, ``refuted`` when every one is, ``partly`` otherwise."""
+    verdicts = list(verdicts)
+    if not verdicts:
+        raise ValueError("joint_verdict needs at least one verdict")
+    if all(v == "confirmed" for v in verdicts):
+        return "confirmed"
+    return "refuted" if all(v == "refuted" for v in verdicts) else "partly"
+
+
+def order_verdict(smaller: float, larger: float) -> str:
+    """The claim ``smaller < larger`` on two measured numbers: ``confirmed`` when it holds, ``refuted`` when the
+    reverse does, ``partly`` for a tie."""
+    return "confirmed" if smaller < larger else ("refuted" if smaller > larger else "partly")
+
+
+def all_cells_verdict(verdicts) -> str:
+    """A claim that must hold in every cell it is about, each cell judged on its own: ``refuted`` when one cell is,
+    ``confirmed`` when all are, ``inconclusive`` otherwise and when there is no cell."""
+    verdicts = list(verdicts)
+    if not verdicts:
+        return "inconclusive"
+    if "refuted" in verdicts:
+        return "refuted"
+    return "confirmed" if all(v == "confirmed" for v in verdicts) else "inconclusive"
+
+
+def below_band_verdict(iv: Interval, lo: float, hi: float) -> str:
+    """A claim that a quantity lies below ``lo`` where ``[lo, hi]`` is the band of no effect (e.g. a strongly
+    negative rank correlation): ``confirmed`` when the interval lies wholly below ``lo``, ``refuted`` when it lies
+    wholly inside the band or wholly at or above ``hi``, ``inconclusive`` otherwise (:func:`band_verdict` inverted)."""
+    band = band_verdict(iv, lo, hi)
+    if band == "inconclusive":
+        return "inconclusive"
+    return "refuted" if band == "confirmed" else ("confirmed" if iv.hi <= lo else "refuted")
+
+
+def verdict_counts(observations) -> dict[str, int]:
+    """How many of ``observations`` (Observations, or a mapping whose values are) carry each word of
+    :data:`VERDICTS`, in that order; a verdict outside :data:`VERDICTS` raises ``ValueError`` naming its claim."""
+    obs = list(observations.values()) if isinstance(observations, dict) else list(observations)
+    bad = [(o.claim, o.verdict) for o in obs if o.verdict not in VERDICTS]
+    if bad:
+        raise ValueError(f"verdicts outside {VERDICTS}: {bad}")
+    return {v: sum(o.verdict == v for o in obs) for v in VERDICTS}
+
+
+def observation_texts(observations: dict, *, prefix: str = "claim", empty: str = "No runs.") -> dict[str, str]:
+    """The texts a chapter glues for each named observation: ``<prefix>-<name>-verdict`` → its summary,
+    ``<prefix>-<name>-evidence`` → its evidence (``empty`` where the evidence is blank), and for reading a built
+    book back (:func:`compare_verdicts`): ``-result`` → the bare verdict, ``-interval`` → the interval's text
+    ("none" without one) and ``-active`` → the verdict over the active latents ("" where not computed)."""
+    out = {}
+    for name, o in observations.items():
+        out[f"{prefix}-{name}-verdict"] = o.summary
+        out[f"{prefix}-{name}-evidence"] = o.evidence or empty
+        out[f"{prefix}-{name}-result"] = o.verdict
+        out[f"{prefix}-{name}-interval"] = o.interval.text() if o.interval is not None else "none"
+        out[f"{prefix}-{name}-active"] = o.values.get("active_verdict", "")
+    return out
+
+
+# How each side of a claim reads in a table: the quantity must lie ... of the threshold t.
+_SIDES = {"above": "> {t:g}", "below": "< {t:g}", "inside": "inside ±{t:g}",
+          "band": "< −{t:g} (inside ±{t:g}: refuted)"}
+
+
+def threshold_text(o: Observation) -> str:
+    """The threshold of ``o`` with the side its claim needs (``o.values["side"]``: above, below, inside, band),
+    e.g. "> 0.25"; "" without a threshold."""
+    if o.threshold is None:
+        return ""
+    side = o.values.get("side")
+    return _SIDES[side].format(t=o.threshold) if side in _SIDES else f"{o.threshold:g}"
+
+
+def with_active(full: dict, active: dict) -> dict:
+    """``full`` (name → Observation over all latents) with each claim's verdict over the active latents (the
+    same name in ``active``) in ``values["active_verdict"]`` and, where the two differ, said in the summary. A name
+    missing from ``active`` is left as it is."""
+
+    out = {}
+    for k, o in full.items():
+        a = active.get(k)
+        if a is None:
+            out[k] = o
+            continue
+        summary = o.summary + (f" (over the active latents: {a.verdict})" if a.verdict != o.verdict else "")
+        out[k] = replace(o, summary=summary, values={**o.values, "active_verdict": a.verdict,
+                                                     "active_interval": a.interval})
+    return out
+
+
+def verdict_table(claims: dict, quantities: dict | None = None):
+    """The verdict table a chapter prints: one row per claim of ``claims`` (name → Observation, in order) with
+    the claim, where it stands ``in the paper`` and its ``quantity`` (``quantities``: name → (figure or section,
+    quantity); columns a chapter leaves blank for every claim are dropped), the interval (its basis and n), the
+    threshold with the side the claim needs (:func:`threshold_text`), the number of seeds, the regime of the runs
+    it counts, the verdict at half training, the verdict, and the verdict over the active latents (blank where
+    not computed)."""
+
+    quantities = quantities or {}
+    rows = []
+    for name, o in claims.items():
+        fig, quantity = quantities.get(name, ("", ""))
+        rows.append({"claim": o.claim, "in the paper": fig, "quantity": quantity,
+                     "interval": o.interval.text() if o.interval is not None else "none",
+                     "threshold": threshold_text(o), "seeds": o.seeds if o.seeds is not None else 0,
+                     "regime": o.regime, "half training": o.half or "not computed", "verdict": o.verdict,
+                     "active latents": o.values.get("active_verdict", "")})
+    table = pd.DataFrame(rows, columns=["claim", "in the paper", "quantity", "interval", "threshold", "seeds", "regime",
+                                        "half training", "verdict", "active latents"])
+    blank = [c for c in ("in the paper", "quantity", "regime", "active latents") if (table[c] == "").all()]
+    return table.drop(columns=blank)
+
+
+# Two builds' verdicts on one claim: the same word; one of them decided and the other not (inconclusive or not
+# converged); or confirmed in one and refuted in the other — a contradiction, which makes the claim noise.
+AGREEMENTS = ("same", "one undecided", "contradiction")
+
+
+def agreement(a: str, b: str) -> str:
+    """How two builds' verdicts on one claim agree (:data:`AGREEMENTS`)."""
+    for v in (a, b):
+        if v not in VERDICTS:
+            raise ValueError(f"unknown verdict {v!r}; verdicts are {VERDICTS}")
+    if a == b:
+        return "same"
+    return "contradiction" if {a, b} == {"confirmed", "refuted"} else "one undecided"
+
+
+def compare_verdicts(a: dict, b: dict, *, labels=("A", "B")):
+    """Claim by claim, the verdicts of two builds of one book: ``a``, ``b`` map a claim's name to ``(verdict,
+    interval text)`` (e.g. :func:`rtc.report.built_verdicts`). One row per claim of either build, in ``a``'s
+    order then ``b``'s new ones: ``claim``, ``verdict <label>``, ``interval <label>`` for each, and ``agreement``
+    (:func:`agreement`; "missing" where one build lacks the claim)."""
+
+    la, lb = labels
+    rows = []
+    for name in list(a) + [n for n in b if n not in a]:
+        va, ia = a.get(name, ("", ""))
+        vb, ib = b.get(name, ("", ""))
+        rows.append({"claim": name, f"verdict {la}": va, f"interval {la}": ia, f"verdict {lb}": vb,
+                     f"interval {lb}": ib, "agreement": agreement(va, vb) if va and vb else "missing"})
+    return pd.DataFrame(rows, columns=["claim", f"verdict {la}", f"interval {la}", f"verdict {lb}",
+                                       f"interval {lb}", "agreement"])
+
+
+def equivalence_verdict(lo: float, hi: float, margin: float) -> str:
+    """Two one-sided tests as an interval rule: ``equivalent`` when the interval (lo, hi) of a difference lies
+    inside (−margin, margin), ``different`` when it lies wholly outside it, ``inconclusive`` otherwise (and for a
+    NaN interval or margin)."""
+    if any(not math.isfinite(v) for v in (lo, hi, margin)) or margin <= 0:
+        return "inconclusive"
+    if -margin < lo and hi < margin:
+        return "equivalent"
+    if lo >= margin or hi <= -margin:
+        return "different"
+    return "inconclusive"

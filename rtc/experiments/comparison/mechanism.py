@@ -1,0 +1,125 @@
+"""The mechanism on trained encoders: the most dependent latent pairs of a run, and Theorem 1's noise range and
+bound on every run."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from rtc.mixture_tc import theorem1_bound
+from rtc.models import encode, representation_stats
+from rtc.models.encoding import active_latents
+
+from ..columns import need_columns
+from ..dependence import pairwise_dependence
+from ..selection import find_run
+from .constants import PAIRS
+
+__all__ = ["pair_codes", "pair_summary", "pair_sentence", "noise_range", "theorem1_row", "theorem1_table",
+           "theorem1_summary"]
+
+
+def pair_codes(results, datasets: dict, model: str, dataset: str = "dsprites", *, n: int = 2000, k: int = 3,
+               seed: int = 0) -> dict | None:
+    """The latent pairs of the first run (in ``results`` order) of ``model`` on ``dataset``; None when there is
+    none. ``results``: :class:`rtc.experiments.RunResult` s (``.row``, ``.matrices["r2"]`` (L, F),
+    ``.load_model()``); ``datasets``: name → loaded dataset.
+
+    Returns ``{"run": its position, "enc": µ, σ, z of n images (seeded), "active": latents with Var µ_k >
+    ACTIVE_VAR, "dep": …}`` where ``dep`` is :func:`rtc.experiments.dependence.pairwise_dependence` over the active
+    latents (k neighbours; None with fewer than two active) plus ``factor`` / ``factor_name``: the factor the pair
+    is most linked to, argmax over factors of R²[a] + R²[b] (the run's R² matrix, latents × factors)."""
+    i = find_run(results, model, dataset)
+    if i is None:
+        return None
+    ds = datasets[dataset]
+    enc = encode(results[i].load_model(), ds, n=n, seed=seed)
+    active = [int(j) for j in np.flatnonzero(active_latents(enc.mu))]
+    dep = None
+    if len(active) >= 2:
+        r2 = np.asarray(results[i].matrices["r2"], dtype=np.float64)
+        if r2.shape[0] != enc.mu.shape[1]:
+            raise ValueError(f"the R² matrix of run {i} has {r2.shape[0]} latents, its encoder {enc.mu.shape[1]}")
+        dep = pairwise_dependence(enc.mu, latents=active, k=k, seed=seed)
+        factor = [int(np.argmax(r2[a] + r2[b])) for a, b in zip(dep["a"], dep["b"], strict=True)]
+        dep = dep.assign(factor=factor, factor_name=[ds.factor_names[f] for f in factor])
+    return {"run": i, "enc": enc, "active": active, "dep": dep}
+
+
+def pair_summary(pairs: dict | None) -> dict:
+    """The numbers the chapter prints of a :func:`pair_codes` result: ``top_knn`` and ``top_corr`` of the pair with
+    the largest kNN mutual information, ``mean_excess`` (mean excess MI over the pairs) and ``max_abs_corr``; all
+    NaN without pairs (no such run, or fewer than two active latents)."""
+    d = pairs["dep"] if pairs is not None else None
+    if d is None:
+        return {"top_knn": math.nan, "top_corr": math.nan, "mean_excess": math.nan, "max_abs_corr": math.nan}
+    return {"top_knn": float(d["knn_mi"].iloc[0]), "top_corr": float(d["corr"].iloc[0]),
+            "mean_excess": float(d["excess_mi"].mean()), "max_abs_corr": float(d["corr"].abs().max())}
+
+
+def pair_sentence(pairs: dict | None, label: str) -> str:
+    """What the chapter says of a :func:`pair_codes` result: the most dependent pair's kNN mutual information and
+    correlation, the largest |corr| and the mean excess MI (:func:`pair_summary`, two decimals), or why there is no
+    pair — no run of the model, or fewer than two active latents (never a NaN in the prose)."""
+    if pairs is None:
+        return f"This profile has no {label} run to look at."
+    if pairs["dep"] is None:
+        return (f"{label}'s run has {len(pairs['active'])} active latent(s) (Var µ_k > 0.01): no pair to look at "
+                "(fewer than two active latents).")
+    s = pair_summary(pairs)
+    return (f"{label}'s most dependent pair has kNN mutual information {s['top_knn']:.2f} nats at a correlation of "
+            f"{s['top_corr']:.2f} (largest |corr| over its active pairs {s['max_abs_corr']:.2f}; mean dependence "
+            f"beyond correlation per pair {s['mean_excess']:.2f} nats).")
+
+
+def noise_range(sigma, var_mu, *, active: float = 0.01, quantiles=(0.05, 0.95)) -> dict:
+    """Theorem 1's noise range of a trained encoder: [c1, c2] = the ``quantiles`` of σ_k²(x) over images x and
+    active dimensions k (Var µ_k > ``active``; all dimensions when none is active) — quantiles rather than
+    min/max so that one outlying image does not set the range. ``sigma`` (N, D), ``var_mu`` (D,)."""
+    s = np.asarray(sigma, dtype=np.float64)
+    v = np.asarray(var_mu, dtype=np.float64)
+    if s.ndim != 2 or v.shape != (s.shape[1],):
+        raise ValueError(f"sigma must be (N, D) and var_mu (D,), got {s.shape} and {v.shape}")
+    act = v > active
+    s2 = (s[:, act] if act.any() else s) ** 2
+    c1, c2 = np.quantile(s2, quantiles)
+    return {"c1": float(c1), "c2": float(c2), "active_dims": int(act.sum())}
+
+
+def theorem1_row(enc) -> dict:
+    """Theorem 1 on one encoding (µ, σ, z (N, D) of :func:`rtc.models.encode`): [c1, c2] (:func:`noise_range`),
+    D = the active dimensions (at least 1), TC(µ) and TC(z) over the active dimensions (Gaussian, nats,
+    :func:`rtc.models.representation_stats`) and ``bound``, the theorem's right-hand side with C = 1
+    (:func:`rtc.mixture_tc.theorem1_bound`)."""
+    st = representation_stats(enc)
+    nr = noise_range(enc.sigma, st["var_mu"])
+    dim = max(nr["active_dims"], 1)
+    return dict(c1=nr["c1"], c2=nr["c2"], D=dim, tc_mean_active=st["tc_mean_active"],
+                tc_sample_active=st["tc_sample_active"], bound=theorem1_bound(nr["c1"], nr["c2"], dim))
+
+
+def theorem1_table(results, datasets: dict, *, n: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """:func:`theorem1_row` of every run of ``results`` (:class:`rtc.experiments.RunResult` s, encoded with
+    ``.load_model()`` on ``n`` images of ``datasets[row["dataset"]]``, seeded), one row per run in that order:
+    model, dataset, strength, seed, c1, c2, D, tc_mean_active, tc_sample_active, bound."""
+    rows = []
+    for res in results:
+        row = res.row
+        enc = encode(res.load_model(), datasets[row["dataset"]], n=n, seed=seed)
+        rows.append(dict(model=row["model"], dataset=row["dataset"], strength=row["strength"], seed=row["seed"],
+                         **theorem1_row(enc)))
+    return pd.DataFrame(rows)
+
+
+def theorem1_summary(theorem: pd.DataFrame) -> dict:
+    """What the chapter says of a :func:`theorem1_table`: ``below`` (runs with TC(z) ≤ the bound) of ``total``,
+    ``c1_min``, ``c2_max``, ``ratio_median`` (median c2/c1), and the median c2 of the revised models
+    (``c2_revised``, :data:`PAIRS`' values) and of the others (``c2_vanilla``), NaN where there is none."""
+    need_columns(theorem, ["model", "c1", "c2", "tc_sample_active", "bound"])
+    rev = theorem["model"].isin(list(PAIRS.values()))
+    return {"below": int((theorem["tc_sample_active"] <= theorem["bound"]).sum()), "total": len(theorem),
+            "c1_min": float(theorem["c1"].min()), "c2_max": float(theorem["c2"].max()),
+            "ratio_median": float(np.median(theorem["c2"] / theorem["c1"])),
+            "c2_revised": float(theorem.loc[rev, "c2"].median()) if rev.any() else math.nan,
+            "c2_vanilla": float(theorem.loc[~rev, "c2"].median()) if (~rev).any() else math.nan}

@@ -1,0 +1,58 @@
+"""What every stage of the disintegration analysis shares: value limits, model groups, the claims, and the
+integer check of its arguments (``ValueError`` naming the argument, as the stages' other checks raise)."""
+from __future__ import annotations
+
+from rtc._validate import check_int
+
+__all__ = ["int_arg", "MAX_VALUES", "MODES", "FACTORISED_MODELS", "DIP_MODELS", "MAX_GRID", "BINS",
+           "FACTOR_COLUMNS", "NO_RUN", "CLAIMS", "QUANTITIES", "DESCRIPTIVE_RUNS"]
+
+MAX_VALUES = 20  # the reference MIG's bin count: up to this many equispaced values per latent bin losslessly
+MODES = ("split", "dependent", "rotation")
+FACTORISED_MODELS = ("factor_vae", "rtc_vae", "beta_tcvae")  # models that penalise the total correlation
+DIP_MODELS = ("dip_vae_i", "dip_vae_ii")
+MAX_GRID = 2_000_000  # the most points a controlled code's full factorial grid may have
+BINS = 20  # the reference MIG's histogram bins, as everywhere in this package
+
+# The columns of an analyse_runs table that the claims read.
+FACTOR_COLUMNS = ["run", "model", "dataset", "seed", "score", "factor", "factor_index", "captured", "gap",
+                  "disintegrated", "control"]
+
+NO_RUN = "inconclusive: no such run in this profile"
+
+# name → (the claim, the quantity whose 90 % interval judges it, the threshold's field of rtc.claims.Thresholds,
+# the side of the threshold the claim is on): the rows of the verdict table, in the chapter's order.
+CLAIMS = {
+    "exists": ("disintegration exists in trained factorised models",
+               "share of the factorised runs with a flagged captured factor, minus that share on their control codes "
+               "(each captured factor's second latent permuted); runs paired with their controls",
+               "exists_share", "above"),
+    "suppression-sap": ("disintegration suppresses SAP",
+                        "mean SAP gap (R²) of a run's captured factors not flagged, minus that of the factors flagged "
+                        "on the normalised-MI matrix; within runs", "suppression", "above"),
+    "suppression-mig": ("disintegration suppresses MIG",
+                        "mean MIG gap (normalised MI) of a run's captured factors not flagged, minus that of the "
+                        "factors flagged on the R² matrix; within runs", "suppression", "above"),
+    "distinct": ("factorised disintegration is distinct from DIP-VAE's dependence",
+                 "excess kNN MI over the Gaussian value (nats) of DIP-VAE's dedicated top pairs, minus the factorised "
+                 "models'; paired by dataset and seed", "dependent_excess", "above"),
+    "tradeoff": ("trade-off: more factorised ↔ more disintegrated",
+                 "Spearman ρ(TC_mean, disintegration index) over the factorised runs of one dataset",
+                 "strong_rho", "band"),
+}
+# Where the paper states each claim, and its quantity: the first columns of rtc.claims.verdict_table.
+QUANTITIES = {k: ("§5.4" if k.startswith("suppression") else "§5.3", v[1]) for k, v in CLAIMS.items()}
+# A rank correlation over fewer runs than this is descriptive (said with its verdict).
+DESCRIPTIVE_RUNS = 30
+
+
+def int_arg(name: str, v, lo: int, hi: int | None = None) -> int:
+    """``v`` as an ``int`` in [``lo``, ``hi``] (no upper bound when ``hi`` is None): ``rtc._validate.check_int``
+    (Python or NumPy integers, never bools), its ``TypeError`` raised as a ``ValueError``."""
+    try:
+        v = check_int(v, name, minimum=lo)
+    except TypeError as e:
+        raise ValueError(str(e)) from None
+    if hi is not None and v > hi:
+        raise ValueError(f"{name} must be in [{lo}, {hi}], got {v!r}")
+    return v
