@@ -2,7 +2,7 @@
 #   make book [PROFILE=default|ci|paper]   execute every chapter and build the HTML book
 #   make test                              everything: lint, the ci book (each chapter executed once, the HTML built
 #                                          with -W), then the test suite, whose chapter tests read those notebooks
-#   make lint                              ruff (pyflakes, bugbear, line length, import order); part of make test
+#   make lint                              ruff, the import layers and cycles; part of make test
 #   make check-html                        open every page of the built book in headless Chromium and check it
 #   make nbmake [NBPROFILE=ci]             the chapters through nbmake instead of the runner (not part of make test)
 # `jupyter-book build book/` also builds the whole book (default profile), sharing make book's cache.
@@ -33,9 +33,12 @@ test: $(STAMP) lint
 	$(PY) -m rtc.book --profile ci
 	$(PY) -m pytest
 
-# Static checks (ruff: pyflakes, bugbear, line length and import order, configured in pyproject.toml).
+# Static checks: ruff (pyflakes, bugbear, line length, import order, complexity; pyproject.toml), the layers of
+# the library (import-linter's contract in pyproject.toml) and import cycles (scripts/import_cycles.py).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(PY) scripts/import_cycles.py rtc
 
 # The chapters as plain notebooks with the profile's parameters injected (nbmake injects none), executed by nbmake.
 NBDIR := nbmake-run
