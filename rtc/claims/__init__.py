@@ -22,6 +22,7 @@ from .intervals import (
     spearman_bootstrap,
 )
 from .thresholds import FEW, LEVEL, MOST, THRESHOLDS, VERDICTS, Thresholds
+from .trends import PLATEAU_WORDS, Plateau, holm, log_ratio_interval, plateau_test, sign_test
 from .verdicts import (
     AGREEMENTS,
     Observation,
@@ -50,4 +51,5 @@ __all__ = ["VERDICTS", "MOST", "FEW", "LEVEL", "Thresholds", "THRESHOLDS", "Obse
            "verdict_counts", "observation_texts", "spearman_bootstrap",
            "paired_difference", "equivalence_verdict", "threshold_text", "with_active", "verdict_table",
            "AGREEMENTS", "agreement", "compare_verdicts",
-           "joint_verdict", "order_verdict", "all_cells_verdict", "below_band_verdict"]
+           "joint_verdict", "order_verdict", "all_cells_verdict", "below_band_verdict", "Plateau", "PLATEAU_WORDS",
+           "plateau_test", "log_ratio_interval", "holm", "sign_test"]
