@@ -68,6 +68,7 @@ from .learning import (
     trained_reconstruction,
 )
 from .mechanism import (
+    disparity_spectrum,
     noise_range,
     pair_codes,
     pair_sentence,
@@ -82,11 +83,10 @@ from .traces import snapshot_trace, traced_runs, traversal_inputs, variance_band
 
 __all__ = ["PAIRS", "REVISED", "LABELS", "MODELS", "SIDE_MODELS", "CLAIMS", "QUANTITIES", "STAGE_COLUMNS", "Stage",
            "mean_image_baseline", "add_learning", "trained_reconstruction", "add_disparity", "add_regime",
-           "claim_stage", "tc_estimator_text",
-           "seed_cells", "one_seed_text", "claim_disparity", "claim_revised_lower", "claim_rtc_recon", "claim_tc_sap",
-           "claim_lower_than_factor_vae", "claim_pairwise", "learning_summary", "check_claims",
-           "run_labels", "traced_runs", "snapshot_trace",
-           "variance_band_summary", "traversal_inputs", "pair_codes", "pair_summary", "pair_sentence",
-           "noise_range", "theorem1_row",
-           "theorem1_table", "theorem1_summary", "run_table", "shown_run_table", "tc_mean_side_by_side",
-           "TABLE_COLUMNS", "describe_grid", "paper_cost"]
+           "claim_stage", "tc_estimator_text", "seed_cells", "one_seed_text", "claim_disparity",
+           "claim_revised_lower", "claim_rtc_recon", "claim_tc_sap", "claim_lower_than_factor_vae",
+           "claim_pairwise", "learning_summary", "check_claims", "run_labels", "traced_runs",
+           "snapshot_trace", "variance_band_summary", "traversal_inputs", "pair_codes", "pair_summary",
+           "pair_sentence", "disparity_spectrum", "noise_range", "theorem1_row", "theorem1_table",
+           "theorem1_summary", "run_table", "shown_run_table", "tc_mean_side_by_side", "TABLE_COLUMNS",
+           "describe_grid", "paper_cost"]

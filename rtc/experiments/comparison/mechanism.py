@@ -16,8 +16,8 @@ from ..dependence import pairwise_dependence
 from ..selection import find_run
 from .constants import PAIRS
 
-__all__ = ["pair_codes", "pair_summary", "pair_sentence", "noise_range", "theorem1_row", "theorem1_table",
-           "theorem1_summary"]
+__all__ = ["pair_codes", "pair_summary", "pair_sentence", "disparity_spectrum", "noise_range", "theorem1_row",
+           "theorem1_table", "theorem1_summary"]
 
 
 def pair_codes(results, datasets: dict, model: str, dataset: str = "dsprites", *, n: int = 2000, k: int = 3,
@@ -71,6 +71,31 @@ def pair_sentence(pairs: dict | None, label: str) -> str:
     return (f"{label}'s most dependent pair has kNN mutual information {s['top_knn']:.2f} nats at a correlation of "
             f"{s['top_corr']:.2f} (largest |corr| over its active pairs {s['max_abs_corr']:.2f}; mean dependence "
             f"beyond correlation per pair {s['mean_excess']:.2f} nats).")
+
+
+def _correlation_eigenvalues(x: np.ndarray) -> np.ndarray:
+    return np.linalg.eigvalsh(np.corrcoef(np.asarray(x, dtype=np.float64), rowvar=False))
+
+
+def disparity_spectrum(mu, z) -> dict:
+    """Where a run's disparity TC_mean − TC_sample comes from, direction by direction.
+
+    Prop. 1 on a sample covariance is TC = −½ Σ_i log λ_i with λ_i the eigenvalues of the correlation matrix, so
+    the disparity is Σ_i −½ log λ_i(Corr µ) − Σ_i −½ log λ_i(Corr z): each near-null direction of Corr(µ)
+    (λ ≪ 1, e.g. two latents that move together) adds −½ log λ nats to TC_mean, which the noise of z fills in.
+    ``mu``, ``z`` (N, L): the means and one sample per image of the same images. Returns ``eig_mu``, ``eig_z``
+    (L,) ascending, ``terms_mu``, ``terms_z`` (L,) = −½ log λ, ``disparity`` (their sums' difference, nats),
+    ``smallest`` (the smallest eigenvalue of Corr µ) and ``smallest_share``: the share of the disparity carried
+    by that one direction's term minus z's smallest (NaN when the disparity is 0)."""
+    mu, z = np.asarray(mu, dtype=np.float64), np.asarray(z, dtype=np.float64)
+    if mu.ndim != 2 or mu.shape != z.shape or mu.shape[0] <= mu.shape[1]:
+        raise ValueError(f"mu and z must be (N, L) alike with N > L, got {mu.shape} and {z.shape}")
+    eig_mu, eig_z = _correlation_eigenvalues(mu), _correlation_eigenvalues(z)
+    terms_mu, terms_z = -0.5 * np.log(eig_mu), -0.5 * np.log(eig_z)
+    disparity = float(terms_mu.sum() - terms_z.sum())
+    share = (terms_mu[0] - terms_z[0]) / disparity if disparity != 0 else math.nan
+    return {"eig_mu": eig_mu, "eig_z": eig_z, "terms_mu": terms_mu, "terms_z": terms_z, "disparity": disparity,
+            "smallest": float(eig_mu[0]), "smallest_share": float(share)}
 
 
 def noise_range(sigma, var_mu, *, active: float = 0.01, quantiles=(0.05, 0.95)) -> dict:
