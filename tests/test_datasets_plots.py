@@ -10,7 +10,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from rtc.experiments.dataset_plots import rates_figure, traversal_figure  # noqa: E402
+from rtc.experiments.dataset_plots import factor_traversal_figure, rates_figure  # noqa: E402
 
 
 class TinyDataset:
@@ -34,13 +34,13 @@ def _close():
 
 
 def test_traversal_figure_sweeps_each_factor_from_the_base():
-    fig = traversal_figure(TinyDataset(), [1, 2], 3)
+    fig = factor_traversal_figure(TinyDataset(), [1, 2], 3)
     axes = np.array(fig.axes).reshape(2, 3)
     assert [ax.get_title() for ax in axes[0]] == ["0", "0.5", "1"]   # row swept, col fixed at 2
     assert [ax.get_title() for ax in axes[1]] == ["0", "20", "40"]   # col swept over 0, 2, 4
     assert [int(ax.images[0].get_array()[0, 0]) for ax in axes[1]] == [10, 12, 14]
     with pytest.raises(ValueError, match="steps"):
-        traversal_figure(TinyDataset(), [1, 2], 1)
+        factor_traversal_figure(TinyDataset(), [1, 2], 1)
 
 
 def test_rates_figure_bars_and_training_lines():

@@ -57,7 +57,7 @@ import pandas as pd
 
 from rtc.data import DATASETS, load_dataset
 from rtc.data.throughput import grid_bytes, h5_bytes_per_image, render_rate
-from rtc.experiments.dataset_plots import rates_figure, traversal_figure
+from rtc.experiments.dataset_plots import factor_traversal_figure, rates_figure
 from rtc.models.throughput import training_step_rate
 from rtc.report import glue_figure, glue_values
 
@@ -82,7 +82,7 @@ display(pd.DataFrame(rows).set_index("dataset"))
 # %% [markdown]
 # ## Traversals
 #
-# `rtc.experiments.dataset_plots.traversal_figure` sweeps each factor over its range (`traversal_steps` images,
+# `rtc.experiments.dataset_plots.factor_traversal_figure` sweeps each factor over its range (`traversal_steps` images,
 # `rtc.data.throughput.traversal_factors`) with the other factors fixed at a grid point.
 
 # %% tags=["hide-input"]
@@ -91,11 +91,11 @@ display(pd.DataFrame(rows).set_index("dataset"))
 bases = {"dsprites": [2, 3, 5, 16, 16], "shapes3d": [0, 4, 7, 4, 3, 7], "cars3d": [1, 3, 10]}
 # each figure keeps its own tight layout (a small pad between the images)
 glue_figure("fig-datasets-dsprites",
-            traversal_figure(datasets["dsprites"], bases["dsprites"], traversal_steps), tight=False)
+            factor_traversal_figure(datasets["dsprites"], bases["dsprites"], traversal_steps), tight=False)
 glue_figure("fig-datasets-shapes3d",
-            traversal_figure(datasets["shapes3d"], bases["shapes3d"], traversal_steps), tight=False)
+            factor_traversal_figure(datasets["shapes3d"], bases["shapes3d"], traversal_steps), tight=False)
 glue_figure("fig-datasets-cars3d",
-            traversal_figure(datasets["cars3d"], bases["cars3d"], traversal_steps), tight=False)
+            factor_traversal_figure(datasets["cars3d"], bases["cars3d"], traversal_steps), tight=False)
 
 # %% [markdown]
 # ### dSprites

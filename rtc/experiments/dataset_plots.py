@@ -8,10 +8,10 @@ import pandas as pd
 
 from rtc.data.throughput import traversal_factors
 
-__all__ = ["traversal_figure", "rates_figure"]
+__all__ = ["factor_traversal_figure", "rates_figure"]
 
 
-def traversal_figure(ds, base, steps: int):
+def factor_traversal_figure(ds, base, steps: int):
     """One row per factor of ``ds`` (the ``rtc.data`` interface): ``steps`` images with that factor swept evenly
     over its range and the others fixed at the grid point ``base`` (F factor indices), each titled with the
     factor's value."""
