@@ -140,12 +140,14 @@ def read_glued(notebook) -> dict[str, str]:
     return out
 
 
-def built_verdicts(executed, *, prefix: str = "claim") -> dict[str, dict[str, tuple[str, str]]]:
+def built_verdicts(executed, *, prefix: str = "claim") -> dict[str, dict[str, tuple]]:
     """The verdicts of a built book: ``executed`` is a folder of executed chapters (``book/_build/executed/
-    <profile>/chapters``, or any folder of ``*.ipynb``). Chapter stem → claim name → (verdict, interval text), read
-    from the ``<prefix>-<name>-result`` / ``-interval`` values each chapter glues
-    (:func:`rtc.claims.observation_texts`); chapters without any are left out. ``FileNotFoundError`` for a missing
-    folder or one without notebooks."""
+    <profile>/chapters``, or any folder of ``*.ipynb``). Chapter stem → claim name → (verdict, interval text, end
+    verdict, half verdict), read from the ``<prefix>-<name>-result`` / ``-interval`` / ``-end`` / ``-half`` values
+    each chapter glues (:func:`rtc.claims.observation_texts`): the verdict is the end and half verdicts combined,
+    the half verdict "not computed" where the chapter had no snapshots. A build older than the ``-end`` / ``-half``
+    keys gives None for them (missing, never guessed from the combined verdict); chapters without any claim are
+    left out. ``FileNotFoundError`` for a missing folder or one without notebooks."""
 
     folder = Path(executed)
     notebooks = sorted(folder.glob("*.ipynb")) if folder.is_dir() else []
@@ -160,8 +162,10 @@ def built_verdicts(executed, *, prefix: str = "claim") -> dict[str, dict[str, tu
             if key.startswith(head) and key.endswith(tail):
                 name = key[len(head):-len(tail)]
                 interval = glued.get(f"{head}{name}-interval", "'none'")
-                claims[name] = (ast.literal_eval(value), ast.literal_eval(interval))
+                end, half = (glued.get(f"{head}{name}-{part}") for part in ("end", "half"))
+                claims[name] = (ast.literal_eval(value), ast.literal_eval(interval),
+                                None if end is None else ast.literal_eval(end),
+                                None if half is None else ast.literal_eval(half))
         if claims:
             out[nb.stem] = claims
     return out
-

@@ -69,7 +69,9 @@ def _mapping_patterns(node) -> list[str | None]:
         # rtc.claims.observation_texts: <prefix>-<claim name>-<part> for each claim
         prefix = next((k.value.value for k in node.keywords if k.arg == "prefix"
                        and isinstance(k.value, ast.Constant)), "claim")
-        return [re.escape(prefix) + r"-.*-(verdict|evidence|result|interval|active)"]
+        # -end and -half: the end- and half-training verdicts that -result combines, glued so that
+        # scripts/compare_builds.py can compare builds at each (a "not converged" in both may hide a contradiction)
+        return [re.escape(prefix) + r"-.*-(verdict|evidence|result|interval|active|end|half)"]
     return [None]
 
 

@@ -16,6 +16,7 @@ from rtc.claims import (
     equivalence_verdict,
     observation_texts,
     paired_difference,
+    stage_agreement,
     threshold_text,
     verdict_counts,
     verdict_table,
@@ -79,6 +80,11 @@ def test_verdict_counts_and_observation_texts():
     # what a built book is read back by: the bare verdict, the interval's text, the active view
     assert texts["claim-a-result"] == "confirmed" and texts["claim-a-interval"] == "none"
     assert texts["claim-a-active"] == ""
+    # and the two verdicts a trained claim's combines, "not computed" where the chapter did not compute one
+    assert texts["claim-a-end"] == texts["claim-a-half"] == "not computed"
+    nc = Observation("c", "not converged", "not converged", "", end="refuted", half="confirmed")
+    t = observation_texts({"y": nc})
+    assert (t["claim-y-result"], t["claim-y-end"], t["claim-y-half"]) == ("not converged", "refuted", "confirmed")
     iv = Interval(1.0, 0.5, 1.5, 3, "paired seeds")
     o = Observation("c", "confirmed", "confirmed", "", {"active_verdict": "refuted"}, interval=iv)
     t = observation_texts({"x": o})
@@ -128,10 +134,31 @@ def test_agreement_and_compare_verdicts():
     a = {"x": ("confirmed", "1 [0.5, 1.5]"), "y": ("refuted", "none")}
     b = {"y": ("confirmed", "2"), "z": ("inconclusive", "none")}
     t = compare_verdicts(a, b, labels=("s0-2", "s3-5"))
-    assert list(t.columns) == ["claim", "verdict s0-2", "interval s0-2", "verdict s3-5", "interval s3-5", "agreement"]
+    assert list(t.columns) == ["claim", "verdict s0-2", "interval s0-2", "verdict s3-5", "interval s3-5", "agreement",
+                               "end s0-2", "end s3-5", "end agreement", "half s0-2", "half s3-5", "half agreement"]
     assert t.claim.tolist() == ["x", "y", "z"]
     assert t.agreement.tolist() == ["missing", "contradiction", "missing"]
     assert t.iloc[1]["interval s3-5"] == "2"
+    # builds without end and half verdicts (older ones): missing, shown as not glued, never guessed
+    assert t["end agreement"].tolist() == t["half agreement"].tolist() == ["missing"] * 3
+    assert t.iloc[1]["end s0-2"] == t.iloc[1]["half s3-5"] == "not glued"
+
+
+def test_compare_verdicts_sees_end_and_half_contradictions_behind_not_converged():
+    """Both builds "not converged": the combined verdicts agree, yet the end verdicts contradict (x), or the half
+    verdicts do (y), or neither (z); a half verdict not computed in one build leaves it undecided (w)."""
+    a = {"x": ("not converged", "i", "confirmed", "refuted"), "y": ("not converged", "i", "refuted", "confirmed"),
+         "z": ("confirmed", "i", "confirmed", "confirmed"), "w": ("refuted", "i", "refuted", "not computed")}
+    b = {"x": ("not converged", "i", "refuted", "confirmed"), "y": ("refuted", "i", "refuted", "refuted"),
+         "z": ("confirmed", "i", "confirmed", "not computed"), "w": ("refuted", "i", "refuted", "not computed")}
+    t = compare_verdicts(a, b).set_index("claim")
+    assert t.agreement.tolist() == ["same", "one undecided", "same", "same"]
+    assert t["end agreement"].tolist() == ["contradiction", "same", "same", "same"]
+    assert t["half agreement"].tolist() == ["contradiction", "contradiction", "one undecided", "not computed"]
+    assert (t.loc["x", "end A"], t.loc["x", "end B"]) == ("confirmed", "refuted")
+    assert stage_agreement(None, "confirmed") == "missing" and stage_agreement("partly", "partly") == "same"
+    with pytest.raises(ValueError, match="maybe"):
+        stage_agreement("maybe", "confirmed")
 
 
 def test_thresholds_are_documented_fields():

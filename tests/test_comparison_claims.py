@@ -280,6 +280,7 @@ def test_check_claims_half_training_and_not_converged():
     assert list(claims) == list(CLAIMS)
     o = claims["disparity_factor_vae"]
     assert o.half == "refuted" and o.verdict == "not converged" and o.summary.startswith("not converged (confirmed")
+    assert o.end == "confirmed"                             # the end-of-training verdict, kept apart from the half
     full, half = _grid(2.0)
     o = check_claims(full, half, T, **FAST, permutations=19)["disparity_factor_vae"]
     assert (o.verdict, o.half) == ("confirmed", "confirmed")
@@ -287,6 +288,7 @@ def test_check_claims_half_training_and_not_converged():
     missing = Stage(half.table, half.codes, frozenset({0}))     # run 0 has no snapshot at half training
     o = check_claims(full, missing, T, **FAST, permutations=19)
     assert o["disparity_factor_vae"].half is None and o["disparity_factor_vae"].verdict == "confirmed"
+    assert o["disparity_factor_vae"].end == "confirmed"
     assert o["none_rtc_vae"].half == "confirmed"        # rows 1, 3, 5: all present at half training
     assert check_claims(full, None, T, **FAST, permutations=19)["none_rtc_vae"].half is None
 

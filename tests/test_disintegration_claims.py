@@ -247,12 +247,12 @@ def test_check_claims_combines_full_and_half_training():
     claims = check_claims(full, half=half, repeats=50)
     assert list(claims) == list(CLAIMS)
     o = claims["exists"]
-    assert o.verdict == "not converged" and o.half == "refuted"
+    assert o.verdict == "not converged" and (o.end, o.half) == ("confirmed", "refuted")  # both kept apart
     assert o.summary == "not converged: confirmed at the end of training, refuted at half training"
     same = check_claims(full, half=full, repeats=50)["exists"]
     assert same.verdict == "confirmed" and same.half == "confirmed" and "At half training: 1.00" in same.evidence
     none = check_claims(full, repeats=50)["exists"]
-    assert none.verdict == "confirmed" and none.half is None and "no run kept a snapshot" in none.evidence
+    assert none.verdict == none.end == "confirmed" and none.half is None and "no run kept a snapshot" in none.evidence
     assert all(any(w in o.summary for w in VERDICTS) for o in claims.values())
 
 

@@ -78,17 +78,20 @@ def test_read_glued_and_built_verdicts(tmp_path):
     _executed(tmp_path / "comparison.ipynb", {
         "claim-a-verdict": "refuted (over the active latents: inconclusive)", "claim-a-result": "refuted",
         "claim-a-interval": "1.5 [1.2, 1.8] (90 % interval, paired seeds, n = 3)", "runs-total": 20,
+        "claim-a-end": "refuted", "claim-a-half": "not computed",
         "claim-b-result": "confirmed"})
     _executed(tmp_path / "theorem1.ipynb", {"obs1-verdict": "confirmed"})
     glued = report.read_glued(tmp_path / "comparison.ipynb")
-    assert glued["runs-total"] == "20" and glued["claim-a-result"] == "'refuted'" and len(glued) == 5
+    assert glued["runs-total"] == "20" and glued["claim-a-result"] == "'refuted'" and len(glued) == 7
+    # b: glued before the end and half verdicts were (an older build): None, not guessed from its verdict
     assert report.built_verdicts(tmp_path) == {"comparison": {
-        "a": ("refuted", "1.5 [1.2, 1.8] (90 % interval, paired seeds, n = 3)"), "b": ("confirmed", "none")}}
+        "a": ("refuted", "1.5 [1.2, 1.8] (90 % interval, paired seeds, n = 3)", "refuted", "not computed"),
+        "b": ("confirmed", "none", None, None)}}
     with pytest.raises(FileNotFoundError, match="no executed chapters"):
         report.built_verdicts(tmp_path / "missing")
 
 
-def test_compare_builds_script_flags_a_contradiction(tmp_path, capsys):
+def _compare_builds():
     import importlib.util
     from pathlib import Path
 
@@ -96,6 +99,11 @@ def test_compare_builds_script_flags_a_contradiction(tmp_path, capsys):
         "compare_builds", Path(__file__).resolve().parents[1] / "scripts" / "compare_builds.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
+    return script
+
+
+def test_compare_builds_script_flags_a_contradiction(tmp_path, capsys):
+    script = _compare_builds()
     for name, verdicts in (("a", ("confirmed", "refuted")), ("b", ("inconclusive", "refuted")),
                            ("c", ("refuted", "refuted"))):
         (tmp_path / name).mkdir()
@@ -104,9 +112,49 @@ def test_compare_builds_script_flags_a_contradiction(tmp_path, capsys):
     assert script.main([str(tmp_path / "a"), str(tmp_path / "b"), "--labels", "s0-2", "s3-5"]) == 0
     out = capsys.readouterr().out
     assert "## comparison" in out and "verdict s3-5" in out and "1 same, 1 one undecided, 0 contradiction" in out
+    # builds older than the end and half verdicts: those are missing, said so, and contradict nothing
+    assert "| not glued | not glued | missing |" in out
+    assert "end of training: 0 same, 0 one undecided, 0 contradiction, 2 missing, 0 not computed" in out
     assert script.main([str(tmp_path / "a"), str(tmp_path / "c")]) == 1  # x: confirmed vs refuted
     assert "1 contradiction" in capsys.readouterr().out
     assert script.main([str(tmp_path / "a"), str(tmp_path / "missing")]) == 2
+
+
+def _build(folder, claims: dict):
+    """A build whose comparison chapter glued, per claim, (result, end, half)."""
+    folder.mkdir()
+    _executed(folder / "comparison.ipynb", {f"claim-{n}-{part}": v for n, values in claims.items()
+                                            for part, v in zip(("result", "end", "half"), values, strict=True)})
+
+
+def test_compare_builds_flags_end_contradictions_behind_not_converged(tmp_path, capsys):
+    """Both builds say "not converged" (the combined words agree), yet the end-of-training verdicts contradict:
+    an end contradiction, exit status 1. The old script saw only the combined words and passed this."""
+    script = _compare_builds()
+    _build(tmp_path / "a", {"fig9a": ("not converged", "confirmed", "refuted")})
+    _build(tmp_path / "b", {"fig9a": ("not converged", "refuted", "confirmed")})
+    assert script.main([str(tmp_path / "a"), str(tmp_path / "b")]) == 1
+    out = capsys.readouterr().out
+    assert "| fig9a | not converged | none | not converged | none | same | confirmed | refuted | contradiction |" in out
+    assert "claims: 1 same, 0 one undecided, 0 contradiction, 0 missing" in out
+    assert "end of training: 0 same, 0 one undecided, 1 contradiction" in out
+    assert "half training: 0 same, 0 one undecided, 1 contradiction" in out
+
+
+def test_compare_builds_flags_a_half_contradiction_alone(tmp_path, capsys):
+    """The same verdict at the end of training in both builds, confirmed at half training in one and refuted in
+    the other: a half contradiction only (the combined verdicts differ by a "not converged" only), exit status 1;
+    a half verdict not computed in a build decides nothing."""
+    script = _compare_builds()
+    _build(tmp_path / "a", {"x": ("not converged", "refuted", "confirmed"), "y": ("refuted", "refuted", "refuted")})
+    _build(tmp_path / "b", {"x": ("refuted", "refuted", "refuted"), "y": ("refuted", "refuted", "not computed")})
+    assert script.main([str(tmp_path / "a"), str(tmp_path / "b")]) == 1
+    out = capsys.readouterr().out
+    assert "claims: 1 same, 1 one undecided, 0 contradiction, 0 missing" in out
+    assert "end of training: 2 same, 0 one undecided, 0 contradiction" in out
+    assert "half training: 0 same, 1 one undecided, 1 contradiction" in out
+    _build(tmp_path / "c", {"x": ("not converged", "refuted", "confirmed"), "y": ("refuted", "refuted", "refuted")})
+    assert script.main([str(tmp_path / "a"), str(tmp_path / "c")]) == 0
 
 
 def test_one_run_label_for_rows_and_runs():

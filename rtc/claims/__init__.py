@@ -25,6 +25,8 @@ from .thresholds import FEW, LEVEL, MOST, THRESHOLDS, VERDICTS, Thresholds
 from .trends import PLATEAU_WORDS, Plateau, holm, log_ratio_interval, plateau_test, sign_test
 from .verdicts import (
     AGREEMENTS,
+    NOT_COMPUTED,
+    NOT_GLUED,
     Observation,
     agreement,
     all_cells_verdict,
@@ -38,6 +40,7 @@ from .verdicts import (
     joint_verdict,
     observation_texts,
     order_verdict,
+    stage_agreement,
     threshold_text,
     verdict_counts,
     verdict_table,
@@ -50,6 +53,6 @@ __all__ = ["VERDICTS", "MOST", "FEW", "LEVEL", "Thresholds", "THRESHOLDS", "Obse
            "fraction_verdict",
            "verdict_counts", "observation_texts", "spearman_bootstrap",
            "paired_difference", "equivalence_verdict", "threshold_text", "with_active", "verdict_table",
-           "AGREEMENTS", "agreement", "compare_verdicts",
+           "AGREEMENTS", "NOT_COMPUTED", "NOT_GLUED", "agreement", "stage_agreement", "compare_verdicts",
            "joint_verdict", "order_verdict", "all_cells_verdict", "below_band_verdict", "Plateau", "PLATEAU_WORDS",
            "plateau_test", "log_ratio_interval", "holm", "sign_test"]

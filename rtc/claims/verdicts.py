@@ -15,8 +15,11 @@ from .thresholds import FEW, MOST, VERDICTS
 
 __all__ = ["Observation", "interval_verdict", "band_verdict", "convergence_verdict", "fraction_verdict",
            "verdict_counts", "observation_texts", "threshold_text", "with_active", "verdict_table",
-           "AGREEMENTS", "agreement", "compare_verdicts", "equivalence_verdict", "joint_verdict", "order_verdict",
-           "all_cells_verdict", "below_band_verdict"]
+           "AGREEMENTS", "NOT_COMPUTED", "NOT_GLUED", "agreement", "stage_agreement", "compare_verdicts",
+           "equivalence_verdict", "joint_verdict", "order_verdict", "all_cells_verdict", "below_band_verdict"]
+
+# A verdict a chapter did not compute (the half-training one without snapshots), as glued and as tabled.
+NOT_COMPUTED = "not computed"
 
 
 @dataclass
@@ -28,7 +31,12 @@ class Observation:
     Claims judged by an interval also carry it: ``interval`` (:class:`Interval`, None where no run could be
     judged), the ``threshold`` it was held against, the number of ``seeds``, ``regime`` (e.g. "in band: 3 of 3
     runs" — the runs counted, and those shown but left out as outside the paper's regime) and ``half`` (the verdict
-    from the runs' snapshots at half training, None where not computed)."""
+    from the runs' snapshots at half training, None where not computed).
+
+    A claim on trained runs keeps its two verdicts apart as well: ``end``, the verdict at the end of training alone
+    (None where the claim was not judged on training runs), and ``half``; ``verdict`` is the two combined
+    (:func:`convergence_verdict`: "not converged" where one is confirmed and the other refuted), so that two builds
+    can be compared on each (:func:`compare_verdicts`) — their words "not converged" may hide contradicting ends."""
 
     claim: str
     verdict: str
@@ -40,6 +48,7 @@ class Observation:
     seeds: int | None = None
     regime: str = ""
     half: str | None = None
+    end: str | None = None
 
 
 def interval_verdict(interval: Interval | None, threshold: float, *, side: str) -> str:
@@ -151,7 +160,9 @@ def observation_texts(observations: dict, *, prefix: str = "claim", empty: str =
     """The texts a chapter glues for each named observation: ``<prefix>-<name>-verdict`` → its summary,
     ``<prefix>-<name>-evidence`` → its evidence (``empty`` where the evidence is blank), and for reading a built
     book back (:func:`compare_verdicts`): ``-result`` → the bare verdict, ``-interval`` → the interval's text
-    ("none" without one) and ``-active`` → the verdict over the active latents ("" where not computed)."""
+    ("none" without one), ``-active`` → the verdict over the active latents ("" where not computed), ``-end`` and
+    ``-half`` → the verdicts at the end of training and at half training that ``-result`` combines
+    (:attr:`Observation.end`, :attr:`Observation.half`; "not computed" where None)."""
     out = {}
     for name, o in observations.items():
         out[f"{prefix}-{name}-verdict"] = o.summary
@@ -159,6 +170,8 @@ def observation_texts(observations: dict, *, prefix: str = "claim", empty: str =
         out[f"{prefix}-{name}-result"] = o.verdict
         out[f"{prefix}-{name}-interval"] = o.interval.text() if o.interval is not None else "none"
         out[f"{prefix}-{name}-active"] = o.values.get("active_verdict", "")
+        out[f"{prefix}-{name}-end"] = o.end or NOT_COMPUTED
+        out[f"{prefix}-{name}-half"] = o.half or NOT_COMPUTED
     return out
 
 
@@ -208,7 +221,7 @@ def verdict_table(claims: dict, quantities: dict | None = None):
         rows.append({"claim": o.claim, "in the paper": fig, "quantity": quantity,
                      "interval": o.interval.text() if o.interval is not None else "none",
                      "threshold": threshold_text(o), "seeds": o.seeds if o.seeds is not None else 0,
-                     "regime": o.regime, "half training": o.half or "not computed", "verdict": o.verdict,
+                     "regime": o.regime, "half training": o.half or NOT_COMPUTED, "verdict": o.verdict,
                      "active latents": o.values.get("active_verdict", "")})
     table = pd.DataFrame(rows, columns=["claim", "in the paper", "quantity", "interval", "threshold", "seeds", "regime",
                                         "half training", "verdict", "active latents"])
@@ -219,6 +232,9 @@ def verdict_table(claims: dict, quantities: dict | None = None):
 # Two builds' verdicts on one claim: the same word; one of them decided and the other not (inconclusive or not
 # converged); or confirmed in one and refuted in the other — a contradiction, which makes the claim noise.
 AGREEMENTS = ("same", "one undecided", "contradiction")
+# A verdict a build does not carry: the claim is missing from it, or the build predates the key (its end and half
+# verdicts, glued only by newer builds).
+NOT_GLUED = "not glued"
 
 
 def agreement(a: str, b: str) -> str:
@@ -231,21 +247,46 @@ def agreement(a: str, b: str) -> str:
     return "contradiction" if {a, b} == {"confirmed", "refuted"} else "one undecided"
 
 
+def stage_agreement(a: str | None, b: str | None) -> str:
+    """How two builds' verdicts at one stage of training (end or half) agree: :func:`agreement`, with "missing"
+    where a build does not carry the verdict (None: an older build, or the claim is not in it), "not computed"
+    where neither build computed it, and "one undecided" where one of them did not."""
+    if a is None or b is None:
+        return "missing"
+    if NOT_COMPUTED in (a, b):
+        return NOT_COMPUTED if a == b else "one undecided"
+    return agreement(a, b)
+
+
+def _built(entry) -> tuple:
+    """A build's ``(verdict, interval text[, end, half])`` as four, end and half None where it lacks them."""
+    verdict, interval, end, half = (*entry, None, None)[:4]
+    return verdict, interval, end, half
+
+
 def compare_verdicts(a: dict, b: dict, *, labels=("A", "B")):
     """Claim by claim, the verdicts of two builds of one book: ``a``, ``b`` map a claim's name to ``(verdict,
-    interval text)`` (e.g. :func:`rtc.report.built_verdicts`). One row per claim of either build, in ``a``'s
-    order then ``b``'s new ones: ``claim``, ``verdict <label>``, ``interval <label>`` for each, and ``agreement``
-    (:func:`agreement`; "missing" where one build lacks the claim)."""
+    interval text, end verdict, half verdict)`` (e.g. :func:`rtc.report.built_verdicts`; the last two None, or left
+    out, where a build lacks them). One row per claim of either build, in ``a``'s order then ``b``'s new ones:
+    ``claim``, ``verdict <label>``, ``interval <label>`` for each, ``agreement`` (:func:`agreement`; "missing"
+    where one build lacks the claim), then ``end <label>`` for each and ``end agreement``, ``half <label>`` for
+    each and ``half agreement`` (:func:`stage_agreement`; :data:`NOT_GLUED` where a build lacks the verdict): the
+    combined verdict "not converged" in both builds can hide end verdicts that contradict each other."""
 
     la, lb = labels
     rows = []
     for name in list(a) + [n for n in b if n not in a]:
-        va, ia = a.get(name, ("", ""))
-        vb, ib = b.get(name, ("", ""))
+        va, ia, ea, ha = _built(a.get(name, ("", "")))
+        vb, ib, eb, hb = _built(b.get(name, ("", "")))
         rows.append({"claim": name, f"verdict {la}": va, f"interval {la}": ia, f"verdict {lb}": vb,
-                     f"interval {lb}": ib, "agreement": agreement(va, vb) if va and vb else "missing"})
-    return pd.DataFrame(rows, columns=["claim", f"verdict {la}", f"interval {la}", f"verdict {lb}",
-                                       f"interval {lb}", "agreement"])
+                     f"interval {lb}": ib, "agreement": agreement(va, vb) if va and vb else "missing",
+                     f"end {la}": ea or NOT_GLUED, f"end {lb}": eb or NOT_GLUED,
+                     "end agreement": stage_agreement(ea, eb),
+                     f"half {la}": ha or NOT_GLUED, f"half {lb}": hb or NOT_GLUED,
+                     "half agreement": stage_agreement(ha, hb)})
+    return pd.DataFrame(rows, columns=["claim", f"verdict {la}", f"interval {la}", f"verdict {lb}", f"interval {lb}",
+                                       "agreement", f"end {la}", f"end {lb}", "end agreement", f"half {la}",
+                                       f"half {lb}", "half agreement"])
 
 
 def equivalence_verdict(lo: float, hi: float, margin: float) -> str:

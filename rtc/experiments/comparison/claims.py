@@ -195,13 +195,15 @@ def check_claims(full: Stage, half: Stage | None = None, t: Thresholds = THRESHO
 
     ``half`` (:func:`claim_stage` at half training): every claim is judged there too, and its verdict is
     :func:`rtc.claims.convergence_verdict` (full, half) — "not converged" when one is confirmed and the other
-    refuted; ``Observation.half`` is None where ``half`` is None or lacks a run the claim uses.
+    refuted; ``Observation.end`` keeps the verdict at the end of training alone, ``Observation.half`` the one at
+    half training (None where ``half`` is None or lacks a run the claim uses).
     ``repeats``: bootstrap resamples; ``permutations``, ``k``: the pair tests' permutations and kNN neighbours."""
     need_columns(full.table, STAGE_COLUMNS + QUANTITIES)
     kw, pair_kw = dict(repeats=repeats, seed=seed), dict(permutations=permutations, k=k, seed=seed)
     out = {}
     for name, judge in _claims_at(full, t, kw, pair_kw).items():
         o = judge(full)
+        o.end = o.verdict
         if half is not None and not set(o.values["rows"]) & set(half.missing):
             h = judge(half)
             o.half, o.values["half_interval"] = h.verdict, h.interval

@@ -249,10 +249,12 @@ def check_claims(factors: pd.DataFrame, codes=None, th: Thresholds = THRESHOLDS,
     the runs' encodings, for a one-run bootstrap over images), each checked again on ``half`` — the same analysis
     of the runs' snapshots at half training (``half_codes`` their encodings; None: not computed). The final
     verdict is ``rtc.claims.convergence_verdict`` of the two ("not converged" when confirmed at one and refuted
-    at the other); ``Observation.half`` holds the half-training verdict. Returns name → Observation."""
+    at the other); ``Observation.end`` and ``Observation.half`` hold the verdicts at the end of training and at
+    half training apart. Returns name → Observation."""
     full = _claims(factors, codes, th, repeats, seed)
     if half is None:
-        return {k: replace(o, evidence=o.evidence + " Half training: no run kept a snapshot at half training.")
+        return {k: replace(o, end=o.verdict,
+                           evidence=o.evidence + " Half training: no run kept a snapshot at half training.")
                 for k, o in full.items()}
     halves = _claims(half, half_codes, th, repeats, seed)
     out = {}
@@ -262,7 +264,7 @@ def check_claims(factors: pd.DataFrame, codes=None, th: Thresholds = THRESHOLDS,
         summary = (o.summary if verdict == o.verdict else
                    f"not converged: {o.verdict} at the end of training, {h.verdict} at half training")
         at_half = h.interval.text() if h.interval is not None else h.summary
-        out[k] = replace(o, verdict=verdict, summary=summary, half=h.verdict,
+        out[k] = replace(o, verdict=verdict, summary=summary, end=o.verdict, half=h.verdict,
                          evidence=f"{o.evidence} At half training: {at_half} → {h.verdict}.")
     return out
 
