@@ -98,7 +98,7 @@ def reachable(root: Path, results_dir: Path, profiles: list[str] | None = None) 
             rd = run_dir(spec.config, datasets[spec.dataset], results_dir)
             label = f"{profile}: {spec.label}"
             runs.setdefault(rd, []).append(label)
-            evals.setdefault(eval_path(rd, spec.evaluation), []).append(label)
+            evals.setdefault(eval_path(rd, spec.evaluation, spec.config.steps), []).append(label)
     return runs, evals
 
 

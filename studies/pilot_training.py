@@ -41,7 +41,8 @@ def worker(args) -> None:
 
     ds = load_dataset("dsprites")
     cfg = TrainConfig(model=args.worker, strength=MODELS[args.worker], batch_size=args.batch, steps=args.steps,
-                      lr=args.lr, warmup_steps=args.warmup, snapshot_every=args.snapshot_every,
+                      lr=args.lr, warmup_steps=args.warmup, 
+                      snapshot_steps=tuple(range(args.snapshot_every, args.steps + 1, args.snapshot_every)),
                       eta_every=args.eta_every, checkpoint_every=args.snapshot_every, seed=args.seed)
     out = Path(args.out)
     res = train(cfg, ds, cache_dir=out / "runs", progress=False, time_limit=args.minutes * 60, retrain=args.fresh)

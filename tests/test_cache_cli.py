@@ -51,7 +51,7 @@ def caches(tmp_path):
     dead = dead_pid()
     e = {}
     e["live_run"] = fake_run(run_dir_for(spec.config, ds, results / RUNS), spec.config, ds, nbytes=5000)
-    e["live_eval"] = eval_path(e["live_run"], spec.evaluation)
+    e["live_eval"] = eval_path(e["live_run"], spec.evaluation, spec.config.steps)
     e["live_eval"].parent.mkdir()
     e["live_eval"].write_bytes(b"e" * 100)
     e["live_npz"] = e["live_eval"].with_suffix(".npz")                      # its matrices: part of it

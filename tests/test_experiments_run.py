@@ -125,25 +125,26 @@ def test_second_call_is_a_cache_hit(trained):
 def test_new_settings_miss_then_evaluate_without_training(trained):
     root, r = trained
     other = dataclasses.replace(EVAL, seed=1)
-    assert not eval_path(r.run_dir, other).exists()
+    assert not eval_path(r.run_dir, other, CFG.steps).exists()
     res = run(CFG, "dsprites", evaluation=other, results_dir=root)
     assert res.status == "evaluated"  # the run was finished: loaded, not retrained
-    assert eval_path(r.run_dir, other).exists() and eval_path(r.run_dir, EVAL).exists()
+    assert eval_path(r.run_dir, other, CFG.steps).exists() and eval_path(r.run_dir, EVAL, CFG.steps).exists()
 
 
 def test_eval_key_depends_on_run_and_every_setting(tmp_path):
     a, b = tmp_path / "beta_vae-0000", tmp_path / "beta_vae-0001"
-    p = eval_path(a, EVAL)
-    assert p == eval_path(a, EvalSettings.preset("ci", metrics=("sap_r2", "mig")))  # deterministic
+    p = eval_path(a, EVAL, 4)
+    assert p == eval_path(a, EvalSettings.preset("ci", metrics=("sap_r2", "mig")), 4)  # deterministic
     assert p.parent == a / "eval" and p.name.startswith("ci-") and p.suffix == ".json"
-    assert eval_path(b, EVAL) != p
+    assert eval_path(b, EVAL, 4) != p
     for f in dataclasses.fields(EvalSettings):
         if f.name in ("name", "metrics", "dci_estimator"):
             continue
         changed = dataclasses.replace(EVAL, **{f.name: getattr(EVAL, f.name) + 1})
-        assert eval_path(a, changed) != p, f.name
-    assert eval_path(a, dataclasses.replace(EVAL, dci_estimator="gbt")) != p
-    assert eval_path(a, dataclasses.replace(EVAL, metrics=("sap_r2",))) != p
+        assert eval_path(a, changed, 4) != p, f.name
+    assert eval_path(a, dataclasses.replace(EVAL, dci_estimator="gbt"), 4) != p
+    assert eval_path(a, dataclasses.replace(EVAL, metrics=("sap_r2",)), 4) != p
+    assert eval_path(a, EVAL, 8) != p and eval_path(a, EVAL, 8).name.startswith("ci-8-")  # a point further on
 
 
 def test_two_concurrent_callers_evaluate_once(tmp_path, one_thread):

@@ -48,7 +48,7 @@ def temps(folder: Path) -> list[Path]:
 TRAIN = """
     from rtc.models.train import train
     from train_toys import ToySquares, small
-    train(small("factor_vae", steps=8, checkpoint_every=2, snapshot_every=4), ToySquares(), cache_dir={cache!r},
+    train(small("factor_vae", steps=8, checkpoint_every=2, snapshot_steps=(4,)), ToySquares(), cache_dir={cache!r},
           progress=False)
 """
 
@@ -69,9 +69,9 @@ def test_training_killed_writing_checkpoint_then_final_resumes_bit_identical_and
     assert not (run_dir / "final.pt").exists()
     p = run_script(TRAIN.format(cache=str(cache)))                               # resumed to the end
     assert p.returncode == 0, p.stderr[-2000:]
-    assert temps(cache) == [] and not (run_dir / "checkpoint.pt").exists()
+    assert temps(cache) == [] and torch.load(run_dir / "checkpoint.pt", weights_only=False)["step"] == 8  # kept
 
-    cfg = small("factor_vae", steps=8, checkpoint_every=2, snapshot_every=4)
+    cfg = small("factor_vae", steps=8, checkpoint_every=2, snapshot_steps=(4,))
     torch.set_num_threads(1)
     ref = train(cfg, ToySquares(), cache_dir=tmp_path / "ref", progress=False)  # never interrupted
     got = train(cfg, ToySquares(), cache_dir=cache, progress=False)             # loads the resumed run
@@ -79,6 +79,42 @@ def test_training_killed_writing_checkpoint_then_final_resumes_bit_identical_and
     assert all(np.array_equal(got.log[k], ref.log[k], equal_nan=True) for k in ref.log)
     for step in (4, 8):
         assert params_equal(got.load_snapshot(step), ref.load_snapshot(step))
+
+
+EXTEND = """
+    from rtc.models.train import train
+    from train_toys import ToySquares, small
+    train(small("rtc_vae", steps={steps}, checkpoint_every=2, snapshot_steps=(2, 4, 6)), ToySquares(),
+          cache_dir={cache!r}, progress=False)
+"""
+
+
+def test_an_extension_killed_midway_resumes_exactly_and_the_shorter_run_stays_readable(tmp_path):
+    from train_toys import ToySquares, params_equal, small
+
+    from rtc.models.train import train
+
+    cache = tmp_path / "runs"
+    assert run_script(EXTEND.format(steps=4, cache=str(cache))).returncode == 0         # trained to 4
+    p = run_script(EXTEND.format(steps=8, cache=str(cache)), kill="checkpoint.pt", nth=2)  # extending: killed
+    assert killed(p), p.stderr[-2000:]                                                  # writing step 8's checkpoint
+    run_dir = next(cache.iterdir())
+    assert torch.load(run_dir / "checkpoint.pt", weights_only=False)["step"] == 6  # the previous checkpoint
+    torch.set_num_threads(1)
+    short = small("rtc_vae", steps=4, checkpoint_every=2, snapshot_steps=(2, 4, 6))
+    first = train(short, ToySquares(fail_at_call=1), cache_dir=cache, progress=False)  # read, no training
+    assert first.steps_done == 4 and first.snapshots == [2, 4] and len(first.log["loss"]) == 4
+    assert run_script(EXTEND.format(steps=8, cache=str(cache))).returncode == 0         # resumed
+    assert temps(cache) == []
+    cfg = small("rtc_vae", steps=8, checkpoint_every=2, snapshot_steps=(2, 4, 6))
+    ref = train(cfg, ToySquares(), cache_dir=tmp_path / "ref", progress=False)          # never interrupted
+    got = train(cfg, ToySquares(fail_at_call=1), cache_dir=cache, progress=False)
+    assert params_equal(got.model, ref.model) and got.snapshots == ref.snapshots == [2, 4, 6, 8]
+    assert all(np.array_equal(got.log[k], ref.log[k], equal_nan=True) for k in ref.log)
+    for step in (2, 4, 6):
+        assert params_equal(got.load_snapshot(step), ref.load_snapshot(step))
+    a, b = (torch.load(r.run_dir / "checkpoint.pt", weights_only=False) for r in (got, ref))
+    assert a["eta"] == b["eta"] and a["step"] == b["step"] == 8
 
 
 EVAL = """

@@ -1,6 +1,7 @@
 """rtc.experiments.results owns the results cache's layout: run_dir / eval_path, evaluations as JSON + .npz that read
 back exactly, load_results that reads the cache and never trains (NotCached otherwise), and RunResult's loaders of
 the trained model, its snapshots and its training log."""
+import dataclasses
 import json
 import math
 import struct
@@ -29,7 +30,7 @@ from rtc.experiments.specs import RunSpec
 from rtc.models import TrainConfig, run_dir_for
 from rtc.models.runfiles import FINAL
 
-CFG = TrainConfig(model="beta_vae", strength=4.0, steps=4, batch_size=8, checkpoint_every=2, snapshot_every=2)
+CFG = TrainConfig(model="beta_vae", strength=4.0, steps=4, batch_size=8, checkpoint_every=2, snapshot_steps=(2,))
 EVAL = EvalSettings.preset("ci", metrics=("sap_r2", "mig", "disintegration"))
 SPEC = RunSpec(CFG, DatasetSpec("dsprites"), EVAL)
 
@@ -90,7 +91,7 @@ def test_layout_is_run_dir_then_eval_json_and_npz(cached):
     ds = DatasetSpec("dsprites").load()
     assert r.run_dir == run_dir(CFG, "dsprites", root) == run_dir(CFG, ds, root)
     assert r.run_dir == run_dir_for(CFG, ds, root / RUNS) and r.run_dir.parent == root / RUNS
-    p = eval_path(r.run_dir, EVAL)
+    p = eval_path(r.run_dir, EVAL, CFG.steps)
     assert p.parent == r.run_dir / "eval" and p.suffix == ".json" and p.with_suffix(".npz").exists()
     doc = json.loads(p.read_text())
     assert doc["format"] == 1 and set(doc) == {"format", "row", "conventions", "factor_names", "per_factor",
@@ -121,7 +122,7 @@ def test_a_real_evaluation_reads_back_exactly(cached, tmp_path):
     store.write_evaluation(path, out)
     assert_same_evaluation(out, read_evaluation(path))
     # and what run() returned is what its files hold
-    back = read_evaluation(eval_path(r.run_dir, EVAL))
+    back = read_evaluation(eval_path(r.run_dir, EVAL, CFG.steps))
     assert_same_evaluation({"row": r.row, "matrices": r.matrices, "per_factor": r.per_factor,
                             "disintegration": r.disintegration, "factor_names": r.factor_names,
                             "conventions": r.conventions}, back)
@@ -160,7 +161,7 @@ def test_what_json_cannot_hold_exactly_is_refused_before_writing(tmp_path):
 
 def test_a_truncated_evaluation_is_a_clear_error(cached, tmp_path):
     root, r = cached
-    src = eval_path(r.run_dir, EVAL)
+    src = eval_path(r.run_dir, EVAL, CFG.steps)
     bad = tmp_path / src.name
     text = src.read_text()
     bad.write_text(text[:len(text) // 2])
@@ -182,7 +183,7 @@ def test_run_reports_a_corrupt_cached_evaluation(tmp_path):
     cfg = TrainConfig(model="beta_vae", steps=2, batch_size=8, seed=11)
     ev = EvalSettings.preset("ci", metrics=("sap_r2",))
     r = run(cfg, "dsprites", evaluation=ev, results_dir=tmp_path)
-    p = eval_path(r.run_dir, ev)
+    p = eval_path(r.run_dir, ev, cfg.steps)
     p.write_text(p.read_text()[:-5])
     with pytest.raises(CorruptEvaluation, match=str(p)):
         run(cfg, "dsprites", evaluation=ev, results_dir=tmp_path)
@@ -266,3 +267,19 @@ def test_a_run_whose_weights_are_gone_is_not_cached(cached, tmp_path, no_trainin
     (run_dir(CFG, "dsprites", copy) / FINAL).unlink()
     with pytest.raises(NotCached, match="not trained"):
         load_results([SPEC], results_dir=copy)
+
+
+def test_a_shorter_budget_of_a_cached_run_is_read_and_evaluated_without_training(cached):
+    """One folder per trajectory: the run at 2 steps is the 4-step run's snapshot there — evaluated apart, its log
+    cut at step 2, nothing trained."""
+    root, r = cached
+    short = dataclasses.replace(CFG, steps=2)
+    s = run(short, "dsprites", evaluation=EVAL, results_dir=root)
+    assert s.status == "evaluated" and s.run_dir == r.run_dir and s.row["steps"] == 2
+    assert eval_path(r.run_dir, EVAL, 2) != eval_path(r.run_dir, EVAL, 4) and eval_path(r.run_dir, EVAL, 2).exists()
+    assert len(s.training_log()) == 2 and s.snapshots == [2] and r.snapshots == [2, 4]
+    np.testing.assert_array_equal(s.training_log()["loss"], r.training_log()["loss"][:2])
+    a, b = s.load_model(device="cpu"), r.load_snapshot(2, device="cpu")
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+    with pytest.raises(FileNotFoundError, match="snapshots at steps"):
+        s.load_snapshot(4)

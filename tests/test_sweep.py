@@ -317,12 +317,13 @@ def test_run_grid_needs_runspecs(tmp_path):
 
 # ------------------------------------------------------------------------------------------------ training.yaml
 
-GOOD = {"defaults": {"batch_size": 16, "steps": 30, "adam_betas": [0.9, 0.99], "eta_cap": None},
+GOOD = {"defaults": {"batch_size": 16, "steps": 30, "adam_betas": [0.9, 0.99], "eta_cap": None,
+                     "snapshot_steps": [15, 30]},
         "eval": {"preset": "ci", "num_tc": 400},
         "grids": [{"name": "a", "models": ["factor_vae", "rtc_vae"], "strengths": [2, 10.0], "datasets": ["dsprites"],
                    "seeds": [0, 1]},
                   {"name": "b", "models": ["rtc_vae"], "strengths": [10], "datasets": ["dsprites"], "seeds": [0],
-                   "overrides": {"steps": 60}}]}
+                   "overrides": {"steps": 60, "snapshot_steps": [15, 30]}}]}
 
 
 def test_valid_grid_expands_to_the_product():
@@ -380,6 +381,8 @@ def _with(path, value):
     (_with(["grids", 1, "overrides"], {"steps": 1.5}), r"grids\[1\] \(b\): overrides: 'steps' must be an integer"),
     (_with(["grids", 0, "shape"], 1), "unknown key 'shape'"),
     ({k: v for k, v in GOOD.items() if k != "grids"}, "missing 'grids'"),
+    (_with(["defaults", "snapshot_steps"], [10, 30]), r"grid 'a': snapshot_steps must include steps/2 = 15"),
+    (_with(["grids", 1, "overrides"], {"steps": 80}), r"grid 'b': snapshot_steps must include steps/2 = 40"),
 ])
 def test_schema_errors_name_the_key(doc, match):
     with pytest.raises(GridError, match=match):
@@ -447,7 +450,7 @@ def test_dry_run_lists_runs_cached_and_cost(tmp_path, capsys, repo_root, monkeyp
     # a run whose evaluation is in the cache is listed as cached, at no cost
     spec = runs[0]
     d = run_dir_for(spec.config, spec.dataset.load(), tmp_path / "runs")
-    p = eval_path(d, spec.evaluation)
+    p = eval_path(d, spec.evaluation, spec.config.steps)
     p.parent.mkdir(parents=True)
     (d / FINAL).touch()
     write_evaluation(p, {"row": {"x": 1}, "matrices": {}, "per_factor": pd.DataFrame({"a": [1]}),

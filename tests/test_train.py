@@ -8,7 +8,7 @@ from train_toys import ToySquares, params_equal, small
 from rtc.data import batches
 from rtc.models.config import TrainConfig
 from rtc.models.encoding import Encoding, encode, representation_stats
-from rtc.models.runfiles import run_dir_for
+from rtc.models.runfiles import StepNotKept, run_dir_for
 from rtc.models.train import TrainingDiverged, train
 
 
@@ -74,7 +74,9 @@ def test_cache_hit_does_not_train(tmp_path):
     assert ds.calls == 0 and again.finished and again.discriminator is None
     assert params_equal(first.model, again.model)
     np.testing.assert_array_equal(first.log["loss"], again.log["loss"])
-    assert run_dir_for(cfg, ds, tmp_path) != run_dir_for(small(steps=4), ds, tmp_path)  # key covers config
+    assert run_dir_for(cfg, ds, tmp_path) != run_dir_for(small(steps=3, lr=2e-3), ds, tmp_path)  # key covers config
+    assert run_dir_for(cfg, ds, tmp_path) == run_dir_for(small(steps=4, snapshot_steps=(1,)), ds, tmp_path)  # one
+    #   trajectory, whatever its length or kept steps
 
 
 def test_training_lowers_the_loss(tmp_path):
@@ -111,7 +113,7 @@ def test_batch_stream_covers_each_epoch_once_and_starts_anywhere():
 
 
 def test_snapshots_and_encode(tmp_path):
-    cfg = small(steps=4, snapshot_every=2)
+    cfg = small(steps=4, snapshot_steps=(2,))
     res = train(cfg, ToySquares(), cache_dir=tmp_path, progress=False)
     assert res.snapshots == [2, 4]
     m = res.load_snapshot(2)
@@ -168,3 +170,34 @@ def test_training_step_rate_times_the_training_step(one_thread):
     from rtc.models.throughput import training_step_rate
     rate = training_step_rate(3, batch=4, steps=1)  # images/s of vae_step; only its sanity is testable here
     assert np.isfinite(rate) and rate > 0
+
+
+@pytest.mark.parametrize("model", ["factor_vae", "rtc_vae"])
+def test_a_run_extended_equals_the_run_trained_at_once(tmp_path, model):
+    """A run is one trajectory: trained to 4 steps, then asked for 8, it extends from its kept checkpoint and ends
+    bit for bit as the run trained to 8 at once — weights, discriminator, log, η state, snapshots — and the
+    4-step run stays readable from the same folder (its weights from the snapshot at 4, its log cut there)."""
+    torch.set_num_threads(1)
+    kw = dict(checkpoint_every=3, snapshot_steps=(2, 4, 6))
+    short = train(small(model, steps=4, **kw), ToySquares(), cache_dir=tmp_path / "a", progress=False)
+    longer = train(small(model, steps=8, **kw), ToySquares(), cache_dir=tmp_path / "a", progress=False)
+    ref = train(small(model, steps=8, **kw), ToySquares(), cache_dir=tmp_path / "b", progress=False)
+    assert longer.run_dir == short.run_dir and longer.snapshots == ref.snapshots == [2, 4, 6, 8]
+    assert params_equal(longer.model, ref.model)
+    assert (longer.discriminator is None) == (ref.discriminator is None)
+    if ref.discriminator is not None:
+        assert params_equal(longer.discriminator, ref.discriminator)
+    assert all(np.array_equal(longer.log[k], ref.log[k], equal_nan=True) for k in ref.log)
+    a, b = (torch.load(r.run_dir / "checkpoint.pt", weights_only=False) for r in (longer, ref))
+    assert a["eta"] == b["eta"] and a["opt"]["state"][0]["exp_avg"].equal(b["opt"]["state"][0]["exp_avg"])
+    again = train(small(model, steps=4, **kw), ToySquares(fail_at_call=1), cache_dir=tmp_path / "a", progress=False)
+    assert again.steps_done == 4 and again.snapshots == [2, 4] and params_equal(again.model, short.model)
+    assert all(np.array_equal(again.log[k], short.log[k], equal_nan=True) for k in short.log)
+    assert again.seconds == pytest.approx(short.seconds)
+
+
+def test_a_step_the_run_did_not_keep_is_a_clear_error(tmp_path):
+    train(small(steps=6, snapshot_steps=(2,)), ToySquares(), cache_dir=tmp_path, progress=False)
+    with pytest.raises(StepNotKept, match=r"trained to step 6 and kept its weights at steps \[2, 6\].*not at step 4"):
+        train(small(steps=4), ToySquares(fail_at_call=1), cache_dir=tmp_path, progress=False)
+    assert train(small(steps=2), ToySquares(fail_at_call=1), cache_dir=tmp_path, progress=False).steps_done == 2

@@ -37,7 +37,8 @@ BAD_FIELDS = [
     ("warmup_steps", -1), ("seed", -1), ("seed", 1.5), ("seed", 2 ** 63), ("disc_hidden", 0), ("disc_layers", 0),
     ("disc_layers", 1), ("eta_every", 0), ("eta_every", 11), ("adam_betas", (0.9, 1.0)),
     ("adam_betas", (-0.1, 0.999)), ("adam_betas", (0.9,)), ("adam_betas", 0.9), ("disc_betas", (0.5, float("nan"))),
-    ("checkpoint_every", 0), ("snapshot_every", -1), ("channels_last", "yes"), ("tc_estimator", "kde"),
+    ("checkpoint_every", 0), ("snapshot_steps", [0]), ("snapshot_steps", [3, 2]), ("snapshot_steps", 5),
+    ("snapshot_steps", [2.5]), ("channels_last", "yes"), ("tc_estimator", "kde"),
     ("model", "nope"), ("warmup_start", "ae"), ("warmup_start", ["vae"]),
 ]
 
@@ -253,16 +254,15 @@ def test_finished_run_loads_from_a_read_only_cache(tmp_path, monkeypatch):
     assert again.finished and params_equal(first.model, again.model)
 
 
-def test_stale_checkpoint_beside_final_is_dropped(tmp_path, one_thread):
+def test_a_kill_between_the_last_checkpoint_and_final_only_writes_final(tmp_path, one_thread):
     cfg = small(steps=8)
-    part = train(cfg, ToySquares(), cache_dir=tmp_path, progress=False, max_steps=4)
-    saved = tmp_path / "ckpt-at-4.pt"
-    shutil.copy(part.run_dir / "checkpoint.pt", saved)
     done = train(cfg, ToySquares(), cache_dir=tmp_path, progress=False)
-    shutil.copy(saved, done.run_dir / "checkpoint.pt")  # a kill between final.pt's rename and the unlink
-    again = train(cfg, ToySquares(fail_at_call=1), cache_dir=tmp_path, progress=False)
-    assert again.finished and params_equal(done.model, again.model)
-    assert not (done.run_dir / "checkpoint.pt").exists()
+    ckpt = torch.load(done.run_dir / CHECKPOINT, weights_only=False)
+    assert ckpt["step"] == 8  # the trajectory's end is kept, to extend the run from
+    (done.run_dir / FINAL).unlink()  # a kill after the checkpoint at step 8, before final.pt's rename
+    again = train(cfg, ToySquares(fail_at_call=1), cache_dir=tmp_path, progress=False)  # no data: no training
+    assert again.finished and params_equal(done.model, again.model) and (done.run_dir / FINAL).exists()
+    np.testing.assert_array_equal(done.log["loss"], again.log["loss"])
 
 
 @pytest.mark.parametrize("error", [OSError(errno.ENOSPC, "No space left on device"),
@@ -313,22 +313,24 @@ def test_truncated_files_name_the_file_and_the_remedy(tmp_path):
 def test_every_run_file_carries_the_format_and_the_run_state(tmp_path):
     assert snapshot_path("r", 12) == Path("r") / SNAPSHOTS / "step_0000012.pt"
     s = RunState(3, {"loss": [1.0, 2.0, 3.0]}, 1.5, [2])
-    assert s.to_dict() == {"format": 1, "step": 3, "log": {"loss": [1.0, 2.0, 3.0]}, "seconds": 1.5, "snapshots": [2]}
+    assert s.to_dict() == {"format": 2, "step": 3, "log": {"loss": [1.0, 2.0, 3.0]}, "seconds": 1.5, "snapshots": [2]}
     assert RunState.from_dict(s.to_dict()) == s
-    cfg = small(steps=6, snapshot_every=3)
+    cfg = small(steps=6, snapshot_steps=(3,))
     part = train(cfg, ToySquares(), cache_dir=tmp_path, progress=False, max_steps=5)
     assert sorted(p.name for p in part.run_dir.iterdir()) == sorted([CHECKPOINT, CONFIG, SNAPSHOTS, "lock"])
     ckpt = torch.load(part.run_dir / CHECKPOINT, weights_only=False)
-    assert ckpt["format"] == RunState.FORMAT == 1
+    assert ckpt["format"] == RunState.FORMAT == 2
     state = RunState.from_dict(ckpt)
     assert (state.step, state.snapshots, part.steps_done, part.snapshots) == (5, [3], 5, [3]) and state.seconds > 0
     np.testing.assert_array_equal(state.log["loss"], part.log["loss"])
     done = train(cfg, ToySquares(), cache_dir=tmp_path, progress=False)
     final = torch.load(done.run_dir / FINAL, weights_only=False)
-    assert (final["format"], final["step"], final["snapshots"]) == (1, 6, [3, 6]) and done.snapshots == [3, 6]
+    assert (final["format"], final["step"], final["snapshots"]) == (2, 6, [3, 6]) and done.snapshots == [3, 6]
+    snap = torch.load(snapshot_path(done.run_dir, 3), weights_only=False)
+    assert snap["step"] == 3 and 0 < snap["seconds"] < final["seconds"]
     assert final["seconds"] == done.seconds > state.seconds and len(final["log"]["loss"]) == 6
     for step in (3, 6):
-        assert torch.load(snapshot_path(done.run_dir, step), weights_only=False)["format"] == 1
+        assert torch.load(snapshot_path(done.run_dir, step), weights_only=False)["format"] == 2
 
 
 def _rewrite(path, **changes):
@@ -346,25 +348,25 @@ def test_a_file_of_an_unknown_format_is_refused_with_a_remedy(tmp_path):
     cfg = small(steps=8)
     part = train(cfg, ToySquares(), cache_dir=tmp_path, progress=False, max_steps=4)
     ckpt = part.run_dir / CHECKPOINT
-    for fmt in (2, "1", 1.0, -1):
+    for fmt in (3, "1", 1.0, -1):
         _rewrite(ckpt, format=fmt)
         with pytest.raises(CheckpointError, match=rf"{ckpt} has format {fmt!r}; this code reads run files of format 0 "
-                                                  r"to 1 \(a newer rtc.*Delete it to train this run from its start"):
+                                                  r"to 2 \(a newer rtc.*Delete it to train this run from its start"):
             train(cfg, ToySquares(), cache_dir=tmp_path, progress=False)
     assert ckpt.exists()  # never deleted behind the user's back
     ckpt.unlink()
     done = train(cfg, ToySquares(), cache_dir=tmp_path, progress=False)
     final = done.run_dir / FINAL
-    _rewrite(final, format=2)
-    with pytest.raises(CheckpointError, match=rf"{final} has format 2;.*retrain=True"):
+    _rewrite(final, format=3)
+    with pytest.raises(CheckpointError, match=rf"{final} has format 3;.*retrain=True"):
         train(cfg, ToySquares(), cache_dir=tmp_path, progress=False)
-    with pytest.raises(CheckpointError, match=rf"{final} has format 2;.*Delete it and train the run again"):
+    with pytest.raises(CheckpointError, match=rf"{final} has format 3;.*Delete it and train the run again"):
         load_model(final, cfg)
 
 
 def test_files_without_a_format_are_format_0(tmp_path, one_thread):
     """The files of the code before formats were numbered (no "format"; final.pt without "step") resume and load."""
-    cfg = small("factor_vae", steps=8, snapshot_every=4)
+    cfg = small("factor_vae", steps=8, snapshot_steps=(4,))
     ref = train(cfg, ToySquares(), cache_dir=tmp_path / "ref", progress=False)
     part = train(cfg, ToySquares(), cache_dir=tmp_path / "run", progress=False, max_steps=5)
     _rewrite(part.run_dir / CHECKPOINT, format=None)

@@ -155,8 +155,16 @@ def validate_grid(doc, source: str = "training.yaml") -> dict:
         raise GridError(f"{source}: missing 'grids'")
     defaults = _train_fields(doc.get("defaults") or {}, f"{source}: defaults")
     settings, resources = _settings(doc, source)
+    grids = _grids(doc["grids"], source)
+    for g in grids:  # every run keeps its state at half training: the half-training check of every verdict
+        fields = {**defaults, **g["overrides"]}
+        half = fields.get("steps", TrainConfig.steps) // 2
+        if half >= 1 and half not in fields.get("snapshot_steps", ()):
+            raise GridError(f"{source}: grid {g['name']!r}: snapshot_steps must include steps/2 = {half}, where the "
+                            f"half-training check of every verdict reads the runs (got "
+                            f"{list(fields.get('snapshot_steps', []))})")
     return {"description": doc.get("description", ""), "defaults": defaults, "eval": settings,
-            "resources": resources, "grids": _grids(doc["grids"], source)}
+            "resources": resources, "grids": grids}
 
 
 def grid_key(grid: dict) -> str:

@@ -59,7 +59,7 @@ from rtc.metrics import ALL_METRICS, evaluate, tc_diagnostics
 from rtc.models import TrainConfig
 from rtc.models.encoding import Encoding, encode, representation_stats
 from rtc.models.objectives import kl_normal
-from rtc.models.runfiles import FINAL, load_model, read_run_file, run_dir_for, snapshot_path
+from rtc.models.runfiles import FINAL, load_model, read_run_file, run_dir_for, snapshot_path, weights_at
 from rtc.models.train import train
 from rtc.paths import find_root
 
@@ -152,29 +152,34 @@ class RunResult:
         return self._state
 
     def load_model(self, device=None):
-        """The trained VAE (the run's final weights), in eval mode, on ``device`` (default: CUDA if available)."""
-        return load_model(self._final(), self.config, device=device)
+        """The trained VAE after ``config.steps`` steps (``final.pt``, or the snapshot there when the run has been
+        extended since), in eval mode, on ``device`` (default: CUDA if available)."""
+        return load_model(weights_at(self.run_dir, self._final_state(), self.config.steps), self.config,
+                          device=device)
 
     def load_snapshot(self, step: int, device=None):
         """The VAE of the weight snapshot taken after ``step`` training steps (one of :attr:`snapshots`), eval mode."""
         path = snapshot_path(self.run_dir, step)
-        if not path.exists():
+        if step not in self.snapshots or not path.exists():
             raise FileNotFoundError(f"{path} does not exist: the run {self.run_dir.name} has snapshots at steps "
-                                    f"{self.snapshots} (TrainConfig.snapshot_every sets them)")
+                                    f"{self.snapshots} up to step {self.config.steps} (TrainConfig.snapshot_steps "
+                                    "sets them)")
         return load_model(path, self.config, device=device)
 
     def training_log(self) -> pd.DataFrame:
         """The per-step log of training as a table of ``config.steps`` rows: ``step`` (1, 2, …: the log row of
         step k is written after k updates), then every logged term (:data:`rtc.models.train.LOG_KEYS`, float64)
-        that is finite at some step — a term the model does not have (NaN throughout) is left out."""
-        log = {k: np.asarray(v, dtype=np.float64) for k, v in self._final_state()["log"].items()}
+        that is finite at some step — a term the model does not have (NaN throughout) is left out. A run extended
+        since has a longer log: it is cut at ``config.steps``, the log of the run trained that far."""
+        n = self.config.steps
+        log = {k: np.asarray(v[:n], dtype=np.float64) for k, v in self._final_state()["log"].items()}
         df = pd.DataFrame({"step": np.arange(1, self.config.steps + 1), **log})
         return df[["step"] + [k for k in log if np.isfinite(df[k]).any()]]
 
     @property
     def snapshots(self) -> list:
-        """The steps at which a weight snapshot was saved, ascending (empty without ``snapshot_every``)."""
-        return [int(k) for k in self._final_state()["snapshots"]]
+        """The steps ≤ ``config.steps`` at which a weight snapshot was saved, ascending (with ``config.steps``)."""
+        return [int(k) for k in self._final_state()["snapshots"] if k <= self.config.steps]
 
 
 def _result(path: Path, rd: Path, config, spec: DatasetSpec, status: str) -> RunResult:
@@ -192,7 +197,7 @@ def cached_result(spec, *, results_dir: str | Path | None = None, datasets: dict
     if spec.dataset not in datasets:
         datasets[spec.dataset] = spec.dataset.load()
     rd = run_dir(spec.config, datasets[spec.dataset], results_dir)
-    path = eval_path(rd, spec.evaluation)
+    path = eval_path(rd, spec.evaluation, spec.config.steps)
     if not (path.exists() and (rd / FINAL).exists()):
         return None
     return _result(path, rd, spec.config, spec.dataset, "cached")
@@ -322,7 +327,7 @@ def run(config, dataset, *, evaluation: EvalSettings | None = None, results_dir:
     root = _results_root(results_dir)
     ds = spec.load()
     rd = run_dir(config, ds, root)
-    path = eval_path(rd, settings)
+    path = eval_path(rd, settings, config.steps)
     if path.exists():
         return _result(path, rd, config, spec, "cached")
     was_finished = (rd / FINAL).exists()

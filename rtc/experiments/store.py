@@ -53,13 +53,14 @@ def eval_dir(run_dir: str | Path) -> Path:
     return Path(run_dir) / "eval"
 
 
-def eval_path(run_dir: str | Path, settings: EvalSettings) -> Path:
-    """Where the evaluation of the run in ``run_dir`` under ``settings`` is cached: ``eval/<name>-<key>.json`` (its
-    matrices in the sibling ``.npz``)."""
-    blob = json.dumps({"run": Path(run_dir).name, "settings": settings.to_dict(), "code": eval_code_version()},
-                      sort_keys=True, default=str)
+def eval_path(run_dir: str | Path, settings: EvalSettings, step: int) -> Path:
+    """Where the evaluation of the run in ``run_dir`` after ``step`` training steps under ``settings`` is cached:
+    ``eval/<name>-<step>-<key>.json`` (its matrices in the sibling ``.npz``); the key hashes the run, the step, the
+    settings and :func:`eval_code_version`."""
+    blob = json.dumps({"run": Path(run_dir).name, "step": int(step), "settings": settings.to_dict(),
+                       "code": eval_code_version()}, sort_keys=True, default=str)
     key = hashlib.sha256(blob.encode()).hexdigest()[:16]
-    return eval_dir(run_dir) / f"{settings.name}-{key}.json"
+    return eval_dir(run_dir) / f"{settings.name}-{int(step)}-{key}.json"
 
 
 def evaluation_files(run_dir: str | Path) -> list[Path]:

@@ -148,9 +148,11 @@ def load_run(run_dir, *, n: int = 1000, seed: int = 0, evaluation=None, dataset_
     ds = _load_dataset(doc.get("data") or {}, cfg_file, dataset_path)
     expected, code_now, key_ok, notes = _key_check(run_dir, doc, config, unknown, ds)
     state, model = _read_final(final, config, key_ok, run_dir, device)
+    # the run as far as it was trained (config.json holds the last call's settings; an extension may have stopped)
+    config = dataclasses.replace(config, steps=int(state.get("step", config.steps)))
     log = {k: np.asarray(v, dtype=np.float64) for k, v in (state.get("log") or {}).items()}
     enc = encode(model, ds, n=n, seed=seed, device=device)
-    ev, source = _cached_evaluation(run_dir, evaluation)
+    ev, source = _cached_evaluation(run_dir, evaluation, config.steps)
     ev, source = _complete_evaluation(ev, source, enc, ds, n)
     return Inspection(run_dir, config, ds, model, log, float(state.get("seconds", 0.0)), key_ok, expected,
                       doc.get("code"), code_now, enc, latent_kl(enc.mu, enc.sigma), latent_variances(enc.mu), ev,
@@ -187,18 +189,21 @@ def _read_final(final: Path, config, key_ok: bool, run_dir: Path, device):
     return state, model
 
 
-def _cached_evaluation(run_dir: Path, evaluation):
-    """(the run's cached evaluation — ``evaluation``'s, else the first readable evaluation file — or None, the
-    words saying which)."""
+def _cached_evaluation(run_dir: Path, evaluation, steps: int):
+    """(the run's cached evaluation after ``steps`` steps — ``evaluation``'s, else the first readable evaluation file
+    of that step — or None, the words saying which)."""
     ev, source = None, ""
-    if evaluation is not None and eval_path(run_dir, evaluation).exists():
-        p = eval_path(run_dir, evaluation)
+    if evaluation is not None and eval_path(run_dir, evaluation, steps).exists():
+        p = eval_path(run_dir, evaluation, steps)
         ev, source = read_evaluation(p), f"cached evaluation {p.relative_to(run_dir)} ({evaluation.name} settings)"
     else:
         for p in evaluation_files(run_dir):
             try:
                 ev = read_evaluation(p)
             except Exception:  # noqa: BLE001 — an unreadable evaluation file: try the next one
+                continue
+            if ev["row"].get("steps") != steps:  # another point of the run's trajectory
+                ev = None
                 continue
             source = (f"cached evaluation {p.relative_to(run_dir)} (not the current evaluation key: other settings "
                       "or older evaluation code)")

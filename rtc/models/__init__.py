@@ -4,9 +4,9 @@
 - :mod:`rtc.models.objectives` — composable loss terms and the named models.
 - :mod:`rtc.models.eta` — RTC-VAE's adaptive η.
 - :mod:`rtc.models.config` — :class:`TrainConfig`, everything that determines a run.
-- :mod:`rtc.models.runfiles` — a run's folder: its cache key, its files (``FINAL``, ``CHECKPOINT``, ``SNAPSHOTS``,
-  ``CONFIG``, :func:`snapshot_path`), their versioned contents (``RunState``) and the one reader
-  (:func:`read_run_file`).
+- :mod:`rtc.models.runfiles` — a run's folder (one trajectory, whatever its length): its cache key, its files
+  (``FINAL``, ``CHECKPOINT``, ``SNAPSHOTS``, ``CONFIG``, :func:`snapshot_path`), their versioned contents
+  (``RunState``) and the one reader (:func:`read_run_file`).
 - :mod:`rtc.models.train` — the training loop (:func:`rtc.models.train.train`, ``vae_step``, ``discriminator_step``;
   checkpoints, exact resume, results cache safe for concurrent and read-only use).
 - :mod:`rtc.models.throughput` — images/s of a training step.
@@ -24,6 +24,7 @@ from .runfiles import (
     SNAPSHOTS,
     CheckpointError,
     RunState,
+    StepNotKept,
     TrainResult,
     code_version,
     load_model,
@@ -41,4 +42,4 @@ __all__ = ["VAE", "Encoder", "Decoder", "VAEOutput", "reparameterize", "PRECISIO
            "TrainConfig", "TrainResult", "TrainingDiverged", "CheckpointError", "Trainer", "build",
            "vae_step", "discriminator_step", "load_model", "run_dir_for", "RunState", "FINAL", "CHECKPOINT",
            "SNAPSHOTS", "CONFIG", "snapshot_path", "training_step_rate", "default_device", "code_version",
-           "read_run_file", "Encoding", "encode", "encode_images", "representation_stats"]
+           "read_run_file", "StepNotKept", "Encoding", "encode", "encode_images", "representation_stats"]

@@ -1,5 +1,5 @@
-"""What determines a training run: :class:`TrainConfig` (every field checked and normalised when built, all of it in
-the run's cache key), and :func:`default_device`."""
+"""What determines a training run: :class:`TrainConfig` (every field checked and normalised when built; all of it
+but :data:`TRAJECTORY_FIELDS` in the run's cache key), and :func:`default_device`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,7 +13,12 @@ from .eta import EVERY as ETA_EVERY
 from .networks import PRECISIONS
 from .objectives import MODELS, TC_ESTIMATORS, Objective, ObjectiveError
 
-__all__ = ["TrainConfig", "default_device"]
+__all__ = ["TrainConfig", "TRAJECTORY_FIELDS", "default_device"]
+
+# The fields that say only where a run stops, which of its states are kept, and how often it is checkpointed: a run
+# is one trajectory whatever they are (its first N steps do not depend on them), so they are left out of its cache
+# key, and a run asked for more steps extends the cached one (rtc.models.train).
+TRAJECTORY_FIELDS = ("steps", "snapshot_steps", "checkpoint_every")
 
 
 def _betas(name: str, v) -> tuple[float, float]:
@@ -22,9 +27,22 @@ def _betas(name: str, v) -> tuple[float, float]:
     return (float(v[0]), float(v[1]))
 
 
+def _snapshot_steps(v) -> tuple[int, ...]:
+    if not isinstance(v, (tuple, list)):
+        raise ValueError(f"TrainConfig.snapshot_steps must be a list of steps, got {v!r}")
+    try:
+        steps = tuple(check_int(s, "TrainConfig.snapshot_steps", minimum=1) for s in v)
+    except TypeError as e:
+        raise ValueError(str(e)) from None
+    if any(b <= a for a, b in zip(steps, steps[1:], strict=False)):
+        raise ValueError(f"TrainConfig.snapshot_steps must be increasing, got {list(steps)}")
+    return steps
+
+
 @dataclass(frozen=True)
 class TrainConfig(Config):
-    """Everything that determines a training run (all of it enters the cache key).
+    """Everything that determines a training run (all of it but :data:`TRAJECTORY_FIELDS` enters the cache key:
+    ``steps`` says where to stop along the run's trajectory, ``snapshot_steps`` which of its states to keep).
 
     ``strength`` is β (beta_vae, beta_tcvae, rtc_vae, revised_beta_vae), γ (factor_vae, revised_factor_vae) or λ_od
     (dip_vae_i/ii). Paper: batch 500, Adam lr 1e-3.
@@ -56,7 +74,9 @@ class TrainConfig(Config):
     channels_last: bool = True
     precision: str = "fp32"  # the networks' arithmetic in training: "fp32" or "bf16" (rtc.models.networks.autocast)
     checkpoint_every: int = 250
-    snapshot_every: int = 0  # keep the model's weights every k steps (0: never), for metrics over training
+    # the steps after which the model's weights are kept (besides ``steps`` itself, always kept): the points of the
+    # run's trajectory that can be read back or evaluated later; increasing, each ≥ 1
+    snapshot_steps: tuple[int, ...] = ()
 
     def __post_init__(self):
         put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731  (frozen dataclass)
@@ -71,11 +91,12 @@ class TrainConfig(Config):
         # a batch of one has no covariance (DIP), no minibatch TC and nothing to permute (FactorVAE)
         for name, minimum in (("latent_dim", 1), ("batch_size", 2), ("steps", 1), ("warmup_steps", 0),
                               ("seed", 0), ("disc_hidden", 1), ("disc_layers", 2), ("eta_every", 1),
-                              ("checkpoint_every", 1), ("snapshot_every", 0)):
+                              ("checkpoint_every", 1)):
             try:
                 put(name, check_int(getattr(self, name), f"TrainConfig.{name}", minimum=minimum))
             except TypeError as e:  # a count given as 2.5 or "8" is a bad value like any other: one error type
                 raise ValueError(str(e)) from None
+        put("snapshot_steps", _snapshot_steps(self.snapshot_steps))
         if self.seed >= 2 ** 63:
             raise ValueError(f"TrainConfig.seed must be < 2**63, got {self.seed}")
         put("lr", check_real(self.lr, "TrainConfig.lr", positive=True))
@@ -99,6 +120,14 @@ class TrainConfig(Config):
                 raise ValueError(f"TrainConfig.eta_cap {cap:g} is below the base η = max(10, strength) = "
                                  f"{obj.base_eta:g}")
             put("eta_cap", cap)
+
+    def key_dict(self) -> dict:
+        """The fields that identify the run's trajectory (all but :data:`TRAJECTORY_FIELDS`), for its cache key."""
+        return {k: v for k, v in self.to_dict().items() if k not in TRAJECTORY_FIELDS}
+
+    def kept_steps(self) -> tuple[int, ...]:
+        """The steps ≤ ``steps`` whose weights this run keeps: ``snapshot_steps`` up to ``steps``, and ``steps``."""
+        return tuple(sorted({s for s in self.snapshot_steps if s <= self.steps} | {self.steps}))
 
     def objective(self) -> Objective:
         return Objective(self.model, self.strength, lambda_d=self.lambda_d, tc_estimator=self.tc_estimator,

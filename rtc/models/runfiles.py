@@ -33,7 +33,7 @@ from .networks import VAE
 
 __all__ = ["LOG_KEYS", "CheckpointError", "dataset_identity", "CODE_MODULES", "code_version", "run_dir_for", "FINAL",
            "CHECKPOINT", "SNAPSHOTS", "CONFIG", "snapshot_path", "RunState", "read_run_file", "load_model",
-           "TrainResult"]
+           "TrainResult", "StepNotKept", "read_reached", "weights_at"]
 
 # What every step logs, in this order: the objective's terms (rtc.models.objectives.Objective), the VAE's gradient
 # norm, and the discriminator's loss and accuracy.
@@ -88,16 +88,20 @@ def code_version(ds=None) -> str:
 
 
 def run_dir_for(config: TrainConfig, ds, cache_dir: str | Path) -> Path:
-    """``<cache_dir>/<model>-<key>``: the key hashes the (normalised) config, the dataset and :func:`code_version`."""
-    blob = json.dumps({"config": config.to_dict(), "data": dataset_identity(ds), "code": code_version(ds)},
+    """``<cache_dir>/<model>-<key>``: the key hashes the (normalised) config but its
+    :data:`~rtc.models.config.TRAJECTORY_FIELDS` (where the run stops, which states it keeps: one folder holds the
+    whole trajectory), the dataset and :func:`code_version`."""
+    blob = json.dumps({"config": config.key_dict(), "data": dataset_identity(ds), "code": code_version(ds)},
                       sort_keys=True, default=str)
     key = hashlib.sha256(blob.encode()).hexdigest()[:16]
     return Path(cache_dir) / f"{config.model}-{key}"
 
 
-FINAL = "final.pt"  # the finished run (weights, discriminator, RunState): its presence means "done"
-CHECKPOINT = "checkpoint.pt"  # an unfinished run: the Trainer's state and the RunState, enough to resume exactly
-SNAPSHOTS = "snapshots"  # the folder of the weights kept every config.snapshot_every steps (snapshot_path)
+# A run's folder holds one trajectory: the furthest step S a call finished at, and the states kept on the way.
+FINAL = "final.pt"  # the run at S (weights, discriminator, RunState with the log up to S): steps ≤ S can be read
+CHECKPOINT = "checkpoint.pt"  # the Trainer's state and the RunState at the furthest step trained (≥ S), kept after
+#                               a call finishes: enough to resume an interrupted call, or extend the run, exactly
+SNAPSHOTS = "snapshots"  # the weights kept at config.kept_steps() (snapshot_path), with the training time there
 CONFIG = "config.json"  # what the run folder's key hashes (config, dataset identity, code version), for reading
 
 
@@ -109,13 +113,16 @@ def snapshot_path(run_dir: str | Path, step: int) -> Path:
 @dataclass
 class RunState:
     """A run's progress besides its tensors: ``step`` (steps done), ``log`` (:data:`LOG_KEYS` → list of floats, one
-    per step done), ``seconds`` (training time over all calls), ``snapshots`` (the steps whose weights were kept).
+    per step done), ``seconds`` (training time over all calls), ``snapshots`` (the steps whose weights were kept,
+    ascending; the log and the snapshots up to step N are those of the run trained to N).
 
     Saved with the :class:`Trainer`'s state in ``checkpoint.pt`` (so that a resumed run continues its log, time and
     snapshot list) and with the final weights in ``final.pt``. ``FORMAT`` numbers the layout of every file a run
     writes (each has ``"format"``; bump it when their fields change): a reader refuses one it does not know
-    (:class:`CheckpointError`); a file with none (older code) is format 0: the same fields, less ``final.pt``'s step."""
-    FORMAT: ClassVar[int] = 1
+    (:class:`CheckpointError`); a file with none (older code) is format 0: the same fields, less ``final.pt``'s step.
+    Format 2: a snapshot holds the training ``seconds`` up to its step, and ``checkpoint.pt`` outlives a finished
+    call (the trajectory's end, to extend it)."""
+    FORMAT: ClassVar[int] = 2
     step: int = 0
     log: dict = field(default_factory=lambda: {k: [] for k in LOG_KEYS})
     seconds: float = 0.0
@@ -212,8 +219,48 @@ class TrainResult:
         return load_model(snapshot_path(self.run_dir, step), self.config, device=device)
 
 
-def _load_finished(config: TrainConfig, run_dir: Path, device) -> TrainResult:
+class StepNotKept(ValueError):
+    """A run trained past the asked step did not keep its state there: the message lists the steps it kept."""
+
+
+def _final_step(state: dict) -> int:
+    """The step ``final.pt`` holds (format 0 had none: its log's length)."""
+    return int(state["step"]) if "step" in state else len(state["log"]["recon"])
+
+
+def _prefix(config: TrainConfig, run_dir: Path, state: dict, device, where: Path) -> TrainResult:
+    """The run at ``config.steps`` < the step of ``state`` (a RunState's fields, read from ``where``): the weights of
+    its snapshot there, the log and the snapshot list cut at that step. The discriminator is not kept there: None."""
+    n = config.steps
+    if n not in state["snapshots"]:
+        raise StepNotKept(f"{run_dir} was trained to step {_final_step(state)} and kept its weights at steps "
+                          f"{list(state['snapshots'])} ({where.name}), not at step {n}: ask for one of these steps or "
+                          f"for more than {_final_step(state)} (which extends it), or add {n} to the profile's "
+                          "snapshot_steps and train the run again (retrain=True)")
+    snap = read_run_file(snapshot_path(run_dir, n), "Delete the run's folder and train it again.")
+    if "seconds" not in snap:
+        raise CheckpointError(f"{snapshot_path(run_dir, n)} is of format {snap.get('format', 0)} and has no training "
+                              "time; delete the run's folder and train it again")
+    with torch.random.fork_rng(devices=[]):  # the throw-away initial weights must not consume the caller's RNG
+        model = VAE(snap["num_channels"], config.latent_dim, channels_last=config.channels_last)
+    model.load_state_dict(snap["model"])
+    log = {k: list(v[:n]) for k, v in state["log"].items()}
+    return TrainResult(model.to(device).eval(), log, config, run_dir, n, True, None, seconds=float(snap["seconds"]),
+                       snapshots=[s for s in state["snapshots"] if s <= n])
+
+
+def read_reached(config: TrainConfig, run_dir: Path, device) -> TrainResult | None:
+    """The run at ``config.steps`` when a call has finished at that step or later (``final.pt``), else None. At the
+    furthest finished step, the weights and discriminator of ``final.pt``; before it, :func:`_prefix` (raises
+    :class:`StepNotKept` when no snapshot is there)."""
+    if not (run_dir / FINAL).exists():
+        return None
     state = read_run_file(run_dir / FINAL, "Delete it (or call train(..., retrain=True)) to train the run again.")
+    step = _final_step(state)
+    if step < config.steps:
+        return None
+    if step > config.steps:
+        return _prefix(config, run_dir, state, device, run_dir / FINAL)
     with torch.random.fork_rng(devices=[]):  # the throw-away initial weights must not consume the caller's RNG
         model = VAE(state["num_channels"], config.latent_dim, channels_last=config.channels_last)
         disc = Discriminator(config.latent_dim, config.disc_hidden, config.disc_layers) if state["disc"] else None
@@ -223,3 +270,15 @@ def _load_finished(config: TrainConfig, run_dir: Path, device) -> TrainResult:
         disc = disc.to(device).eval()
     return TrainResult(model.to(device).eval(), state["log"], config, run_dir, config.steps, True, disc,
                        seconds=state["seconds"], snapshots=state["snapshots"])
+
+
+def weights_at(run_dir: Path, final_state: dict, steps: int) -> Path:
+    """The file of the run's weights after ``steps`` steps, given its ``final.pt`` contents: ``final.pt`` itself at
+    its step, else the snapshot there (:class:`StepNotKept` when the run kept none or has not reached it)."""
+    reached = _final_step(final_state)
+    if steps == reached:
+        return Path(run_dir) / FINAL
+    if steps > reached or steps not in final_state["snapshots"]:
+        raise StepNotKept(f"{run_dir} holds steps {list(final_state['snapshots'])} (trained to {reached}); step "
+                          f"{steps} is not among them")
+    return snapshot_path(run_dir, steps)

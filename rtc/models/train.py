@@ -15,7 +15,8 @@ One step ``t`` (= 0, 1, …) of :func:`train`:
    an optimizer step;
 4. log — the step's terms, by name (:data:`LOG_KEYS`; NaN where a model has no such term);
 5. η update (RTC-VAE family, :class:`rtc.models.eta.EtaSchedule`, held during the warm-up);
-6. snapshot / checkpoint every ``snapshot_every`` / ``checkpoint_every`` steps.
+6. snapshot at ``config.kept_steps()`` (``snapshot_steps`` and the last step); checkpoint every ``checkpoint_every``
+   steps.
 
 Data: batch k holds the dataset indices at positions k·B … k·B + B − 1 of a stream made of independent permutations
 of the whole dataset, one per epoch, each seeded by (seed, epoch): sampling without replacement. A batch is a
@@ -31,26 +32,24 @@ states go into every checkpoint, with the optimizers', the η schedule's and the
 ends bit-identical to an uninterrupted one (tested). On CUDA, cuDNN kernels are not bit-reproducible; resume is then
 exact in state but not in the float bits that follow.
 
-Cache: ``<cache_dir>/<model>-<key>/`` where the key hashes every field of :class:`TrainConfig` (normalised:
-``strength=2`` and ``2.0``, ``(0, 0.9)`` and ``(0.0, 0.9)`` are one run), the dataset's identity, and
-:func:`code_version` — a hash of the source of everything that determines the result (networks, objectives,
-estimators, discriminator, η schedule, this loop, the data package and the dataset's own class), comments and
-docstrings excluded. ``final.pt`` there means the run is complete: :func:`train` only reads it (so a read-only cache
-of finished runs works), and any ``checkpoint.pt`` beside it is stale and removed when the directory is writable.
-``checkpoint.pt`` alone means the run is resumed. Files are written atomically (:func:`_atomic_write`): a reader
-never sees half a file. Each carries a format number (:class:`RunState`).
+Cache: ``<cache_dir>/<model>-<key>/`` holds one trajectory. The key hashes every field of :class:`TrainConfig` but
+where the run stops and what it keeps (``steps``, ``snapshot_steps``, ``checkpoint_every``), normalised (``2`` and
+``2.0`` are one run), the dataset's identity and :func:`code_version` (the source of networks, objectives,
+estimators, discriminator, η schedule, this loop, the data package and the dataset's class; comments excluded).
+``final.pt`` holds the run at the furthest step S a call finished at; a call for N ≤ S only reads (the weights of
+``final.pt`` or of the snapshot at N, the log cut at N; a read-only cache works), one for N > S extends the run from
+``checkpoint.pt``, which is kept at the trajectory's end: trained to 1,000 steps and then to 2,000, a run is bit for
+bit the one trained to 2,000 at once (tested). Files are written atomically and carry a format (:class:`RunState`).
 
 Concurrency: a call that has to train holds an exclusive ``fcntl.flock`` on ``<run dir>/lock`` for the whole call. A
-second process (or thread) training the same run waits for it, then loads the run if the first finished it, or
-resumes from the first's checkpoint if it stopped early (``time_limit``/``max_steps``); two different runs never wait
-for each other. A holder that dies (even by SIGKILL) releases the lock with its process, and the next caller resumes
-from its last checkpoint. Loading a finished run takes no lock. ``flock`` is POSIX; on a network file system it needs
-working locks (NFSv4 has them).
+second process (or thread) training the same run waits for it, then reads the run if the first got far enough, or
+resumes from its checkpoint; two different runs never wait for each other. A holder that dies (even by SIGKILL)
+releases the lock with its process. Reading takes no lock. ``flock`` is POSIX (NFSv4 has working locks).
 """
 from __future__ import annotations
 
-import contextlib
 import json
+import shutil
 import time
 import warnings
 from dataclasses import dataclass
@@ -59,7 +58,6 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from rtc._io import LockBusy, file_lock
 from rtc._validate import is_integer, is_real
 from rtc.data import batches
 from rtc.discriminator import Discriminator, permute_dims
@@ -73,14 +71,16 @@ from .runfiles import (
     CONFIG,
     FINAL,
     LOG_KEYS,
+    SNAPSHOTS,
     RunState,
     TrainResult,
     _atomic_save,
     _atomic_write,
-    _load_finished,
+    _prefix,
     _run_lock,
     code_version,
     dataset_identity,
+    read_reached,
     read_run_file,
     run_dir_for,
     snapshot_path,
@@ -257,15 +257,12 @@ class PreStepCopy:
             t.copy_(s)
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# The loop
-# ---------------------------------------------------------------------------------------------------------------
-
 def train(config: TrainConfig, dataset, *, cache_dir: str | Path, device=None, progress: bool = True,
           time_limit: float | None = None, max_steps: int | None = None, retrain: bool = False) -> TrainResult:
-    """Train (or load, or resume) the run ``config`` on ``dataset`` (the ``rtc.data`` interface), cached in
-    ``<cache_dir>/<model>-<key>`` (:func:`run_dir_for`). ``time_limit`` (seconds) / ``max_steps`` (steps in this
-    call) stop early at a step boundary with a checkpoint (``finished=False``; calling again resumes).
+    """The run ``config`` on ``dataset`` (the ``rtc.data`` interface) after ``config.steps`` steps: read from
+    ``<cache_dir>/<model>-<key>`` (:func:`run_dir_for`) when it got that far, else trained, resumed or extended there
+    (:class:`StepNotKept` when it went further without keeping that step). ``time_limit`` (seconds) / ``max_steps``
+    (steps in this call) stop early at a step boundary with a checkpoint (``finished=False``; calling again resumes).
     ``retrain=True`` overwrites what the cache holds. Concurrent callers of one run are serialised (module
     docstring). Raises :class:`TrainingDiverged` on a non-finite loss or gradient, after saving the state from
     before that step as the checkpoint, and :class:`CheckpointError` when a run file cannot be written or read."""
@@ -281,33 +278,32 @@ def train(config: TrainConfig, dataset, *, cache_dir: str | Path, device=None, p
                          f"images, got {n_data}")
     device = default_device(device)
     run_dir = run_dir_for(config, dataset, cache_dir)
-    final, ckpt = run_dir / FINAL, run_dir / CHECKPOINT
 
-    # A finished run is only read: no lock, no write (final.pt appears by an atomic rename), so a read-only cache works.
-    if final.exists() and not retrain:
-        if ckpt.exists():  # stale (a kill between final.pt and its removal): removed unless read-only or locked
-            with contextlib.suppress(OSError, LockBusy), file_lock(run_dir / "lock", wait=False):
-                if final.exists():
-                    ckpt.unlink(missing_ok=True)
-        return _load_finished(config, run_dir, device)
+    # A run trained this far is only read: no lock, no write (final.pt appears by an atomic rename), so a read-only
+    # cache works.
+    if not retrain and (done := read_reached(config, run_dir, device)) is not None:
+        return done
 
     run_dir.mkdir(parents=True, exist_ok=True)
     with _run_lock(run_dir, progress):
         if retrain:
-            final.unlink(missing_ok=True)
-            ckpt.unlink(missing_ok=True)
-        elif final.exists():  # finished by another process while we waited for the lock
-            ckpt.unlink(missing_ok=True)
-            return _load_finished(config, run_dir, device)
+            for f in (run_dir / FINAL, run_dir / CHECKPOINT):
+                f.unlink(missing_ok=True)
+            shutil.rmtree(run_dir / SNAPSHOTS, ignore_errors=True)
+        elif (done := read_reached(config, run_dir, device)) is not None:  # trained so far while we waited
+            return done
         _atomic_write(run_dir / CONFIG, lambda tmp: tmp.write_text(json.dumps(
             {"config": config.to_dict(), "data": dataset_identity(dataset), "code": code_version(dataset)},
             indent=1, default=str)))
         tr, state = _restore(config, dataset.num_channels, device, run_dir)
+        if state.step > config.steps:  # an extension past this step stopped before finishing: read the way there
+            return _prefix(config, run_dir, state.to_dict(), device, run_dir / CHECKPOINT)
         start, seconds_before, t_call = state.step, state.seconds, time.perf_counter()
         stop = config.steps if max_steps is None else min(config.steps, start + max_steps)
         per_step = 2 if tr.disc is not None else 1  # batches per step (the discriminator takes the second)
         stream = batches(dataset, config.batch_size, seed=config.seed, device=device, start=per_step * start)
         pre_step = PreStepCopy(tr.model, tr.opt) if tr.disc is not None else None
+        kept = set(config.kept_steps())
         tr.model.train()
         with tqdm(total=config.steps, initial=start, disable=not progress, desc=config.model, leave=False) as bar:
             while state.step < stop and (time_limit is None or time.perf_counter() - t_call <= time_limit):
@@ -316,7 +312,7 @@ def train(config: TrainConfig, dataset, *, cache_dir: str | Path, device=None, p
                 bar.update(1)
                 if state.step % 20 == 0:
                     bar.set_postfix({k: f"{row[k]:.3g}" for k in ("recon", "kl", "tc", "eta")}, refresh=False)
-                if config.snapshot_every and state.step % config.snapshot_every == 0:
+                if state.step in kept:
                     _snapshot(tr, state, run_dir)
                 if state.step % config.checkpoint_every == 0 and state.step < config.steps:
                     _checkpoint(tr, state, config, run_dir)
@@ -370,8 +366,9 @@ def _snapshot(tr: Trainer, state: RunState, run_dir: Path) -> None:
     path = snapshot_path(run_dir, state.step)
     path.parent.mkdir(exist_ok=True)
     _atomic_save({"format": RunState.FORMAT, "model": tr.model.state_dict(), "num_channels": tr.model.num_channels,
-                  "step": state.step}, path)
-    state.snapshots.append(state.step)
+                  "step": state.step, "seconds": state.seconds}, path)
+    if state.step not in state.snapshots:  # (a resumed call may keep a step again: the same bits)
+        state.snapshots.append(state.step)
 
 
 def _checkpoint(tr: Trainer, state: RunState, config: TrainConfig, run_dir: Path, rng: dict | None = None) -> None:
@@ -381,15 +378,19 @@ def _checkpoint(tr: Trainer, state: RunState, config: TrainConfig, run_dir: Path
 
 
 def _finish(tr: Trainer, state: RunState, config: TrainConfig, run_dir: Path, *, start: int) -> TrainResult:
-    """End a call: a finished run's weights, discriminator and state go to ``final.pt``, then its checkpoint is
-    removed (a kill between the two leaves a stale one, dropped on the next load); an unfinished run is checkpointed
-    unless the loop just did (at a multiple of ``checkpoint_every``, in this call)."""
+    """End a call. A call that reached ``config.steps`` saves the checkpoint there (the trajectory's end, from which
+    a longer run extends), then ``final.pt`` (weights, discriminator, state: a kill between the two leaves a
+    checkpoint at that step, from which the next call only writes ``final.pt``); its snapshot there was kept by
+    the loop. An unfinished call is checkpointed unless the loop just did (at a multiple of ``checkpoint_every``,
+    in this call)."""
     finished = state.step >= config.steps
     if finished:
+        if state.step not in state.snapshots:  # reached by a checkpoint of a call that kept other steps
+            _snapshot(tr, state, run_dir)
+        _checkpoint(tr, state, config, run_dir)
         _atomic_save({**state.to_dict(), "model": tr.model.state_dict(), "num_channels": tr.model.num_channels,
                       "config": config.to_dict(), "disc": tr.disc.state_dict() if tr.disc is not None else None},
                      run_dir / FINAL)
-        (run_dir / CHECKPOINT).unlink(missing_ok=True)
     elif state.step % config.checkpoint_every != 0 or state.step == start:
         _checkpoint(tr, state, config, run_dir)
     tr.model.eval()
