@@ -42,8 +42,9 @@ from ._io import find_temp_files, parse_temp, try_lock, writer_alive
 from .book.mathjax import MATHJAX_VERSION
 from .data import DATASETS, load_dataset
 from .data.cache import cache_dir
+from .experiments.curves import curve_path
 from .experiments.grid import grid_runs
-from .experiments.results import RUNS, run_dir
+from .experiments.results import RUNS, curve_settings, run_dir
 from .experiments.store import eval_dir, eval_path
 from .models.runfiles import CONFIG, code_version
 from .params import profiles as all_profiles
@@ -99,6 +100,8 @@ def reachable(root: Path, results_dir: Path, profiles: list[str] | None = None) 
             label = f"{profile}: {spec.label}"
             runs.setdefault(rd, []).append(label)
             evals.setdefault(eval_path(rd, spec.evaluation, spec.config.steps), []).append(label)
+            for step in spec.config.kept_steps():  # the points of the run's curve (rtc.experiments.curves)
+                evals.setdefault(curve_path(rd, curve_settings(spec.evaluation), step), []).append(label)
     return runs, evals
 
 

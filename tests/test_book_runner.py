@@ -184,6 +184,7 @@ description: tiny
 defaults:
   steps: 10
   batch_size: 8
+  snapshot_steps: [5, 10, 15, 20]
 grids:
   - name: a
     models: [beta_vae]

@@ -17,7 +17,7 @@ from rtc.models import TrainConfig, run_dir_for
 from rtc.models.runfiles import CONFIG, FINAL, code_version, dataset_identity
 
 GRID = """\
-defaults: {steps: 2, batch_size: 8}
+defaults: {steps: 2, batch_size: 8, snapshot_steps: [1]}
 eval: {preset: ci}
 grids:
   - {name: tiny, models: [beta_vae], strengths: [4], datasets: [dsprites], seeds: [0]}

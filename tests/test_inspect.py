@@ -17,7 +17,8 @@ from rtc.models.runfiles import CONFIG, FINAL
 
 # A tiny RTC-VAE (a discriminator, η and the variance term: every panel of the report) and the ci evaluation.
 GRID = """\
-defaults: {batch_size: 8, steps: 6, checkpoint_every: 3, disc_hidden: 16, disc_layers: 2, eta_every: 2}
+defaults: {batch_size: 8, steps: 6, checkpoint_every: 3, disc_hidden: 16, disc_layers: 2, eta_every: 2,
+           snapshot_steps: [3]}
 eval: {preset: ci, metrics: [sap_r2, mig, disintegration]}
 grids:
   - {name: tiny, models: [rtc_vae], strengths: [10], datasets: [dsprites], seeds: [0]}

@@ -22,6 +22,7 @@ import torch
 
 import rtc.sweep as sweep
 from rtc.experiments import DatasetSpec, EvalSettings, eval_path, load_results, run
+from rtc.experiments.curves import POINT_COLUMNS, curve_path, write_point
 from rtc.experiments.grid import (
     EVAL_SECONDS,
     GridError,
@@ -32,6 +33,7 @@ from rtc.experiments.grid import (
     load_grid,
     validate_grid,
 )
+from rtc.experiments.results import curve_settings
 from rtc.experiments.specs import RunSpec
 from rtc.experiments.store import write_evaluation
 from rtc.models import TrainConfig, run_dir_for
@@ -452,9 +454,15 @@ def test_dry_run_lists_runs_cached_and_cost(tmp_path, capsys, repo_root, monkeyp
     d = run_dir_for(spec.config, spec.dataset.load(), tmp_path / "runs")
     p = eval_path(d, spec.evaluation, spec.config.steps)
     p.parent.mkdir(parents=True)
-    (d / FINAL).touch()
+    kept = list(spec.config.kept_steps())
+    torch.save({"format": 2, "step": spec.config.steps, "snapshots": kept}, d / FINAL)
     write_evaluation(p, {"row": {"x": 1}, "matrices": {}, "per_factor": pd.DataFrame({"a": [1]}),
                           "disintegration": {}, "factor_names": (), "conventions": {}})
+    cs = curve_settings(spec.evaluation)
+    for step in kept[:-1]:  # every point of its curve but the last: not complete, so not cached
+        write_point(curve_path(d, cs, step), dict.fromkeys(POINT_COLUMNS, 0.0))
+    assert not dry_run(runs, results_dir=tmp_path)["cached"].any()
+    write_point(curve_path(d, cs, kept[-1]), dict.fromkeys(POINT_COLUMNS, 0.0))
     t = dry_run(runs, results_dir=tmp_path)
     assert list(t["cached"]) == [True] + [False] * (len(runs) - 1) and t["est_seconds"].iloc[0] == 0
 

@@ -63,6 +63,7 @@ from rtc.models.runfiles import FINAL, load_model, read_run_file, run_dir_for, s
 from rtc.models.train import train
 from rtc.paths import find_root
 
+from .curves import CurveSettings, curve_path, curve_point, missing_points, read_curve, write_point
 from .specs import DatasetSpec, EvalSettings, RunSpec, as_dataset_spec, run_settings
 from .store import eval_path, read_evaluation, write_evaluation
 
@@ -135,6 +136,7 @@ class RunResult:
     dataset: DatasetSpec
     status: str = "cached"
     conventions: dict = field(default_factory=dict)
+    evaluation: EvalSettings | None = None
     _state: dict | None = field(default=None, repr=False, compare=False)  # final.pt, once read
 
     def _final(self) -> Path:
@@ -176,16 +178,49 @@ class RunResult:
         df = pd.DataFrame({"step": np.arange(1, self.config.steps + 1), **log})
         return df[["step"] + [k for k in log if np.isfinite(df[k]).any()]]
 
+    def curve(self) -> pd.DataFrame:
+        """The run along its training: one row per kept step ≤ ``config.steps`` (:attr:`snapshots`) with the claim
+        quantities there (:func:`rtc.experiments.curves.curve_point`), from the cache (``run`` computes them)."""
+        if self.evaluation is None:
+            raise ValueError("this RunResult was built without its evaluation settings: no curve to read")
+        return read_curve(self.run_dir, curve_settings(self.evaluation), self.snapshots)
+
     @property
     def snapshots(self) -> list:
         """The steps ≤ ``config.steps`` at which a weight snapshot was saved, ascending (with ``config.steps``)."""
         return [int(k) for k in self._final_state()["snapshots"] if k <= self.config.steps]
 
 
-def _result(path: Path, rd: Path, config, spec: DatasetSpec, status: str) -> RunResult:
+def curve_settings(settings: EvalSettings) -> CurveSettings:
+    """How the points of a run's curve are evaluated under ``settings`` (its ``curve_images`` and seed)."""
+    return CurveSettings(images=settings.curve_images, seed=settings.seed)
+
+
+def _kept_steps(rd: Path, steps: int) -> list[int]:
+    """The steps ≤ ``steps`` the run in ``rd`` kept (from its ``final.pt``)."""
+    state = read_run_file(rd / FINAL, f"Delete {rd} and train the run again.")
+    return [int(s) for s in state["snapshots"] if s <= steps]
+
+
+def _result(path: Path, rd: Path, config, spec: DatasetSpec, status: str, settings: EvalSettings) -> RunResult:
     d = read_evaluation(path)
     return RunResult(d["row"], d["matrices"], d["per_factor"], d["disintegration"], d["factor_names"], rd, config,
-                     spec, status, d["conventions"])
+                     spec, status, d["conventions"], settings)
+
+
+def _complete_curve(result: RunResult, ds, settings: EvalSettings, device) -> float:
+    """Evaluate and cache the points of ``result``'s curve that are missing; returns the seconds it took."""
+    cs = curve_settings(settings)
+    todo = missing_points(result.run_dir, cs, result.snapshots)
+    if not todo:
+        return 0.0
+    t0 = time.perf_counter()
+    log = result._final_state()["log"]
+    for step in todo:
+        model = result.load_model(device) if step == result.config.steps else result.load_snapshot(step, device)
+        point = curve_point(model, ds, step=step, batch_size=result.config.batch_size, log=log, settings=cs)
+        write_point(curve_path(result.run_dir, cs, step), point)
+    return time.perf_counter() - t0
 
 
 def cached_result(spec, *, results_dir: str | Path | None = None, datasets: dict | None = None) -> RunResult | None:
@@ -200,7 +235,9 @@ def cached_result(spec, *, results_dir: str | Path | None = None, datasets: dict
     path = eval_path(rd, spec.evaluation, spec.config.steps)
     if not (path.exists() and (rd / FINAL).exists()):
         return None
-    return _result(path, rd, spec.config, spec.dataset, "cached")
+    if missing_points(rd, curve_settings(spec.evaluation), _kept_steps(rd, spec.config.steps)):
+        return None
+    return _result(path, rd, spec.config, spec.dataset, "cached", spec.evaluation)
 
 
 def results_table(results: list[RunResult]) -> pd.DataFrame:
@@ -329,8 +366,11 @@ def run(config, dataset, *, evaluation: EvalSettings | None = None, results_dir:
     rd = run_dir(config, ds, root)
     path = eval_path(rd, settings, config.steps)
     if path.exists():
-        return _result(path, rd, config, spec, "cached")
-    was_finished = (rd / FINAL).exists()
+        result = _result(path, rd, config, spec, "cached", settings)
+        _complete_curve(result, ds, settings, device)
+        return result
+    was_finished = (rd / FINAL).exists() and (read_run_file(rd / FINAL, f"Delete {rd} and train the run again.")
+                                              .get("step", 0) >= config.steps)
     tr = train(config, ds, device=device, cache_dir=root / RUNS, progress=progress)
     if not tr.finished:  # train() without a time/step limit always finishes; guard the contract anyway
         raise RuntimeError(f"training of {rd} stopped at step {tr.steps_done} of {config.steps}")
@@ -338,7 +378,9 @@ def run(config, dataset, *, evaluation: EvalSettings | None = None, results_dir:
     with file_lock(path.with_suffix(".lock")):
         remove_orphans(path.parent)  # what evaluators of this run killed mid-write left behind
         if path.exists():  # a concurrent caller evaluated it while we waited
-            return _result(path, rd, config, spec, "cached")
+            result = _result(path, rd, config, spec, "cached", settings)
+            _complete_curve(result, ds, settings, device)
+            return result
         out = _evaluate(tr.model, ds, settings, device, progress)
         log_eta = tr.log.get("eta")
         out["row"] = {"run_key": rd.name, **run_settings(config, spec), "eval": settings.name,
@@ -346,4 +388,6 @@ def run(config, dataset, *, evaluation: EvalSettings | None = None, results_dir:
                       "final_eta": float(log_eta[-1]) if log_eta is not None and len(log_eta) else math.nan,
                       **out["row"]}
         write_evaluation(path, out)
-    return _result(path, rd, config, spec, "evaluated" if was_finished else "trained")
+    result = _result(path, rd, config, spec, "evaluated" if was_finished else "trained", settings)
+    _complete_curve(result, ds, settings, device)
+    return result

@@ -45,6 +45,7 @@ class EvalSettings(Config):
     dr_layers: int = 6
     seed: int = 0
     metrics: tuple | None = None     # names for rtc.metrics.evaluate (None: all but its own "tc")
+    curve_images: int = 1000         # images per point of a run's curve (rtc.experiments.curves), every kept step
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -95,9 +96,9 @@ EVAL_PRESETS = {
                          dr_steps=1000, dr_hidden=256, dr_layers=4,
                          metrics=("sap_r2", "sap_svc", "mig", "mig_chen", "dci", "modularity", "disintegration",
                                   "factor_vae")),
-    "ci": EvalSettings(name="ci", num_tc=300, num_points=300, num_test=150, dci_estimator="random_forest",
-                       chen_samples=50, score_batch=8, score_train=60, score_eval=30, score_variance=200,
-                       dr_steps=20, dr_batch=32, dr_hidden=32, dr_layers=2),
+    "ci": EvalSettings(name="ci", curve_images=100, num_tc=300, num_points=300, num_test=150,
+                       dci_estimator="random_forest", chen_samples=50, score_batch=8, score_train=60, score_eval=30,
+                       score_variance=200, dr_steps=20, dr_batch=32, dr_hidden=32, dr_layers=2),
 }
 
 

@@ -25,7 +25,7 @@ __all__ = ["EVAL_FORMAT", "EVAL_CODE_MODULES", "CorruptEvaluation", "eval_code_v
 EVAL_FORMAT = 1
 
 # Source files whose change invalidates a cached evaluation (paths relative to the rtc package).
-EVAL_CODE_MODULES = ("experiments/results.py", "experiments/specs.py", "experiments/store.py",
+EVAL_CODE_MODULES = ("experiments/results.py", "experiments/specs.py", "experiments/store.py", "experiments/curves.py",
                      "metrics", "estimators/knn.py", "estimators/density_ratio.py",
                      "discriminator.py", "models/encoding.py", "gaussian.py")
 # Files inside those that draw but compute nothing an evaluation stores.
