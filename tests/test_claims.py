@@ -69,7 +69,8 @@ def _obs(verdict, evidence="e"):
 
 def test_verdict_counts_and_observation_texts():
     obs = {"a": _obs("confirmed"), "b_c": _obs("partly", ""), "d": _obs("confirmed")}
-    assert verdict_counts(obs) == {"confirmed": 2, "partly": 1, "refuted": 0, "inconclusive": 0, "not converged": 0}
+    assert verdict_counts(obs) == {"confirmed": 2, "partly": 1, "refuted": 0, "inconclusive": 0, "not converged": 0,
+                                   "holds, still moving": 0, "not reproduced, still moving": 0}
     assert list(verdict_counts(obs.values())) == list(VERDICTS)
     with pytest.raises(ValueError, match="maybe"):
         verdict_counts([_obs("maybe")])

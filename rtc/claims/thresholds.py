@@ -10,8 +10,12 @@ __all__ = ["VERDICTS", "LEVEL", "MOST", "FEW", "Thresholds", "THRESHOLDS"]
 
 
 # "not converged": confirmed at the end of training but refuted at half training, or the reverse
-# (:func:`convergence_verdict`); "partly": a claim about cells that holds in some of them (:func:`fraction_verdict`).
-VERDICTS = ("confirmed", "partly", "refuted", "inconclusive", "not converged")
+# (:func:`convergence_verdict`); "partly": a claim about cells that holds in some of them (:func:`fraction_verdict`);
+# "holds, still moving" / "not reproduced, still moving": a claim on trained runs whose interval lies on one side at
+# the end of training while the quantity has not been shown to plateau (:func:`trajectory_verdict`) — a statement
+# about the budget the runs had ("at N images"), not about the model; confirmed / refuted need the plateau too.
+VERDICTS = ("confirmed", "partly", "refuted", "inconclusive", "not converged", "holds, still moving",
+            "not reproduced, still moving")
 
 
 # The level of every claim's interval: a verdict is confirmed / refuted when the whole 90 % interval lies on one side.
@@ -40,6 +44,9 @@ class Thresholds(Config):
       learned: a run learned if (recon − floor) ≤ learned · (baseline − floor) (the mean-image predictor).
       disparity_abs, disparity_rel: a run shows the disparity when TC_mean − TC_sample ≥ disparity_abs nats and
         ≥ disparity_rel · TC_mean; none when the difference is below disparity_abs or below none_rel · TC_mean.
+      none_ratio: the comparative reading of "no disparity" (Fig. 3 right): the revised model's disparity at most
+        none_ratio × its vanilla model's, same seed and strength (the log-ratio interval; reported beside the
+        absolute and relative rules, :func:`rtc.experiments.comparison.disparity_readings`).
       much_lower: the revised model's TC_mean is "much lower" when ≤ much_lower × the vanilla model's.
       comparable: TC_samples are "comparably low" when the revised one is ≤ comparable × the vanilla one or
         within disparity_abs nats of it.
@@ -47,6 +54,10 @@ class Thresholds(Config):
       strong_rho: |Spearman ρ| ≥ strong_rho is a strong (monotone) correlation.
       knn_excess: kNN (KSG) TC of µ above its Gaussian TC by ≥ knn_excess nats is "not factorised beyond
         correlation".
+      plateau_nats, plateau_log: a trained quantity has reached a plateau when the interval over seeds of its slope
+        per doubling of the images seen, over the last third of its kept steps, lies inside ±plateau_nats (a TC
+        difference, in nats) or ±plateau_log (a positive quantity — a TC, a reconstruction — on the log scale:
+        0.1 is ≈ 10 % per doubling) (:func:`rtc.claims.plateau_test`, :func:`rtc.claims.trajectory_verdict`).
       regime_share: a revised model's run is in the paper's regime when its variance term Σ_k E[σ_k²] lies inside
         the η rule's band (0.01, 0.04) for at least this share of the second half of its steps; the others are
         shown as outside the regime and counted neither for nor against a claim.
@@ -74,12 +85,15 @@ class Thresholds(Config):
     disparity_abs: float = 0.25
     disparity_rel: float = 0.5
     none_rel: float = 0.25
+    none_ratio: float = 0.25
     much_lower: float = 0.5
     comparable: float = 2.0
     recon_worse: float = 0.05
     strong_rho: float = 0.5
     knn_excess: float = 1.0
     regime_share: float = 0.5
+    plateau_nats: float = 0.25
+    plateau_log: float = 0.1
     # factor disintegration
     min_score: float = 0.1
     exists_share: float = 0.25
@@ -92,8 +106,9 @@ class Thresholds(Config):
     def __post_init__(self):
         put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731  (frozen dataclass)
         for name in ("accurate", "low_tc", "law_slope", "learned", "disparity_abs", "disparity_rel", "none_rel",
-                     "much_lower", "comparable", "recon_worse", "strong_rho", "knn_excess", "regime_share", "min_score",
-                     "exists_share", "suppression", "independent_mi", "dependent_excess"):
+                     "none_ratio", "much_lower", "comparable", "recon_worse", "strong_rho", "knn_excess",
+                     "regime_share", "plateau_nats", "plateau_log", "min_score", "exists_share", "suppression",
+                     "independent_mi", "dependent_excess"):
             put(name, check_real(getattr(self, name), f"Thresholds.{name}", positive=True))
         for name, minimum in (("low_d", 1), ("high_d", 1), ("min_runs", 3), ("min_cases", 1)):
             try:

@@ -13,7 +13,9 @@ from rtc._validate import is_real
 from .intervals import Interval
 from .thresholds import FEW, MOST, VERDICTS
 
-__all__ = ["Observation", "interval_verdict", "band_verdict", "convergence_verdict", "fraction_verdict",
+__all__ = ["Observation", "interval_verdict", "band_verdict", "convergence_verdict", "trajectory_verdict",
+           "budget_text", "with_budget",
+           "fraction_verdict",
            "verdict_counts", "observation_texts", "threshold_text", "with_active", "verdict_table",
            "AGREEMENTS", "NOT_COMPUTED", "NOT_GLUED", "agreement", "stage_agreement", "compare_verdicts",
            "equivalence_verdict", "joint_verdict", "order_verdict", "all_cells_verdict", "below_band_verdict"]
@@ -36,7 +38,9 @@ class Observation:
     A claim on trained runs keeps its two verdicts apart as well: ``end``, the verdict at the end of training alone
     (None where the claim was not judged on training runs), and ``half``; ``verdict`` is the two combined
     (:func:`convergence_verdict`: "not converged" where one is confirmed and the other refuted), so that two builds
-    can be compared on each (:func:`compare_verdicts`) — their words "not converged" may hide contradicting ends."""
+    can be compared on each (:func:`compare_verdicts`) — their words "not converged" may hide contradicting ends.
+    ``images``: the images per run the verdict rests on (None: no training involved); ``plateau``: the word of
+    :func:`rtc.claims.plateau_test` for its quantities along training (:func:`trajectory_verdict`)."""
 
     claim: str
     verdict: str
@@ -49,6 +53,8 @@ class Observation:
     regime: str = ""
     half: str | None = None
     end: str | None = None
+    images: int | None = None
+    plateau: str | None = None
 
 
 def interval_verdict(interval: Interval | None, threshold: float, *, side: str) -> str:
@@ -96,6 +102,44 @@ def convergence_verdict(full: str, half: str | None) -> str:
     if {full, half} == {"confirmed", "refuted"}:
         return "not converged"
     return full
+
+
+def trajectory_verdict(verdict: str, plateau: str | None) -> str:
+    """A trained claim's verdict with its trajectory: ``verdict`` (at the end of training, after
+    :func:`convergence_verdict`) stays when it is undecided, or when ``plateau`` — the word of
+    :func:`rtc.claims.plateau_test` for the quantities the claim rests on — is "plateau"; a confirmed (refuted) claim
+    whose quantities are not shown to plateau ("moving", "undecided", "too few snapshots", or None: not tested)
+    reads "holds, still moving" ("not reproduced, still moving")."""
+    if verdict not in VERDICTS:
+        raise ValueError(f"unknown verdict {verdict!r}; verdicts are {VERDICTS}")
+    if verdict not in ("confirmed", "refuted") or plateau == "plateau":
+        return verdict
+    return "holds, still moving" if verdict == "confirmed" else "not reproduced, still moving"
+
+
+def budget_text(verdict: str, images: int) -> str:
+    """A trained claim's verdict with the images per run it rests on: "confirmed at 48,000 images per run",
+    "holds at 48,000 images per run, still moving", …"""
+    at = f"at {images:,} images per run"
+    if verdict == "holds, still moving":
+        return f"holds {at}, still moving"
+    if verdict == "not reproduced, still moving":
+        return f"not reproduced {at}, still moving"
+    return f"{verdict} {at}"
+
+
+def with_budget(o: Observation, images: int, plateau: str | None, along: str) -> Observation:
+    """``o`` (a claim on trained runs; changed in place and returned) with its budget and its trajectory: ``images``
+    per run, the ``plateau`` word of its quantities (None: not measured along training), the verdict through
+    :func:`trajectory_verdict`, a summary that starts with :func:`budget_text`, and ``along`` — what the plateau
+    test found, cell by cell — at the end of the evidence."""
+    before = o.verdict
+    o.images, o.plateau = int(images), plateau
+    o.verdict = trajectory_verdict(before, plateau)
+    rest = o.summary[len(before):] if o.summary.startswith(before) else f" ({o.summary})"
+    o.summary = budget_text(o.verdict, o.images) + rest
+    o.evidence = f"{o.evidence} Along training: {along}.".strip()
+    return o
 
 
 def fraction_verdict(fraction: float, *, most: float = MOST, few: float = FEW) -> str:
@@ -211,8 +255,8 @@ def verdict_table(claims: dict, quantities: dict | None = None):
     the claim, where it stands ``in the paper`` and its ``quantity`` (``quantities``: name → (figure or section,
     quantity); columns a chapter leaves blank for every claim are dropped), the interval (its basis and n), the
     threshold with the side the claim needs (:func:`threshold_text`), the number of seeds, the regime of the runs
-    it counts, the verdict at half training, the verdict, and the verdict over the active latents (blank where
-    not computed)."""
+    it counts, the images per run and the plateau word of a claim on trained runs, the verdict at half training,
+    the verdict, and the verdict over the active latents (blank where not computed)."""
 
     quantities = quantities or {}
     rows = []
@@ -221,11 +265,13 @@ def verdict_table(claims: dict, quantities: dict | None = None):
         rows.append({"claim": o.claim, "in the paper": fig, "quantity": quantity,
                      "interval": o.interval.text() if o.interval is not None else "none",
                      "threshold": threshold_text(o), "seeds": o.seeds if o.seeds is not None else 0,
-                     "regime": o.regime, "half training": o.half or NOT_COMPUTED, "verdict": o.verdict,
+                     "regime": o.regime, "images per run": f"{o.images:,}" if o.images is not None else "",
+                     "plateau": o.plateau or "", "half training": o.half or NOT_COMPUTED, "verdict": o.verdict,
                      "active latents": o.values.get("active_verdict", "")})
     table = pd.DataFrame(rows, columns=["claim", "in the paper", "quantity", "interval", "threshold", "seeds", "regime",
-                                        "half training", "verdict", "active latents"])
-    blank = [c for c in ("in the paper", "quantity", "regime", "active latents") if (table[c] == "").all()]
+                                        "images per run", "plateau", "half training", "verdict", "active latents"])
+    blank = [c for c in ("in the paper", "quantity", "regime", "images per run", "plateau", "active latents")
+             if (table[c] == "").all()]
     return table.drop(columns=blank)
 
 

@@ -17,6 +17,7 @@ from rtc.claims import (
     all_cells_verdict,
     bootstrap_interval,
     interval_verdict,
+    log_ratio_interval,
     seed_interval,
 )
 from rtc.gaussian import sample_tc
@@ -93,14 +94,18 @@ def single_cell(stage: Stage, rows, quantity: str, threshold: float, side: str, 
 
 def ratio_cell(stage: Stage, pairs, quantity: str, threshold: float, side: str, label: str, *, minus: float = 0.0,
                repeats: int, seed: int) -> Cell:
-    """b/a − ``minus`` of ``quantity`` over same-seed pairs (a, b) of runs: the mean of the per-seed values with
-    its interval ("paired seeds") when ≥ 2 pairs have it finite, else a bootstrap over the images both runs of the
-    one pair encoded (the same images: claim_stage seeds them alike)."""
+    """b/a − ``minus`` of ``quantity`` over same-seed pairs (a, b) of runs. With ≥ 2 pairs whose values are both
+    positive and finite: on the log scale — the geometric mean of the per-seed ratios with the exponentiated
+    Student-t interval of their mean log (:func:`rtc.claims.log_ratio_interval`, "paired seeds (log ratio)"; it
+    never leaves (0, ∞)), minus ``minus``. Else a bootstrap over the images both runs of the one pair encoded
+    (the same images: claim_stage seeds them alike)."""
     t = stage.table
     vals = [(a, b, t.at[b, quantity] / t.at[a, quantity] - minus) for a, b in pairs
             if t.at[a, quantity] != 0 and math.isfinite(t.at[a, quantity]) and math.isfinite(t.at[b, quantity])]
-    if len(vals) >= 2:
-        iv = dataclasses.replace(seed_interval([v for *_, v in vals]), basis="paired seeds")
+    positive = [(a, b) for a, b, _ in vals if t.at[a, quantity] > 0 and t.at[b, quantity] > 0]
+    if len(positive) >= 2:
+        r = log_ratio_interval([t.at[b, quantity] for _, b in positive], [t.at[a, quantity] for a, _ in positive])
+        iv = dataclasses.replace(r, estimate=r.estimate - minus, lo=r.lo - minus, hi=r.hi - minus)
     elif len(vals) == 1 or (len(pairs) == 1 and not vals):
         a, b = vals[0][:2] if vals else pairs[0]
         ea, eb = stage_codes(stage, a), stage_codes(stage, b)
