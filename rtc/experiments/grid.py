@@ -6,6 +6,7 @@ Executing a grid is :func:`rtc.sweep.run_grid` (Ray); one run is :func:`rtc.expe
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -19,13 +20,14 @@ import yaml
 from rtc._validate import Config, ConfigError, _type_name, fits, is_integer
 from rtc.data import DATASETS
 from rtc.models import MODELS, TrainConfig
+from rtc.models.runfiles import FINAL, CheckpointError, read_run_file
 from rtc.paths import find_root
 
-from .results import cached_result, default_results_dir
+from .results import RUNS, cached_result, default_results_dir, run_dir
 from .specs import EVAL_PRESETS, DatasetSpec, EvalSettings, RunSpec, check_resources, run_settings
 
 __all__ = ["GridSpec", "Resources", "GridError", "load_grid", "validate_grid", "grid_key", "grid_runs", "cached_row",
-           "estimate_seconds", "dry_run", "STEP_SECONDS", "EVAL_SECONDS"]
+           "pooled_seeds", "pooled_text", "estimate_seconds", "dry_run", "STEP_SECONDS", "EVAL_SECONDS"]
 
 
 class GridError(ConfigError):
@@ -226,6 +228,64 @@ def grid_runs(profile: str | dict, grids=None, *, root: str | Path | None = None
                 seen.add(spec)
                 out.append(spec)
     return out
+
+
+def pooled_seeds(runs, *, results_dir: str | Path | None = None) -> list[RunSpec]:
+    """The runs of the results cache that differ from one of ``runs`` only in the seed — the seeds another build
+    (another seed set of the same profile) trained — and got at least as far: trained to the run's ``steps`` with
+    its weights kept there, under today's training code. As :class:`RunSpec` s with the settings of the run they
+    pool with, in the order of ``runs`` then seed; none of ``runs`` itself. Reads ``config.json`` and ``final.pt``
+    of each run folder; trains nothing (their evaluation at ``steps`` may still be missing: ``run_grid`` computes
+    it, without training). Seeds pooled this way were never chosen by looking at results: every seed a build of
+    this profile trained enters, learned or not (the chapters' learning check applies to them alike)."""
+    root = Path(results_dir) if results_dir is not None else default_results_dir()
+    found: dict[tuple, set] = {}
+    for cfg_file in sorted((root / RUNS).glob("*/config.json")):
+        try:
+            doc = json.loads(cfg_file.read_text())
+            c = TrainConfig.from_mapping(doc["config"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # not a run of this code (rtc.cache lists it as stale)
+        found.setdefault(_pool_key(c, doc.get("data", {}).get("name")), set()).add(c.seed)
+    out, have = [], {(_pool_key(s.config, s.dataset.name), s.config.seed) for s in runs}
+    datasets: dict = {}
+    for spec in runs:
+        for seed in sorted(found.get(_pool_key(spec.config, spec.dataset.name), ())):
+            if (_pool_key(spec.config, spec.dataset.name), seed) in have:
+                continue
+            other = dataclasses.replace(spec, config=dataclasses.replace(spec.config, seed=seed))
+            if other.dataset not in datasets:
+                datasets[other.dataset] = other.dataset.load()
+            if _reached(run_dir(other.config, datasets[other.dataset], root), other.config.steps):
+                out.append(other)
+                have.add((_pool_key(spec.config, spec.dataset.name), seed))
+    return out
+
+
+def pooled_text(extra) -> str:
+    """One sentence naming the runs :func:`pooled_seeds` found, cell by cell (model, strength, dataset: seeds)."""
+    if not extra:
+        return "No run of another seed set of this profile was in the cache: every cell has the profile's seeds."
+    cells: dict = {}
+    for s in extra:
+        cells.setdefault((s.config.model, s.config.strength, s.dataset.name), []).append(s.config.seed)
+    parts = [f"{m} {st:g} on {ds}: seed{'s' if len(v) > 1 else ''} {', '.join(map(str, v))}"
+             for (m, st, ds), v in cells.items()]
+    return (f"Besides the profile's seeds, {len(extra)} run(s) of other seed sets of this profile were in the cache "
+            f"and join their cells ({'; '.join(parts)}).")
+
+
+def _pool_key(config: TrainConfig, dataset) -> str:
+    return json.dumps({**config.key_dict(), "seed": None, "dataset": dataset}, sort_keys=True, default=str)
+
+
+def _reached(rd: Path, steps: int) -> bool:
+    """Has the run in ``rd`` (under today's training code: its key) kept its weights at ``steps``?"""
+    try:
+        state = read_run_file(rd / FINAL, "")
+    except (FileNotFoundError, CheckpointError):
+        return False
+    return int(state.get("step", 0)) == steps or steps in state.get("snapshots", [])
 
 
 # ---------------------------------------------------------------------------------------------------------------
