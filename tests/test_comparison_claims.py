@@ -12,6 +12,7 @@ import pytest
 from rtc.claims import Thresholds, verdict_table
 from rtc.experiments.comparison import (
     CLAIMS,
+    DISPARITY_FLOOR,
     QUANTITIES,
     Stage,
     check_claims,
@@ -21,6 +22,7 @@ from rtc.experiments.comparison import (
     claim_revised_lower,
     claim_rtc_recon,
     claim_tc_sap,
+    disparity_readings,
 )
 from rtc.models.encoding import Encoding
 
@@ -146,8 +148,19 @@ def _pairs(van, rev, van_tc, rev_tc, *, strength=10, van_ts=None, rev_ts=None):
 ])
 def test_revised_lower_paired_by_seed(rev, want):
     o = claim_revised_lower(stage(_pairs("factor_vae", "rtc_vae", [4.0, 3.0, 5.0], rev)), T, **FAST)
-    assert o.verdict == want and o.interval.basis == "paired seeds" and o.seeds == 3
-    assert o.interval.estimate == pytest.approx(np.mean(np.array(rev) / [4.0, 3.0, 5.0]))
+    assert o.verdict == want and o.interval.basis == "paired seeds (log ratio)" and o.seeds == 3
+    # the geometric mean of the same-seed ratios (the mean on the log scale)
+    assert o.interval.estimate == pytest.approx(np.exp(np.mean(np.log(np.array(rev) / [4.0, 3.0, 5.0]))))
+
+
+def test_a_ratio_interval_never_goes_below_zero():
+    """Ratios of positive quantities judged on the log scale: spread-out ratios (0.05, 0.9, 2.0) give a Student-t
+    interval of the plain ratios that reaches below 0; the log-ratio interval stays in (0, ∞) and brackets the
+    geometric mean."""
+    o = claim_revised_lower(stage(_pairs("factor_vae", "rtc_vae", [4.0, 3.0, 5.0], [0.2, 2.7, 10.0])), T, **FAST)
+    plain = np.array([0.05, 0.9, 2.0])
+    assert plain.mean() - 2.92 * plain.std(ddof=1) / np.sqrt(3) < 0   # what the old interval did
+    assert 0 < o.interval.lo < o.interval.estimate < o.interval.hi and o.verdict == "inconclusive"
 
 
 def test_revised_lower_is_one_claim_in_two_parts():
@@ -156,7 +169,8 @@ def test_revised_lower_is_one_claim_in_two_parts():
                   van_ts=[0.1, 0.1, 0.1], rev_ts=[0.4, 0.3, 0.5])   # TC_sample 4× the vanilla one
     o = claim_revised_lower(stage(rows), T, **FAST)
     assert o.verdict == "confirmed" and o.values["second_verdict"] == "refuted"
-    assert "Second part" in o.evidence and o.values["second_interval"].estimate == pytest.approx(4.0)
+    geo = np.exp(np.mean(np.log([4.0, 3.0, 5.0])))  # the geometric mean of the ratios 4, 3, 5 (over 0.1)
+    assert "Second part" in o.evidence and o.values["second_interval"].estimate == pytest.approx(geo)
 
 
 def test_revised_lower_one_seed_bootstraps_the_pair_over_the_same_images():
@@ -190,7 +204,7 @@ def test_rtc_recon_paired_seeds_and_one_seed():
     rows = ([row("rtc_vae", 10, i, recon=100.0 + i, band_share=0.9) for i in range(3)]
             + [row("rtc_vae", 20, i, recon=r, band_share=0.9) for i, r in enumerate((120.0, 125.0, 118.0))])
     o = claim_rtc_recon(stage(rows), T, **FAST)
-    assert o.verdict == "confirmed" and o.interval.basis == "paired seeds"
+    assert o.verdict == "confirmed" and o.interval.basis == "paired seeds (log ratio)"
     for r, v in zip(rows[3:], (101.0, 102.0, 101.5), strict=True):
         r["recon"] = v
     assert claim_rtc_recon(stage(rows), T, **FAST).verdict == "refuted"       # < 5 % worse
@@ -309,3 +323,29 @@ def test_claims_read_the_one_threshold_registry():
     assert claim_disparity(s, "factor_vae", T, **FAST).verdict == "confirmed"
     assert claim_disparity(s, "factor_vae", Thresholds.from_mapping({"disparity_abs": 1.0}), **FAST).verdict \
         == "refuted"
+
+
+# ---------------------------------------------------------------------------------------- Fig. 3 right, three ways
+
+def test_no_disparity_read_three_ways_known_answers():
+    """RTC-VAE's disparity 0.8 nats on a TC_mean of 5 against FactorVAE's 8 nats: not below the absolute 0.25 nats,
+    but 16 % of its TC_mean (< 25 %) and a tenth of the vanilla model's (≤ 0.25×)."""
+    rows = []
+    for i in range(3):
+        rows.append(row("factor_vae", 10, i, tc_mean=20.0, tc_sample=12.0 + 0.1 * i))
+        rows.append(row("rtc_vae", 10, i, tc_mean=5.0, tc_sample=4.2 + 0.01 * i, band_share=0.9))
+    r = disparity_readings(stage(rows), T).set_index("reading")
+    assert r.loc["absolute (nats)", "verdict"] == "refuted"
+    assert r.loc["relative (share of TC_mean)", "verdict"] == "confirmed"
+    ratio = r.loc["ratio to vanilla (paired, log scale)"]
+    assert ratio["verdict"] == "confirmed" and ratio["cell"] == "RTC-VAE / FactorVAE 10"
+    assert ratio["value"].startswith("0.10") and "log ratio" in ratio["value"]
+
+
+def test_a_single_run_is_described_not_judged_and_a_vanished_disparity_is_floored():
+    rows = [row("factor_vae", 10, 0, tc_mean=20.0, tc_sample=12.0),
+            row("rtc_vae", 10, 0, tc_mean=5.0, tc_sample=5.5, band_share=0.9)]  # negative disparity
+    r = disparity_readings(stage(rows), T)
+    assert set(r["verdict"]) == {"single run"} and r["value"].str.startswith("single run").all()
+    ratio = r.set_index("reading").loc["ratio to vanilla (paired, log scale)", "value"]
+    assert ratio == f"single run: {DISPARITY_FLOOR / 8.0:.3g}"

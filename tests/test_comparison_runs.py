@@ -26,7 +26,6 @@ from rtc.experiments.comparison import (
     run_labels,
     seed_cells,
     shown_run_table,
-    snapshot_trace,
     tc_estimator_text,
     tc_mean_side_by_side,
     theorem1_row,
@@ -205,20 +204,6 @@ def test_traced_runs_pick_the_documented_run():
         traced_runs(t.iloc[:0])
 
 
-def test_snapshot_trace_encodes_each_snapshot_once_and_the_final_weights_last():
-    ds = TwoFactors()
-    run = FakeRun(snapshots=[2, 4, 6])
-    trace = snapshot_trace(run, ds, n=64, seed=3)
-    assert trace["step"].tolist() == [2, 4, 6]
-    assert run.loaded == [2, 4, "final"]            # snapshot 6 holds the final weights: not loaded again
-    final = representation_stats(encode(LinearVAE(WEIGHT), ds, n=64, seed=3))
-    assert trace.iloc[-1]["var_sum"] == pytest.approx(final["var_sum"]) and trace.iloc[-1]["active_dims"] == 3
-    # a snapshot's weights are the final ones scaled by step/steps (FakeRun): its row is that encoder's
-    half = representation_stats(encode(LinearVAE(WEIGHT * 2 / 6), ds, n=64, seed=3))
-    assert trace.iloc[0]["tc_mean"] == pytest.approx(half["tc_mean"])
-    assert snapshot_trace(FakeRun(snapshots=[3]), ds, n=16)["step"].tolist() == [3, 6]
-
-
 def test_variance_band_summary_known_answer():
     log = pd.DataFrame({"step": [1, 2, 3, 4], "eta": [10.0, 12.0, 0.0, 1.5], "var_sum": [0.5, 0.5, 0.02, 0.05]})
     assert variance_band_summary(log) == {"final_eta": 1.5, "varsum_final": pytest.approx(0.035), "band_share": 50.0}
@@ -366,3 +351,33 @@ def test_disparity_spectrum_finds_a_planted_near_null_direction():
     assert s["smallest_share"] > 0.95
     independent = disparity_spectrum(rng.standard_normal((20_000, 4)), rng.standard_normal((20_000, 4)))
     assert abs(independent["disparity"]) < 0.01
+
+
+def test_mechanism_row_splits_passive_latents_from_a_near_null_direction():
+    """Nine active latents (two nearly collinear: λ_min(Corr µ) ≈ 1e-3, in-band noise) and one passive latent (µ
+    nearly constant, σ = 1: prior noise). Var µ > 0.01 and Var µ > E σ² both count 9 active; TC over the active
+    latents leaves the passive one out; the disparity's smallest direction is the planted pair."""
+    from rtc.experiments.comparison import active_control, mechanism_row
+    from rtc.gaussian import sample_tc
+    from rtc.models.encoding import Encoding
+
+    rng = np.random.default_rng(1)
+    n, d = 100_000, 10
+    mu = rng.standard_normal((n, d))
+    mu[:, 1] = mu[:, 0] + np.sqrt(2e-3) * rng.standard_normal(n)
+    mu[:, 9] = 1e-3 * rng.standard_normal(n)                  # passive: Var µ = 1e-6
+    sigma = np.full((n, d), np.sqrt(0.003))
+    sigma[:, 9] = 1.0
+    z = mu + sigma * rng.standard_normal((n, d))
+    row = mechanism_row(Encoding(mu, sigma, z, None, np.zeros(n)))
+    assert row["active"] == row["active_snr"] == 9
+    assert row["lmin_mu"] == pytest.approx(1e-3, rel=0.15) and row["smallest_share"] > 0.9
+    assert row["tc_mean_active"] == pytest.approx(sample_tc(mu[:, :9]), rel=1e-9)
+    assert row["sigma2"] == pytest.approx((0.003 * 9 + 1.0) / 10)
+    mech = pd.DataFrame([dict(model="factor_vae", dataset="dsprites", strength=10.0, seed=0, tc_mean_active=2.0,
+                              tc_mean=9.0),
+                         dict(model="rtc_vae", dataset="dsprites", strength=10.0, seed=0, tc_mean_active=1.0,
+                              tc_mean=1.5),
+                         dict(model="rtc_vae", dataset="dsprites", strength=10.0, seed=1, tc_mean_active=1.0,
+                              tc_mean=1.5)])
+    assert active_control(mech) == {"n": 1, "vanilla_active": 2.0, "revised_all": 1.5}

@@ -55,7 +55,7 @@ import time
 import pandas as pd
 import torch
 
-from rtc.claims import LEVEL, THRESHOLDS, observation_texts, verdict_table, with_active
+from rtc.claims import LEVEL, THRESHOLDS, observation_texts, verdict_table, with_active, with_budget
 from rtc.experiments import default_results_dir
 from rtc.experiments.disintegration import (
     DESCRIPTIVE_RUNS,
@@ -90,6 +90,7 @@ from rtc.experiments.disintegration.plots import (
     score_matrices_figure,
     suppression_figure,
 )
+from rtc.experiments.grid import pooled_seeds, pooled_text
 from rtc.report import glue_figure, glue_values, markdown_table, number_text, rho_text, run_label
 from rtc.sweep import grid_runs, run_grid
 
@@ -250,6 +251,8 @@ display(Markdown(markdown_table(
 
 # %%
 runs = grid_runs(profile)
+n_profile = len(runs)
+runs += pooled_seeds(runs, results_dir=default_results_dir())  # other seed sets' runs
 table, results = run_grid(runs, results_dir=default_results_dir(), progress=False)
 encodings = encode_runs(results, n=encode_n, seed=seed)
 factors_all = analyse_runs(results, encodings, max_points=knn_max_points,
@@ -264,7 +267,8 @@ factors_half = analyse_runs(results, half_encodings, max_points=knn_max_points,
 glue_values({"n-runs": len(runs), "n-half": sum(e is not None for e in half_encodings), "half-n": half_n})
 
 # %% tags=["hide-input"]
-display(Markdown("The grid: seeds per model, dataset and strength.\n\n" + markdown_table(
+display(Markdown(pooled_text(runs[n_profile:]) + " The grid: seeds per model, dataset and strength.\n\n"
+                 + markdown_table(
     pd.DataFrame([dict(model=r.config.model, dataset=r.dataset.name, strength=r.config.strength, seed=r.config.seed)
                   for r in results])
     .groupby(["model", "dataset", "strength"]).seed.agg(lambda s: ", ".join(map(str, sorted(s)))).reset_index())))
@@ -537,6 +541,10 @@ else:
 # Every claim is judged twice: over all latents and over each run's active ones (Var µ_k > 0.01;
 # `check_claims_active`). A latent whose mean barely varies can still score on R² or MI, which ignore scale, so
 # the two views can differ; where they do, the verdict says so.
+#
+# Every verdict names the images per run it rests on. These quantities are measured at half training and at the
+# end only, not along training, so no plateau can be shown: a claim whose interval lies on one side reads **holds,
+# still moving** or **not reproduced, still moving** (`rtc.claims.with_budget`), never confirmed or refuted.
 
 # %%
 claims = check_claims(factors_all, encodings, thresholds, half=factors_half,
@@ -546,6 +554,9 @@ active = check_claims_active(results, encodings, half_encodings, thresholds,
                              max_points=knn_max_points, repeats=bootstrap_repeats,
                              seed=seed)
 claims = with_active(claims, active)
+images = min(r.config.steps * r.config.batch_size for r in results)
+for o in claims.values():
+    with_budget(o, images, None, "measured at half training and at the end only")
 
 # %% tags=["hide-cell"]
 glue_values(observation_texts(claims))

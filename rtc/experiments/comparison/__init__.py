@@ -18,8 +18,11 @@ and the runs' :class:`rtc.experiments.RunResult` s in the same order) and then c
   9b, 9d and §5.2's DIP-VAE and RTC-VAE claims), each a quantity with a 90 % interval — over seeds, paired by seed,
   or over the images of a one-seed run — judged against a threshold of :class:`rtc.claims.Thresholds`, at the end
   and at half training; :func:`rtc.claims.verdict_table` sets them side by side;
-- :func:`traced_runs`, :func:`snapshot_trace`, :func:`variance_band_summary`, :func:`traversal_inputs` — what
-  training did (TC over training from the weight snapshots, RTC-VAE's η and variance term) for one run per model;
+- :func:`with_trajectories` — each claim followed along training: the plateau test of the quantities it rests on
+  (:data:`CLAIM_CURVES`, :func:`claim_plateau`, on every run's curve), its budget in images per run, and the
+  verdict words that need a plateau (:func:`rtc.claims.trajectory_verdict`);
+- :func:`traced_runs`, :func:`variance_band_summary`, :func:`traversal_inputs` — what training did (RTC-VAE's η
+  and variance term, and the run's curve) for one run per model;
 - :func:`pair_codes`, :func:`pair_summary`, :func:`pair_sentence` — the most dependent latent pairs of a run;
 - :func:`theorem1_table`, :func:`theorem1_summary` — Theorem 1's noise range and bound on every trained encoder;
 - :func:`run_labels` (:func:`rtc.report.run_label` per row), :func:`run_table`, :func:`shown_run_table`,
@@ -28,7 +31,9 @@ and the runs' :class:`rtc.experiments.RunResult` s in the same order) and then c
 
 Verdict words: ``confirmed`` / ``refuted`` (the whole interval on the claim's side of its threshold / on the other
 side), ``inconclusive`` (the interval straddles it, or no learned run in the paper's regime to judge) and ``not
-converged`` (confirmed at the end of training and refuted at half training, or the reverse).
+converged`` (confirmed at the end of training and refuted at half training, or the reverse); ``holds, still
+moving`` / ``not reproduced, still moving`` (confirmed / refuted at the end of training, the quantity not shown to
+plateau). Every verdict names the images per run it rests on.
 
 The package's modules, in the order the chapter calls them: :mod:`.constants` (models, labels, claims, columns),
 :mod:`.labels` (run labels), :mod:`.learning` (baseline, learned, disparity, regime), :mod:`.stage` and
@@ -68,7 +73,11 @@ from .learning import (
     trained_reconstruction,
 )
 from .mechanism import (
+    SNR_ACTIVE,
+    active_control,
     disparity_spectrum,
+    mechanism_row,
+    mechanism_table,
     noise_range,
     pair_codes,
     pair_sentence,
@@ -77,16 +86,20 @@ from .mechanism import (
     theorem1_summary,
     theorem1_table,
 )
+from .readings import DISPARITY_FLOOR, disparity_readings
 from .stage import Stage, claim_stage
 from .tables import describe_grid, paper_cost, run_table, shown_run_table, tc_mean_side_by_side
-from .traces import snapshot_trace, traced_runs, traversal_inputs, variance_band_summary
+from .traces import traced_runs, traversal_inputs, variance_band_summary
+from .trajectory import CLAIM_CURVES, claim_plateau, with_trajectories
 
 __all__ = ["PAIRS", "REVISED", "LABELS", "MODELS", "SIDE_MODELS", "CLAIMS", "QUANTITIES", "STAGE_COLUMNS", "Stage",
            "mean_image_baseline", "add_learning", "trained_reconstruction", "add_disparity", "add_regime",
            "claim_stage", "tc_estimator_text", "seed_cells", "one_seed_text", "claim_disparity",
            "claim_revised_lower", "claim_rtc_recon", "claim_tc_sap", "claim_lower_than_factor_vae",
            "claim_pairwise", "learning_summary", "check_claims", "run_labels", "traced_runs",
-           "snapshot_trace", "variance_band_summary", "traversal_inputs", "pair_codes", "pair_summary",
+           "variance_band_summary", "traversal_inputs", "pair_codes", "pair_summary",
            "pair_sentence", "disparity_spectrum", "noise_range", "theorem1_row", "theorem1_table",
            "theorem1_summary", "run_table", "shown_run_table", "tc_mean_side_by_side", "TABLE_COLUMNS",
-           "describe_grid", "paper_cost"]
+           "describe_grid", "paper_cost", "CLAIM_CURVES", "claim_plateau", "with_trajectories",
+           "DISPARITY_FLOOR", "disparity_readings", "SNR_ACTIVE", "mechanism_row", "mechanism_table",
+           "active_control"]

@@ -1,5 +1,6 @@
-"""The mechanism on trained encoders: the most dependent latent pairs of a run, and Theorem 1's noise range and
-bound on every run."""
+"""The mechanism on trained encoders: the most dependent latent pairs of a run, where a run's disparity comes from
+(its eigen-directions, passive latents and the noise level: :func:`mechanism_table`), and Theorem 1's noise range
+and bound on every run."""
 from __future__ import annotations
 
 import math
@@ -7,17 +8,23 @@ import math
 import numpy as np
 import pandas as pd
 
+from rtc.gaussian import sample_tc
 from rtc.mixture_tc import theorem1_bound
 from rtc.models import encode, representation_stats
-from rtc.models.encoding import active_latents
+from rtc.models.encoding import active_latents, latent_variances
 
 from ..columns import need_columns
 from ..dependence import pairwise_dependence
 from ..selection import find_run
 from .constants import PAIRS
+from .stage import Stage
 
 __all__ = ["pair_codes", "pair_summary", "pair_sentence", "disparity_spectrum", "noise_range", "theorem1_row",
-           "theorem1_table", "theorem1_summary"]
+           "theorem1_table", "theorem1_summary", "SNR_ACTIVE", "mechanism_row", "mechanism_table", "active_control"]
+
+# A latent whose mean varies more over the images than its noise on average (Var µ_k > SNR_ACTIVE · E σ_k²): an
+# activity criterion relative to the noise, beside the absolute one (Var µ_k > 0.01, rtc.models.encoding).
+SNR_ACTIVE = 1.0
 
 
 def pair_codes(results, datasets: dict, model: str, dataset: str = "dsprites", *, n: int = 2000, k: int = 3,
@@ -148,3 +155,46 @@ def theorem1_summary(theorem: pd.DataFrame) -> dict:
             "ratio_median": float(np.median(theorem["c2"] / theorem["c1"])),
             "c2_revised": float(theorem.loc[rev, "c2"].median()) if rev.any() else math.nan,
             "c2_vanilla": float(theorem.loc[~rev, "c2"].median()) if (~rev).any() else math.nan}
+
+
+def mechanism_row(enc) -> dict:
+    """Where one run's disparity comes from (``enc``: µ, σ, z (N, L) of N images): ``disparity`` (TC_mean −
+    TC_sample, nats), ``lmin_mu`` (the smallest eigenvalue of Corr µ) and ``smallest_share`` (the share of the
+    disparity its one direction carries, :func:`disparity_spectrum`), ``sigma2`` (E σ² averaged over the latents),
+    ``active`` (Var µ_k > 0.01) and ``active_snr`` (Var µ_k > :data:`SNR_ACTIVE` · E σ_k²), and TC_mean over the
+    active latents (``tc_mean_active``: 0 with fewer than two)."""
+    spec = disparity_spectrum(enc.mu, enc.z)
+    s2 = (np.asarray(enc.sigma, dtype=np.float64) ** 2).mean(0)
+    act = active_latents(enc.mu)
+    return dict(disparity=spec["disparity"], lmin_mu=spec["smallest"], smallest_share=spec["smallest_share"],
+                sigma2=float(s2.mean()), active=int(act.sum()),
+                active_snr=int((latent_variances(enc.mu) > SNR_ACTIVE * s2).sum()),
+                tc_mean_active=sample_tc(enc.mu[:, act]) if act.sum() >= 2 else 0.0,
+                tc_mean=sample_tc(enc.mu))
+
+
+def mechanism_table(stage: Stage) -> pd.DataFrame:
+    """:func:`mechanism_row` of every learned run of ``stage`` (:func:`claim_stage`: its codes), one row per run in
+    table order, with model, dataset, strength and seed."""
+    need_columns(stage.table, ["model", "dataset", "strength", "seed", "learned"])
+    rows = []
+    for i, r in stage.table.iterrows():
+        if bool(r["learned"]) and stage.codes.get(i) is not None:
+            rows.append(dict(model=r["model"], dataset=r["dataset"], strength=r["strength"], seed=r["seed"],
+                             **mechanism_row(stage.codes[i])))
+    return pd.DataFrame(rows, columns=["model", "dataset", "strength", "seed", "disparity", "lmin_mu",
+                                       "smallest_share", "sigma2", "active", "active_snr", "tc_mean_active",
+                                       "tc_mean"])
+
+
+def active_control(mech: pd.DataFrame, vanilla: str = "factor_vae", revised: str = "rtc_vae") -> dict:
+    """Passive latents carry the gap between mean and sampled representations (Bonheme & Grzes, 2021): the vanilla
+    model's TC_mean over its active latents against the revised model's over all of them, same seed and strength
+    on dSprites (a :func:`mechanism_table`). ``n`` pairs, the mean of each (NaN without pairs)."""
+    need_columns(mech, ["model", "dataset", "strength", "seed", "tc_mean_active", "tc_mean"])
+    d = mech[mech["dataset"] == "dsprites"]
+    a = d[d["model"] == vanilla].set_index(["strength", "seed"])["tc_mean_active"]
+    b = d[d["model"] == revised].set_index(["strength", "seed"])["tc_mean"]
+    both = a.index.intersection(b.index)
+    return {"n": len(both), "vanilla_active": float(a[both].mean()) if len(both) else math.nan,
+            "revised_all": float(b[both].mean()) if len(both) else math.nan}

@@ -1,5 +1,5 @@
-"""What training did, for one run per model: which run is traced, TC over its weight snapshots, RTC-VAE's η rule
-in its training log, and what a latent traversal of its final model needs."""
+"""What training did, for one run per model: which run is traced, RTC-VAE's η rule in its training log, and what a
+latent traversal of its final model needs (its TC along training is its curve: :mod:`rtc.experiments.curves`)."""
 from __future__ import annotations
 
 import math
@@ -7,14 +7,14 @@ import math
 import numpy as np
 import pandas as pd
 
-from rtc.models import encode, representation_stats
+from rtc.models import encode
 from rtc.models.encoding import active_latents, latent_kl
 from rtc.models.eta import BAND, band_share
 
 from ..columns import need_columns
 from .constants import MODELS
 
-__all__ = ["traced_runs", "snapshot_trace", "variance_band_summary", "traversal_inputs"]
+__all__ = ["traced_runs", "variance_band_summary", "traversal_inputs"]
 
 
 def traced_runs(table: pd.DataFrame, models=MODELS, *, strength: float = 10.0) -> dict[str, int]:
@@ -38,26 +38,6 @@ def traced_runs(table: pd.DataFrame, models=MODELS, *, strength: float = 10.0) -
                 out[m] = int(cand[np.argmin(np.abs(np.log(strengths[cand] / strength)))])
                 break
     return out
-
-
-def snapshot_trace(result, dataset, *, n: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """TC_mean, TC_sample (Gaussian, all and active dimensions), active dimensions, Σ E[σ²] and reconstruction of
-    every weight snapshot of a finished run and of its final weights, each on the same ``n`` images of
-    ``dataset`` (seeded). One row per step, in the order of ``result.snapshots`` then the last step.
-
-    ``result``: a :class:`rtc.experiments.RunResult` (``.config.steps``, ``.snapshots``, ``.load_snapshot(step)``,
-    ``.load_model()``) — nothing is trained."""
-    final = result.config.steps
-    # a snapshot at the last step holds the final weights: encode them once
-    steps = [k for k in result.snapshots if k != final]
-    rows = []
-    for step in steps + [final]:
-        model = result.load_model() if step == final else result.load_snapshot(step)
-        st = representation_stats(encode(model, dataset, n=n, seed=seed))
-        rows.append(dict(step=step, tc_mean=st["tc_mean"], tc_sample=st["tc_sample"],
-                         tc_mean_active=st["tc_mean_active"], tc_sample_active=st["tc_sample_active"],
-                         active_dims=st["active_dims"], var_sum=st["var_sum"], recon=st["recon"]))
-    return pd.DataFrame(rows)
 
 
 def variance_band_summary(log: pd.DataFrame | None, band=None) -> dict:
