@@ -335,10 +335,10 @@ def test_no_disparity_read_three_ways_known_answers():
         rows.append(row("factor_vae", 10, i, tc_mean=20.0, tc_sample=12.0 + 0.1 * i))
         rows.append(row("rtc_vae", 10, i, tc_mean=5.0, tc_sample=4.2 + 0.01 * i, band_share=0.9))
     r = disparity_readings(stage(rows), T).set_index("reading")
-    assert r.loc["absolute (nats)", "verdict"] == "refuted"
-    assert r.loc["relative (share of TC_mean)", "verdict"] == "confirmed"
+    assert r.loc["absolute (nats)", "interval lies"] == "not below"
+    assert r.loc["relative (share of TC_mean)", "interval lies"] == "below"
     ratio = r.loc["ratio to vanilla (paired, log scale)"]
-    assert ratio["verdict"] == "confirmed" and ratio["cell"] == "RTC-VAE / FactorVAE 10"
+    assert ratio["interval lies"] == "below" and ratio["cell"] == "RTC-VAE / FactorVAE 10"
     assert ratio["value"].startswith("0.10") and "log ratio" in ratio["value"]
 
 
@@ -346,6 +346,6 @@ def test_a_single_run_is_described_not_judged_and_a_vanished_disparity_is_floore
     rows = [row("factor_vae", 10, 0, tc_mean=20.0, tc_sample=12.0),
             row("rtc_vae", 10, 0, tc_mean=5.0, tc_sample=5.5, band_share=0.9)]  # negative disparity
     r = disparity_readings(stage(rows), T)
-    assert set(r["verdict"]) == {"single run"} and r["value"].str.startswith("single run").all()
+    assert set(r["interval lies"]) == {"single run"} and r["value"].str.startswith("single run").all()
     ratio = r.set_index("reading").loc["ratio to vanilla (paired, log scale)", "value"]
     assert ratio == f"single run: {DISPARITY_FLOOR / 8.0:.3g}"

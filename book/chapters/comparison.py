@@ -335,7 +335,8 @@ glue_figure("fig-comparison-fig3", fig)
 # TC_mean). The three readings side by side, end of training: the absolute and relative rules over seeds, and
 # the revised model's disparity as a share of its vanilla model's, same seed, on the log scale (at most
 # {glue:text}`t-none_ratio` ×; a disparity below {glue:text}`disparity-floor` nats counts as that much). A cell
-# with one run is described, not judged.
+# with one run is described, not judged. The table says where each interval lies against its threshold at the
+# end of training; it applies no plateau test, so it gives no verdicts — the claim's verdict is the one above.
 
 # %%
 display(Markdown(markdown_table(disparity_readings(full, thresholds))))

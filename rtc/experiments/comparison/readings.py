@@ -14,7 +14,7 @@ from .cells import pool, same_seed_pairs
 from .constants import LABELS, PAIRS
 from .stage import Stage
 
-__all__ = ["DISPARITY_FLOOR", "disparity_readings"]
+__all__ = ["DISPARITY_FLOOR", "SIDES", "disparity_readings"]
 
 # A disparity at or below this (nats) counts as this much in the ratio reading: a revised model whose disparity
 # vanishes (or is negative: sampling noise) has a ratio at or below DISPARITY_FLOOR / vanilla's, not an undefined
@@ -22,19 +22,25 @@ __all__ = ["DISPARITY_FLOOR", "disparity_readings"]
 DISPARITY_FLOOR = 0.01
 
 
+# Where a reading's interval lies against its threshold, at the end of training only: no plateau test here, so these
+# are not verdicts (rtc.claims.trajectory_verdict) — the claim's verdict is the chapter's table's.
+SIDES = {"confirmed": "below", "refuted": "not below", "inconclusive": "straddles"}
+
+
 def _row(reading: str, cell: str, values, threshold: float, iv) -> dict:
     if iv is None:
         shown = ", ".join(f"{v:.3g}" for v in values)
         return {"reading": reading, "cell": cell, "value": f"single run: {shown}" if len(values) == 1 else "no run",
-                "threshold": f"< {threshold:g}", "verdict": "single run" if len(values) == 1 else "inconclusive"}
+                "threshold": f"< {threshold:g}", "interval lies": "single run" if len(values) == 1 else "no run"}
     return {"reading": reading, "cell": cell, "value": iv.text(), "threshold": f"< {threshold:g}",
-            "verdict": interval_verdict(iv, threshold, side="below")}
+            "interval lies": SIDES[interval_verdict(iv, threshold, side="below")]}
 
 
 def disparity_readings(stage: Stage, t: Thresholds = THRESHOLDS) -> pd.DataFrame:
     """One row per (reading, revised cell) on the learned dSprites runs in the paper's regime (vanilla runs:
     learned): ``reading`` (absolute, relative, ratio to vanilla), ``cell``, ``value`` (the 90 % interval over
-    seeds, or the single run's value: a single run is described, never judged), ``threshold`` and ``verdict``."""
+    seeds, or the single run's value: a single run is described, never judged), ``threshold`` and where the
+    ``interval lies`` against it at the end of training (:data:`SIDES`: "below", "not below", "straddles")."""
     rows = []
     judged, _ = pool(stage.table, list(PAIRS) + list(PAIRS.values()), ["dsprites"])
     for van, rev in PAIRS.items():
@@ -56,4 +62,4 @@ def disparity_readings(stage: Stage, t: Thresholds = THRESHOLDS) -> pd.DataFrame
             ok = np.isfinite(num) & np.isfinite(den) & (den > 0)
             iv = log_ratio_interval(num[ok], den[ok]) if ok.sum() >= 2 else None
             rows.append(_row("ratio to vanilla (paired, log scale)", cell, num[ok] / den[ok], t.none_ratio, iv))
-    return pd.DataFrame(rows, columns=["reading", "cell", "value", "threshold", "verdict"])
+    return pd.DataFrame(rows, columns=["reading", "cell", "value", "threshold", "interval lies"])
