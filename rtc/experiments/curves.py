@@ -38,8 +38,8 @@ from rtc.models.eta import band_share
 
 from .store import eval_path
 
-__all__ = ["CurveSettings", "CURVE_FORMAT", "POINT_COLUMNS", "CorruptCurve", "curve_point", "curve_path",
-           "write_point", "read_point", "read_curve", "missing_points"]
+__all__ = ["CurveSettings", "CURVE_FORMAT", "correlation_eigenvalues", "POINT_COLUMNS", "CorruptCurve",
+           "curve_point", "curve_path", "write_point", "read_point", "read_curve", "missing_points"]
 
 CURVE_FORMAT = 1
 
@@ -70,12 +70,18 @@ class CorruptCurve(ValueError):
     """A cached curve point that cannot be read; the message names the file and says to delete it."""
 
 
+def correlation_eigenvalues(x) -> np.ndarray:
+    """(L,) the eigenvalues of the correlation matrix of ``x`` (N, L), ascending; all NaN when a latent is
+    constant (its correlations are undefined)."""
+    x = np.asarray(x, dtype=np.float64)
+    if np.any(x.std(axis=0) == 0):
+        return np.full(x.shape[1], np.nan)
+    return np.linalg.eigvalsh(np.corrcoef(x, rowvar=False))
+
+
 def _corr_min_eigenvalue(x: np.ndarray) -> float:
     """The smallest eigenvalue of the correlation matrix of ``x`` (N, L); NaN when a latent is constant."""
-    sd = x.std(axis=0)
-    if np.any(sd == 0):
-        return float("nan")
-    return float(np.linalg.eigvalsh(np.corrcoef(x, rowvar=False))[0])
+    return float(correlation_eigenvalues(x)[0])
 
 
 def curve_point(model, dataset, *, step: int, batch_size: int, log: dict, settings: CurveSettings) -> dict:

@@ -20,7 +20,7 @@ import yaml
 from rtc._validate import Config, ConfigError, _type_name, fits, is_integer
 from rtc.data import DATASETS
 from rtc.models import MODELS, TrainConfig
-from rtc.models.runfiles import FINAL, CheckpointError, read_run_file
+from rtc.models.runfiles import FINAL, CheckpointError, StepNotKept, read_run_file, weights_at
 from rtc.paths import find_root
 
 from .results import RUNS, cached_result, default_results_dir, run_dir
@@ -282,10 +282,10 @@ def _pool_key(config: TrainConfig, dataset) -> str:
 def _reached(rd: Path, steps: int) -> bool:
     """Has the run in ``rd`` (under today's training code: its key) kept its weights at ``steps``?"""
     try:
-        state = read_run_file(rd / FINAL, "")
-    except (FileNotFoundError, CheckpointError):
+        weights_at(rd, read_run_file(rd / FINAL, ""), steps)
+    except (FileNotFoundError, CheckpointError, StepNotKept):
         return False
-    return int(state.get("step", 0)) == steps or steps in state.get("snapshots", [])
+    return True
 
 
 # ---------------------------------------------------------------------------------------------------------------

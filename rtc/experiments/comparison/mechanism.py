@@ -14,6 +14,7 @@ from rtc.models import encode, representation_stats
 from rtc.models.encoding import active_latents, latent_variances
 
 from ..columns import need_columns
+from ..curves import correlation_eigenvalues
 from ..dependence import pairwise_dependence
 from ..selection import find_run
 from .constants import PAIRS
@@ -80,10 +81,6 @@ def pair_sentence(pairs: dict | None, label: str) -> str:
             f"beyond correlation per pair {s['mean_excess']:.2f} nats).")
 
 
-def _correlation_eigenvalues(x: np.ndarray) -> np.ndarray:
-    return np.linalg.eigvalsh(np.corrcoef(np.asarray(x, dtype=np.float64), rowvar=False))
-
-
 def disparity_spectrum(mu, z) -> dict:
     """Where a run's disparity TC_mean − TC_sample comes from, direction by direction.
 
@@ -97,7 +94,7 @@ def disparity_spectrum(mu, z) -> dict:
     mu, z = np.asarray(mu, dtype=np.float64), np.asarray(z, dtype=np.float64)
     if mu.ndim != 2 or mu.shape != z.shape or mu.shape[0] <= mu.shape[1]:
         raise ValueError(f"mu and z must be (N, L) alike with N > L, got {mu.shape} and {z.shape}")
-    eig_mu, eig_z = _correlation_eigenvalues(mu), _correlation_eigenvalues(z)
+    eig_mu, eig_z = correlation_eigenvalues(mu), correlation_eigenvalues(z)
     terms_mu, terms_z = -0.5 * np.log(eig_mu), -0.5 * np.log(eig_z)
     disparity = float(terms_mu.sum() - terms_z.sum())
     share = (terms_mu[0] - terms_z[0]) / disparity if disparity != 0 else math.nan
