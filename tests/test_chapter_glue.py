@@ -105,8 +105,13 @@ def _string_literals(code: str) -> set[str]:
 
 @functools.lru_cache(maxsize=None)
 def library_literals(root: Path = ROOT) -> frozenset[str]:
-    """The whole string literals of the library, ``rtc/**/*.py``."""
-    return frozenset().union(*(_string_literals(p.read_text()) for p in sorted((root / "rtc").rglob("*.py"))))
+    """The whole string literals of the library, ``rtc/**/*.py``, and the claim names of its claims registry
+    (``rtc/claims/registry.toml``: each written out there as ``[claims.<chapter>.<name>]``)."""
+    import tomllib
+
+    registry = tomllib.loads((root / "rtc" / "claims" / "registry.toml").read_text(encoding="utf-8"))
+    names = {name for claims in registry["claims"].values() for name in claims}
+    return frozenset(names).union(*(_string_literals(p.read_text()) for p in sorted((root / "rtc").rglob("*.py"))))
 
 
 def chapter_literals(source: Path) -> set[str]:

@@ -67,20 +67,34 @@ def _analysed(code, *, n=600, model="rtc_vae", seed=0):
 # ---------------------------------------------------------------------------------------------------------------
 
 def test_exists_over_several_runs():
-    # exact binomial intervals: 10 of 10 flagged, 0 of 10 controls → the difference's lower bound is
-    # 0.025^(1/10) − (1 − 0.025^(1/10)) = 0.383 > 0.25
+    # each run paired with its own control (exact McNemar): 10 of 10 flagged, controls clean → the share beyond the
+    # controls is 1 with lower bound 2 · 0.05^(1/10) − 1 = 0.482 > 0.25
     flagged = _table(*[_rows(r, seed=r, flag_nmi=(0,)) for r in range(10)])
-    o = check_exists(flagged, repeats=REPEATS)
-    assert o.verdict == "confirmed" and o.interval.lo == pytest.approx(2 * 0.025 ** 0.1 - 1) and o.seeds == 10
-    assert o.interval.basis == "runs against their controls (exact binomial)" and o.threshold == 0.25
+    o = check_exists(flagged)
+    assert o.verdict == "confirmed" and o.interval.lo == pytest.approx(2 * 0.05 ** 0.1 - 1) and o.seeds == 10
+    assert o.interval.basis == "runs against their own controls (exact McNemar)" and o.threshold == 0.25
+    assert o.values["discordant"] == (10, 0) and o.values["p"] == pytest.approx(2 * 0.5 ** 10)   # the sign test
     # four runs that all agree decide nothing (a Student t over 0/1 outcomes would have given the point [1, 1])
     assert check_exists(_table(*[_rows(r, seed=r, flag_nmi=(0,)) for r in range(4)])).verdict == "inconclusive"
+    # 7 of 8: decided where the unpaired difference of two shares (Bonferroni) could not be
+    seven = check_exists(_table(*[_rows(r, seed=r, flag_nmi=(0,) if r < 7 else ()) for r in range(8)]))
+    assert seven.verdict == "confirmed" and seven.interval.lo == pytest.approx(7 / 8 * (2 * 0.05 ** (1 / 7) - 1))
     assert check_exists(_table(*[_rows(r) for r in range(14)])).verdict == "refuted"           # no flag at all
     both = _table(*[_rows(r, flag_nmi=(0,), control=(0,)) for r in range(14)])                 # the control flags too
-    assert check_exists(both).verdict == "refuted"
+    assert check_exists(both).verdict == "refuted" and both is not None
     half = _table(*[_rows(r, flag_nmi=(0,) if r < 3 else ()) for r in range(6)])
     o = check_exists(half)
     assert o.verdict == "inconclusive" and o.interval.lo < 0.25 < o.interval.hi
+
+
+def test_paired_share_interval_known_answers():
+    from rtc.experiments.disintegration import paired_share_interval
+    iv = paired_share_interval(0, 0, 14)
+    assert iv.estimate == 0 and iv.hi == pytest.approx(1 - 0.05 ** (1 / 14)) and iv.lo == -iv.hi
+    iv = paired_share_interval(2, 2, 10)          # discordant both ways alike: centred on 0
+    assert iv.estimate == 0 and iv.lo == pytest.approx(-iv.hi)
+    with pytest.raises(ValueError, match="discordant pairs"):
+        paired_share_interval(6, 6, 10)
 
 
 def test_exists_has_nothing_to_judge_without_factorised_or_captured_runs():
@@ -93,30 +107,27 @@ def test_exists_has_nothing_to_judge_without_factorised_or_captured_runs():
     assert "other models (descriptive): 0 of 1" in check_exists(mixed).evidence
 
 
-def test_exists_one_seed_bootstraps_the_images():
+def test_exists_on_a_single_run_is_described_not_judged():
     split = synthetic_code("split", k=2, m=4, other_sizes=(4, 3), noise=0.02, seed=1)
-    table, codes = _analysed(split)
-    o = check_exists(table, codes, repeats=30)
-    assert o.verdict == "confirmed" and o.interval.basis.startswith("one seed") and o.seeds == 1
-    ident = synthetic_code("split", k=1, m=16, other_sizes=(4, 3), noise=0.02, seed=1)
-    table, codes = _analysed(ident)
-    assert check_exists(table, codes, repeats=30).verdict == "refuted"
-    with pytest.raises(ValueError, match="pass its codes"):
-        check_exists(table)
+    table, _ = _analysed(split)
+    o = check_exists(table)
+    assert o.verdict == "inconclusive" and o.interval is None and o.values["single"] and "Single run" in o.evidence
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # §5.4: suppression, flags from the other score
 # ---------------------------------------------------------------------------------------------------------------
 
-def _suppression_runs(diffs, *, flags=(0, 1), n_factors=6, noise=0.02, seed=0):
-    """Runs whose flagged factors (on both matrices) have a gap smaller by ``diffs[r]`` than the others."""
+def _suppression_runs(diffs, *, n_factors=6, noise=0.02, seed=0):
+    """Run r flags factor r mod n_factors (on both matrices), its gap smaller there by ``diffs[r]``: every factor is
+    flagged in some runs and not in the others."""
     rng = np.random.default_rng(seed)
     runs = []
     for r, d in enumerate(diffs):
         gaps = 0.8 + noise * rng.standard_normal(n_factors)
-        gaps[list(flags)] -= d
-        runs.append(_rows(r, seed=r, n_factors=n_factors, gaps_r2=gaps, gaps_nmi=gaps, flag_r2=flags, flag_nmi=flags))
+        k = r % n_factors
+        gaps[k] -= d
+        runs.append(_rows(r, seed=r, n_factors=n_factors, gaps_r2=gaps, gaps_nmi=gaps, flag_r2=(k,), flag_nmi=(k,)))
     return _table(*runs)
 
 
@@ -131,33 +142,24 @@ def test_suppression_table_takes_the_flag_from_the_other_matrix():
 
 @pytest.mark.parametrize("metric", ["sap", "mig"])
 def test_suppression_verdicts(metric):
-    o = check_suppression(_suppression_runs([0.6] * 4), metric, repeats=REPEATS)
-    assert o.verdict == "confirmed" and o.interval.lo > 0.1 and o.values["p"] < 0.05 and o.seeds == 4
-    o = check_suppression(_suppression_runs([0.0] * 4), metric, repeats=REPEATS)
+    """The same factor across runs: where it is flagged against where it is not."""
+    o = check_suppression(_suppression_runs([0.6] * 6), metric, repeats=REPEATS)
+    assert o.verdict == "confirmed" and o.interval.lo > 0.1 and o.values["factors"] == 6 and o.seeds == 6
+    assert o.interval.basis == "factors (unflagged − flagged runs of the same factor)"
+    assert "The rule this replaced (within runs)" in o.evidence
+    o = check_suppression(_suppression_runs([0.0] * 6), metric, repeats=REPEATS)
     assert o.verdict == "refuted" and o.interval.hi <= 0.1                   # flagged factors lose nothing
-    o = check_suppression(_suppression_runs([0.5, -0.3, 0.2, 0.0]), metric, repeats=REPEATS)
+    o = check_suppression(_suppression_runs([0.5, -0.3, 0.2, 0.0, 0.4, -0.2]), metric, repeats=REPEATS)
     assert o.verdict == "inconclusive" and o.interval.lo < 0.1 < o.interval.hi
-    o = check_suppression(_suppression_runs([0.6], flags=(0,)), metric, repeats=REPEATS)
-    assert o.verdict == "inconclusive" and "1 flagged" in o.summary and o.interval is None   # < min_cases
+    o = check_suppression(_suppression_runs([0.6, 0.0]), metric, repeats=REPEATS)      # one flagged case per factor
+    assert o.verdict == "inconclusive" and "2 flagged" in o.summary and o.interval is None   # < min_cases
 
 
-def test_suppression_one_seed_bootstraps_the_images_with_the_flags_fixed():
-    # factor 0 = d1 + d2 carried by two independent latents with equal R² (½ each): flagged on both matrices,
-    # its SAP and MIG gaps ≈ 0; factors 1 and 2 have a latent each (gap ≈ 1)
-    rng = np.random.default_rng(0)
-    d = rng.integers(4, size=(800, 2))
-    g = rng.integers(5, size=(800, 2))
-    factors = np.column_stack([d.sum(1), g])
-    codes = np.column_stack([d, g]).astype(float) + 0.02 * rng.standard_normal((800, 4))
-    enc = SimpleNamespace(mu=codes, factors=factors)
-    table = analyse_codes(codes, factors, max_points=800).assign(run=0, model="rtc_vae", dataset="x", strength=1.0,
-                                                                  seed=0, tc_mean=0.0)
-    th = Thresholds(min_cases=1)
-    for metric in ("sap", "mig"):
-        o = check_suppression(table, metric, [enc], th, repeats=50)
-        assert o.verdict == "confirmed" and o.interval.basis == "one seed (bootstrap over images, flags fixed)"
-    with pytest.raises(ValueError, match="pass its codes"):
-        check_suppression(table, "sap", None, th)
+def test_suppression_of_a_single_factor_is_described_not_judged():
+    two = _table(_rows(0, seed=0, n_factors=2, gaps_r2=[0.2, 0.8], gaps_nmi=[0.2, 0.8], flag_r2=(0,), flag_nmi=(0,)),
+                 _rows(1, seed=1, n_factors=2))
+    o = check_suppression(two, "sap", Thresholds.from_mapping({"min_cases": 1}))
+    assert o.verdict == "inconclusive" and o.values["single"] and "Single factor" in o.evidence and "0.6" in o.evidence
 
 
 def test_permutation_pvalue_rarely_rejects_a_null_and_always_a_strong_effect():
@@ -196,7 +198,7 @@ def test_distinct_verdicts():
                   _rows(3, "dip_vae_i", seed=1, n_factors=3, excess=[-0.4] * 3))
     assert check_distinct(wide).verdict == "inconclusive"   # 0.1 ± a wide interval over two seeds
     one = check_distinct(_distinct_runs(0.8, seeds=(0,)), repeats=REPEATS)
-    assert one.verdict == "confirmed" and one.interval.basis == "one seed (bootstrap over pairs)" and one.seeds == 1
+    assert one.verdict == "inconclusive" and one.interval is None and one.values["single"]
     no_dip = _table(*[_rows(r, "factor_vae", seed=r, n_factors=3) for r in range(3)])
     o = check_distinct(no_dip)
     assert o.verdict == "inconclusive" and "0 DIP-VAE" in o.summary
@@ -262,9 +264,9 @@ def test_verdict_table():
     assert list(t.columns) == ["claim", "in the paper", "quantity", "interval", "threshold", "seeds", "half training",
                                "verdict"]
     assert len(t) == len(CLAIMS) and t.threshold[0] == "> 0.25" and t.seeds[0] == 14
-    assert t["in the paper"].tolist() == ["§5.3", "§5.4", "§5.4", "§5.3", "§5.3"]
+    assert t["in the paper"].tolist() == ["§5.3", "§5.4, Figs 7, 8", "§5.4, Fig. 8", "§5.3, §6", "§5.3"]
     assert t.threshold.tolist()[-1] == "< −0.5 (inside ±0.5: refuted)"  # the trade-off's band
-    assert t["half training"][0] == "not computed" and t.interval[0].startswith("1.00 [0.54, 1.00] (90 % interval")
+    assert t["half training"][0] == "not computed" and t.interval[0].startswith("1.00 [0.61, 1.00] (90 % interval")
 
 
 def test_deficit_share_interval():
@@ -349,3 +351,20 @@ def test_check_claims_active_reuses_the_rows_of_runs_whose_latents_are_all_activ
     reused = check_claims_active(runs, encs, factors=full, repeats=50)
     assert {k: (o.verdict, o.evidence) for k, o in fresh.items()} == \
         {k: (o.verdict, o.evidence) for k, o in reused.items()}
+
+
+def test_check_claims_counts_learned_runs_only_and_marks_untestable_claims():
+    full = _table(*[_rows(r, seed=r, flag_nmi=(0,)) for r in range(10)], *[_rows(r, seed=r) for r in range(10, 14)])
+    every = check_claims(full, repeats=50)["exists"]
+    learned = check_claims(full, learned=range(10), repeats=50)["exists"]
+    assert every.values["runs"] == 14 and learned.values["runs"] == 10 and learned.verdict == "confirmed"
+    assert "Not learned (left out): rtc_vae s10, rtc_vae s11, rtc_vae s12, rtc_vae s13." in learned.evidence
+    o = check_claims(full, untestable={"distinct": "the DIP positive control fails"}, repeats=50)["distinct"]
+    assert o.verdict == "inconclusive" and o.summary.startswith("inconclusive: untestable at this budget — the DIP")
+
+
+def test_check_claims_without_a_learned_run_is_inconclusive():
+    full = _table(*[_rows(r, seed=r, flag_nmi=(0,)) for r in range(4)])
+    claims = check_claims(full, half=full, learned=[], repeats=50)
+    assert {o.verdict for o in claims.values()} == {"inconclusive"}
+    assert all("no learned run" in o.summary for o in claims.values())

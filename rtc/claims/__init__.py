@@ -21,8 +21,9 @@ from .intervals import (
     share_difference_interval,
     spearman_bootstrap,
 )
+from .registry import ClaimSpec, RegistryError, claim_spec, claim_specs, registry_table
 from .thresholds import FEW, LEVEL, MOST, THRESHOLDS, VERDICTS, Thresholds
-from .trends import PLATEAU_WORDS, Plateau, holm, log_ratio_interval, plateau_test, sign_test
+from .trends import PLATEAU_WORDS, Plateau, holm, log_ratio_interval, plateau_test, refute_pvalue, sign_test
 from .verdicts import (
     AGREEMENTS,
     NOT_COMPUTED,
@@ -58,4 +59,5 @@ __all__ = ["VERDICTS", "MOST", "FEW", "LEVEL", "Thresholds", "THRESHOLDS", "Obse
            "paired_difference", "equivalence_verdict", "threshold_text", "with_active", "verdict_table",
            "AGREEMENTS", "NOT_COMPUTED", "NOT_GLUED", "agreement", "stage_agreement", "compare_verdicts",
            "joint_verdict", "order_verdict", "all_cells_verdict", "below_band_verdict", "Plateau", "PLATEAU_WORDS",
-           "plateau_test", "log_ratio_interval", "holm", "sign_test"]
+           "plateau_test", "log_ratio_interval", "holm", "sign_test", "refute_pvalue", "ClaimSpec", "RegistryError",
+           "claim_spec", "claim_specs", "registry_table"]

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import binom
+from scipy.stats import t as student_t
 
 from rtc._validate import check_int, is_real
 
 from .intervals import Interval, _finite_1d, _level, _student
 from .thresholds import LEVEL
 
-__all__ = ["Plateau", "PLATEAU_WORDS", "plateau_test", "log_ratio_interval", "holm", "sign_test"]
+__all__ = ["Plateau", "PLATEAU_WORDS", "plateau_test", "log_ratio_interval", "refute_pvalue", "holm", "sign_test"]
 
 # What plateau_test says of a quantity along training: on a plateau, still moving, undecided (its interval
 # straddles ±δ), or not enough snapshots (fewer than min_points in the last part, or fewer than 2 seeds).
@@ -92,6 +93,27 @@ def log_ratio_interval(numerator, denominator, *, level: float = LEVEL) -> Inter
     ok = np.isfinite(a) & np.isfinite(b) & (a > 0) & (b > 0)
     iv = _student(np.log(a[ok] / b[ok]), _level(level), "paired seeds (log ratio)")
     return Interval(math.exp(iv.estimate), math.exp(iv.lo), math.exp(iv.hi), iv.n, iv.basis, iv.level)
+
+
+def refute_pvalue(values, threshold: float, side: str) -> float:
+    """The one-sided Student-t p-value against a claim that the mean of ``values`` (≥ 2 finite: seeds, or paired
+    seeds' differences or log-ratios) lies ``side`` ("above" or "below") ``threshold``: small when the mean lies on
+    the other side. It is ≤ α exactly when the two-sided (1 − 2α) interval lies wholly on the other side, the rule
+    of :func:`rtc.claims.interval_verdict`; Holm's correction (:func:`holm`) takes these p-values within a claim."""
+    if side not in ("above", "below"):
+        raise ValueError(f"side must be 'above' or 'below', got {side!r}")
+    if not (is_real(threshold) and math.isfinite(threshold)):
+        raise ValueError(f"threshold must be a finite number, got {threshold!r}")
+    v = _finite_1d(values, "values")
+    v = v[np.isfinite(v)]
+    if len(v) < 2:
+        raise ValueError(f"a p-value over seeds needs at least 2 finite values, got {len(v)}")
+    sd = float(v.std(ddof=1))
+    diff = float(v.mean()) - threshold
+    if sd == 0:  # every seed alike: the mean is the value, on one side or exactly at the threshold
+        return 0.0 if (diff > 0 if side == "below" else diff < 0) else 1.0
+    stat = diff / (sd / math.sqrt(len(v)))
+    return float(student_t.sf(stat, len(v) - 1) if side == "below" else student_t.cdf(stat, len(v) - 1))
 
 
 def holm(pvalues, *, alpha: float = 1 - LEVEL) -> tuple[np.ndarray, np.ndarray]:

@@ -20,6 +20,7 @@ chosen on one half of the codes and tested on the other.
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pandas as pd
@@ -27,7 +28,11 @@ import pandas as pd
 from rtc._validate import is_integer
 from rtc.estimators import knn_tc
 
-__all__ = ["pairwise_dependence", "dependence_matrix", "top_pair_test"]
+__all__ = ["pairwise_dependence", "dependence_matrix", "top_pair_test", "max_abs_corr", "DIP_PENALISED", "corr_text"]
+
+# What each DIP-VAE decorrelates (Kumar et al. 2017): DIP-VAE-I the covariance of µ, DIP-VAE-II that of z — the code
+# the DIP positive control reads (:func:`max_abs_corr` over its active latents).
+DIP_PENALISED = {"dip_vae_i": "mu", "dip_vae_ii": "z"}
 
 
 def _as_codes(codes) -> np.ndarray:
@@ -110,3 +115,21 @@ def top_pair_test(codes, *, latents=None, k: int = 3, permutations: int = 200, m
     return {"a": a, "b": b, "corr": float(np.corrcoef(x, y)[0, 1]), "knn_mi": obs, "null": null,
             "null_mean": float(null.mean()), "excess": obs - float(null.mean()),
             "pvalue": float((1 + np.sum(null >= obs)) / (1 + permutations))}
+
+
+def max_abs_corr(codes) -> float:
+    """The largest |Pearson correlation| between two columns of ``codes`` (N, L), L ≥ 2 (NaN for L < 2): the DIP
+    positive control's quantity."""
+    c = np.asarray(codes, dtype=np.float64)
+    if c.ndim != 2:
+        raise ValueError(f"codes must be (N, L), got shape {c.shape}")
+    if c.shape[1] < 2:
+        return math.nan
+    r = np.corrcoef(c, rowvar=False)
+    np.fill_diagonal(r, 0.0)
+    return float(np.max(np.abs(r)))
+
+
+def corr_text(code: str, value: float) -> str:
+    """How a DIP control's value reads: "µ 0.99", or "z: fewer than two active latents" for NaN."""
+    return f"{code} {value:.2f}" if math.isfinite(value) else f"{code}: fewer than two active latents"

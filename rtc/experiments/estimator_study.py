@@ -100,7 +100,7 @@ def _obs2(mb: pd.DataFrame, t: Thresholds) -> Observation:
         evidence = f"This run has no latent dimension D < {t.low_d}."
     else:
         evidence = "Largest cell-mean error " + "; ".join(parts) + "."
-        verdict = fraction_verdict(len(ok) / len(low), most=1.0, few=0.0)
+        verdict = joint_verdict("confirmed" if d in ok else "refuted" for d in low)  # every D, as the paper says
         summary = verdict if verdict != "partly" else f"confirmed only for D ∈ {{{', '.join(map(str, ok))}}}"
     return Observation(f"for D < {t.low_d}, MSS0 and MSS1 are relatively accurate", verdict, summary, evidence, v)
 

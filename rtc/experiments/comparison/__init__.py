@@ -43,11 +43,13 @@ The package's modules, in the order the chapter calls them: :mod:`.constants` (m
 
 from __future__ import annotations
 
+from .cells import itt_stage
 from .claims import (
     check_claims,
     claim_disparity,
     claim_lower_than_factor_vae,
     claim_pairwise,
+    claim_primary,
     claim_revised_lower,
     claim_rtc_recon,
     claim_tc_sap,
@@ -63,11 +65,13 @@ from .constants import (
     STAGE_COLUMNS,
     TABLE_COLUMNS,
 )
+from .controls import dip_control, dip_control_text, max_abs_corr
 from .labels import one_seed_text, run_labels, seed_cells, tc_estimator_text
 from .learning import (
     add_disparity,
     add_learning,
     add_regime,
+    learning_rules,
     learning_summary,
     mean_image_baseline,
     trained_reconstruction,
@@ -86,7 +90,7 @@ from .mechanism import (
     theorem1_summary,
     theorem1_table,
 )
-from .readings import DISPARITY_FLOOR, disparity_readings
+from .readings import disparity_readings
 from .stage import Stage, claim_stage
 from .tables import describe_grid, paper_cost, run_table, shown_run_table, tc_mean_side_by_side
 from .traces import traced_runs, traversal_inputs, variance_band_summary
@@ -101,5 +105,6 @@ __all__ = ["PAIRS", "REVISED", "LABELS", "MODELS", "SIDE_MODELS", "CLAIMS", "QUA
            "pair_sentence", "disparity_spectrum", "noise_range", "theorem1_row", "theorem1_table",
            "theorem1_summary", "run_table", "shown_run_table", "tc_mean_side_by_side", "TABLE_COLUMNS",
            "describe_grid", "paper_cost", "CLAIM_CURVES", "claim_plateau", "with_trajectories",
-           "DISPARITY_FLOOR", "disparity_readings", "SNR_ACTIVE", "mechanism_row", "mechanism_table",
-           "active_control"]
+           "disparity_readings", "SNR_ACTIVE", "mechanism_row", "mechanism_table",
+           "active_control", "claim_primary", "itt_stage", "dip_control", "dip_control_text", "max_abs_corr",
+           "learning_rules"]

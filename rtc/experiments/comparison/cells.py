@@ -1,5 +1,5 @@
-"""The cells a claim is judged in and how their verdicts combine: the statistics of a run's codes, an interval
-over seeds, over same-seed pairs or over the images of one run, the top-pair test, and the
+"""The cells a claim is judged in and how their verdicts combine: an interval over seeds or over same-seed pairs
+(log-ratios), the top-pair test, a single run (described, never judged), Holm's correction within a claim, and the
 :class:`rtc.claims.Observation` of a claim that holds in every cell."""
 from __future__ import annotations
 
@@ -14,13 +14,11 @@ from rtc.claims import (
     LEVEL,
     Interval,
     Observation,
-    all_cells_verdict,
-    bootstrap_interval,
+    holm,
     interval_verdict,
-    log_ratio_interval,
+    refute_pvalue,
     seed_interval,
 )
-from rtc.gaussian import sample_tc
 from rtc.models.encoding import active_latents
 
 from ..dependence import top_pair_test
@@ -28,140 +26,162 @@ from .constants import REVISED
 from .labels import run_labels
 from .stage import Stage
 
-__all__ = ["Cell", "statistic", "stage_codes", "verdict_cell", "single_cell", "ratio_cell", "pair_cell", "combine",
-           "pool", "regime_text", "observation", "outside_text", "same_seed_pairs"]
+__all__ = ["Cell", "stage_codes", "verdict_cell", "single_run_cell", "gated_text", "single_cell",
+           "ratio_cell", "pair_cell", "combine", "pool", "regime_text", "observation", "outside_text",
+           "same_seed_pairs", "itt_stage"]
 
 
 @dataclass
 class Cell:
-    """One cell a claim is judged in: its label, interval (None: nothing to judge), verdict and evidence."""
+    """One cell a claim is judged in: its label, interval (None: nothing to judge, or a single run), verdict and
+    evidence; ``p_refute`` the one-sided p-value against the claim's side (small: the quantity lies on the other
+    side of the threshold; NaN where the cell is not judged), which Holm's correction within the claim uses
+    (:func:`combine`); ``single`` True for a cell with one run: described, never judged, not counted."""
     label: str
     interval: Interval | None
     verdict: str
     note: str
-
-
-def statistic(name: str, active: np.ndarray):
-    """The quantity ``name`` of a run's codes as a function of (µ, z, recon) arrays — the library's formulas:
-    Gaussian TC (:func:`rtc.gaussian.sample_tc`, Proposition 1), over the latents ``active`` (a fixed (L,) mask)
-    for a ``*_active`` name; ``recon`` the mean reconstruction error."""
-    base = name.removesuffix("_active")
-
-    def stat(mu, z, recon):
-        if name.endswith("_active"):
-            mu, z = mu[:, active], z[:, active]
-        if base == "recon":
-            return float(np.mean(recon))
-        if base == "tc_mean":
-            return sample_tc(mu)
-        if base == "tc_sample":
-            return sample_tc(z)
-        if base == "disparity":
-            return sample_tc(mu) - sample_tc(z)
-        raise ValueError(f"no statistic of codes named {name!r}")
-    return stat
+    p_refute: float = math.nan
+    single: bool = False
 
 
 def stage_codes(stage: Stage, row: int):
     if row not in stage.codes or stage.codes[row] is None:
-        raise KeyError(f"no codes of run {row} in this stage: a one-seed cell is judged by a bootstrap over its "
-                       "images (claim_stage encodes them)")
+        raise KeyError(f"no codes of run {row} in this stage: the pair tests read every run's codes (claim_stage "
+                       "encodes them)")
     return stage.codes[row]
 
 
-def verdict_cell(label: str, iv: Interval | None, threshold: float, side: str, note: str) -> Cell:
-    return Cell(label, iv, interval_verdict(iv, threshold, side=side), note)
+def verdict_cell(label: str, values, threshold: float, side: str, note: str, *, log: bool = False,
+                 shift: float = 0.0) -> Cell:
+    """A cell judged over ≥ 2 seeds (or seed pairs): ``values`` the per-seed quantity; its Student-t interval
+    (:func:`rtc.claims.seed_interval`; with ``log``, the values are log-ratios and the interval is exponentiated,
+    :func:`rtc.claims.log_ratio_interval`'s), minus ``shift``; the verdict of that interval against ``threshold``
+    and the one-sided p-value against the claim's side (:func:`rtc.claims.refute_pvalue`, on the log scale for a
+    ratio) that Holm's correction uses."""
+    v = np.asarray(values, dtype=np.float64)
+    if log:
+        r = seed_interval(v)
+        iv = Interval(math.exp(r.estimate) - shift, math.exp(r.lo) - shift, math.exp(r.hi) - shift, r.n,
+                      "paired seeds (log ratio)", r.level)
+        p = refute_pvalue(v, math.log(threshold + shift), side)
+    else:
+        iv = seed_interval(v)
+        p = refute_pvalue(v, threshold, side)
+    return Cell(label, iv, interval_verdict(iv, threshold, side=side), f"{label}: {iv.text()}", p)
 
 
-def single_cell(stage: Stage, rows, quantity: str, threshold: float, side: str, label: str, *, repeats: int,
-                seed: int) -> Cell:
-    """A quantity of one model's cell: its interval over seeds when ≥ 2 runs have it finite, else a bootstrap
-    over the images of the one run ("one seed")."""
+def single_run_cell(label: str, value: float, what: str, gated: str = "") -> Cell:
+    """A cell with one run: its value described, never judged (one run says nothing of the seed-to-seed spread
+    the claim is about) and not counted; ``gated``: why the cell has one run where the grid had more."""
+    return Cell(label, None, "inconclusive", f"{label}: single run, {what} {value:.3g} (described, not judged"
+                + (f"; {gated}" if gated else "") + ")", single=True)
+
+
+def gated_text(stage: Stage, rows_kept, model: str, dataset: str, strength: float) -> str:
+    """"gated down to k run(s) of n: <label> not learned, <label> outside the regime" where the learning check
+    or the regime gate left fewer runs of (model, dataset, strength) than the stage has; "" where none was left
+    out. ``rows_kept``: the cell's runs that count."""
+    t = stage.table
+    g = t[(t["model"] == model) & (t["dataset"] == dataset) & (t["strength"] == strength)]
+    dropped = g.drop(index=[r for r in rows_kept if r in g.index])
+    if dropped.empty:
+        return ""
+    why = [f"{lab} {'not learned' if not bool(ok) else 'outside the regime'}"
+           for lab, ok in zip(run_labels(dropped), dropped["learned"], strict=True)]
+    return f"gated down to {len(g) - len(dropped)} run(s) of {len(g)}: " + ", ".join(why)
+
+
+def single_cell(stage: Stage, rows, quantity: str, threshold: float, side: str, label: str) -> Cell:
+    """A quantity of one model's cell: its interval over seeds when ≥ 2 runs have it finite; one run is
+    described (:func:`single_run_cell`)."""
     v = stage.table.loc[rows, quantity].to_numpy(np.float64)
     ok = [r for r, x in zip(rows, v, strict=True) if math.isfinite(x)]
     if len(ok) >= 2:
-        iv = seed_interval(stage.table.loc[ok, quantity])
-    elif len(ok) == 1:
-        enc = stage_codes(stage, ok[0])
-        stat = statistic(quantity, active_latents(enc.mu))
-        if not math.isfinite(stat(enc.mu, enc.z, enc.recon)):
-            return Cell(label, None, "inconclusive", f"{label}: {quantity} is not finite on its codes")
-        iv = bootstrap_interval(stat, enc.mu, enc.z, enc.recon, repeats=repeats, seed=seed)
-    else:
-        return Cell(label, None, "inconclusive", f"{label}: no finite {quantity}")
-    return verdict_cell(label, iv, threshold, side, f"{label}: {iv.text()}")
+        return verdict_cell(label, stage.table.loc[ok, quantity], threshold, side, "")
+    if len(ok) == 1:
+        r = stage.table.loc[ok[0]]
+        return single_run_cell(label, float(r[quantity]), quantity,
+                               gated_text(stage, ok, r["model"], r["dataset"], r["strength"]))
+    return Cell(label, None, "inconclusive", f"{label}: no finite {quantity}")
 
 
-def ratio_cell(stage: Stage, pairs, quantity: str, threshold: float, side: str, label: str, *, minus: float = 0.0,
-               repeats: int, seed: int) -> Cell:
-    """b/a − ``minus`` of ``quantity`` over same-seed pairs (a, b) of runs. With ≥ 2 pairs whose values are both
-    positive and finite: on the log scale — the geometric mean of the per-seed ratios with the exponentiated
-    Student-t interval of their mean log (:func:`rtc.claims.log_ratio_interval`, "paired seeds (log ratio)"; it
-    never leaves (0, ∞)), minus ``minus``. Else a bootstrap over the images both runs of the one pair encoded
-    (the same images: claim_stage seeds them alike)."""
+def ratio_cell(stage: Stage, pairs, quantity: str, threshold: float, side: str, label: str, *,
+               minus: float = 0.0, floor: float = 0.0) -> Cell:
+    """b/a − ``minus`` of ``quantity`` over same-seed pairs (a, b) of runs, on the log scale: the geometric mean of
+    the per-seed ratios with the exponentiated Student-t interval of their mean log ("paired seeds (log ratio)"; it
+    never leaves (0, ∞)), minus ``minus``; ≥ 2 pairs whose values are positive and finite. ``floor``: a numerator
+    at or below it counts as ``floor`` (a disparity that vanished has a ratio, not an undefined log). One pair is
+    described (:func:`single_run_cell`)."""
     t = stage.table
-    vals = [(a, b, t.at[b, quantity] / t.at[a, quantity] - minus) for a, b in pairs
-            if t.at[a, quantity] != 0 and math.isfinite(t.at[a, quantity]) and math.isfinite(t.at[b, quantity])]
-    positive = [(a, b) for a, b, _ in vals if t.at[a, quantity] > 0 and t.at[b, quantity] > 0]
-    if len(positive) >= 2:
-        r = log_ratio_interval([t.at[b, quantity] for _, b in positive], [t.at[a, quantity] for a, _ in positive])
-        iv = dataclasses.replace(r, estimate=r.estimate - minus, lo=r.lo - minus, hi=r.hi - minus)
-    elif len(vals) == 1 or (len(pairs) == 1 and not vals):
-        a, b = vals[0][:2] if vals else pairs[0]
-        ea, eb = stage_codes(stage, a), stage_codes(stage, b)
-        sa, sb = statistic(quantity, active_latents(ea.mu)), statistic(quantity, active_latents(eb.mu))
-
-        def stat(mu_a, z_a, rec_a, mu_b, z_b, rec_b):  # NumPy division: a TC of 0 (< 2 active latents) gives inf
-            return float(np.float64(sb(mu_b, z_b, rec_b)) / sa(mu_a, z_a, rec_a) - minus)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            est = stat(ea.mu, ea.z, ea.recon, eb.mu, eb.z, eb.recon)
-            if not math.isfinite(est):
-                return Cell(label, None, "inconclusive", f"{label}: the ratio of {quantity} is not finite")
-            iv = bootstrap_interval(stat, ea.mu, ea.z, ea.recon, eb.mu, eb.z, eb.recon, repeats=repeats, seed=seed)
-    else:
-        return Cell(label, None, "inconclusive", f"{label}: no pair with a finite ratio of {quantity}")
-    return verdict_cell(label, iv, threshold, side, f"{label}: {iv.text()}")
+    num = {b: max(float(t.at[b, quantity]), floor) for _, b in pairs}
+    ok = [(a, b) for a, b in pairs if math.isfinite(t.at[a, quantity]) and math.isfinite(num[b])
+          and t.at[a, quantity] > 0 and num[b] > 0]
+    if len(ok) >= 2:
+        logs = [math.log(num[b] / t.at[a, quantity]) for a, b in ok]
+        return verdict_cell(label, logs, threshold, side, "", log=True, shift=minus)
+    if len(ok) == 1:
+        a, b = ok[0]
+        return single_run_cell(label, num[b] / t.at[a, quantity] - minus, f"ratio of {quantity}")
+    return Cell(label, None, "inconclusive", f"{label}: no pair with a positive, finite ratio of {quantity}")
 
 
 def pair_cell(stage: Stage, rows, threshold: float, side: str, label: str, *, permutations: int, k: int,
-              seed: int) -> tuple[Cell, list[dict]]:
+              seed: int, alpha: float, beyond_gaussian: bool = False) -> tuple[Cell, list[dict]]:
     """The top-pair test (:func:`rtc.experiments.dependence.top_pair_test` on µ's active latents) of every run
-    of a cell; the cell's quantity is the held-out top pair's kNN MI above its permutation null (nats): over seeds
-    when ≥ 2 runs have a pair, else the one run's excess with the permutation null's spread as its interval."""
+    of a cell; the cell's quantity is the held-out top pair's kNN MI above its permutation null (nats) — and, with
+    ``beyond_gaussian``, also above the Gaussian MI of its correlation, −½ log(1 − ρ²): the dependence that
+    correlation does not explain — over seeds when ≥ 2 runs have a pair; one run is described. ``alpha``: the
+    level at which a run's top pair "beats its null" in the note."""
     tests = []
     for r in rows:
         enc = stage_codes(stage, r)
         act = np.flatnonzero(active_latents(enc.mu))
-        tests.append({"row": r, **top_pair_test(enc.mu, latents=act, k=k, permutations=permutations, seed=seed)}
-                     if len(act) >= 2 else {"row": r, "excess": math.nan, "pvalue": math.nan})
-    ok = [x for x in tests if math.isfinite(x["excess"])]
-    hits = sum(x["pvalue"] < 0.05 for x in ok)
-    note = f"{label}: {hits} of {len(ok)} runs' top pair beats its permutation null at 5 %"
+        x = ({"row": r, **top_pair_test(enc.mu, latents=act, k=k, permutations=permutations, seed=seed)}
+             if len(act) >= 2 else {"row": r, "excess": math.nan, "pvalue": math.nan, "corr": math.nan})
+        x["gaussian_mi"] = -0.5 * math.log1p(-min(x["corr"] ** 2, 1 - 1e-12)) if math.isfinite(x["corr"]) \
+            else math.nan
+        x["quantity"] = x["excess"] - (x["gaussian_mi"] if beyond_gaussian else 0.0)
+        tests.append(x)
+    ok = [x for x in tests if math.isfinite(x["quantity"])]
+    hits = sum(x["pvalue"] < alpha for x in ok)
+    what = "excess MI beyond null and Gaussian" if beyond_gaussian else "excess MI"
+    note = f"{label}: {hits} of {len(ok)} runs' top pair beats its permutation null at {100 * alpha:g} %"
     if len(ok) < len(tests):
         note += f" ({len(tests) - len(ok)} run(s) with fewer than two active latents)"
     if len(ok) >= 2:
-        iv = seed_interval([x["excess"] for x in ok])
-    elif len(ok) == 1:
-        x = ok[0]
-        lo, hi = np.quantile(x["null"], [(1 - LEVEL) / 2, (1 + LEVEL) / 2])
-        iv = Interval(x["excess"], x["knn_mi"] - hi, x["knn_mi"] - lo, 1, "one seed (permutation null)")
-    else:
-        return Cell(label, None, "inconclusive", note), tests
-    return verdict_cell(label, iv, threshold, side, f"{note}; excess MI {iv.text()}"), tests
+        cell = verdict_cell(label, [x["quantity"] for x in ok], threshold, side, "")
+        cell.note = f"{note}; {what} {cell.interval.text()}"
+        return cell, tests
+    if len(ok) == 1:
+        cell = single_run_cell(label, ok[0]["quantity"], what)
+        cell.note += "; " + note.removeprefix(f"{label}: ")
+        return cell, tests
+    return Cell(label, None, "inconclusive", note), tests
 
 
-def combine(cells: list[Cell], side: str) -> tuple[str, Cell | None]:
-    """A claim that holds in every cell: refuted when one cell is, confirmed when all are; the deciding cell is
-    the first refuted one, else the weakest confirmed one (its interval closest to the threshold), else the first
-    inconclusive one. No cell: inconclusive, None."""
-    verdict = all_cells_verdict(c.verdict for c in cells)
+def combine(cells: list[Cell], side: str, *, alpha: float = 1 - (1 + LEVEL) / 2) -> tuple[str, Cell | None]:
+    """A claim that holds in every cell. Single-run cells are described, not counted. Over the judged cells:
+    confirmed when every one is (each interval on the claim's side — an intersection–union test needs no
+    correction); refuted when a cell's refutation survives Holm's correction over the judged cells at ``alpha``
+    (:func:`rtc.claims.holm` of their :attr:`Cell.p_refute`); inconclusive otherwise, and without a judged cell.
+    The deciding cell is the first refuted one, else the weakest confirmed one (its interval closest to the
+    threshold), else the first undecided one, else the first single run."""
     if not cells:
-        return verdict, None
-    if verdict == "refuted":
-        return verdict, next(c for c in cells if c.verdict == "refuted")
-    if verdict == "confirmed":
-        return verdict, min(cells, key=lambda c: c.interval.lo if side == "above" else -c.interval.hi)
-    return verdict, next(c for c in cells if c.verdict != "confirmed")
+        return "inconclusive", None
+    judged = [c for c in cells if not c.single and c.interval is not None]
+    if not judged:
+        return "inconclusive", next((c for c in cells if c.single), cells[0])
+    _, rejected = holm([c.p_refute for c in judged], alpha=alpha)
+    refuted = [c for c, r in zip(judged, rejected, strict=True) if r and c.verdict == "refuted"]
+    for c in judged:  # a refutation Holm does not keep leaves the cell undecided, said in its note
+        if c.verdict == "refuted" and c not in refuted:
+            c.verdict, c.note = "inconclusive", c.note + " (refuted alone, not after Holm's correction)"
+    if refuted:
+        return "refuted", refuted[0]
+    if all(c.verdict == "confirmed" for c in judged):
+        return "confirmed", min(judged, key=lambda c: c.interval.lo if side == "above" else -c.interval.hi)
+    return "inconclusive", next(c for c in judged if c.verdict != "confirmed")
 
 
 def pool(table: pd.DataFrame, models, datasets=None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -195,8 +215,13 @@ def observation(claim: str, cells: list[Cell], threshold: float, side: str, *, a
         vals["active_verdict"], vals["active_interval"] = v_act, d_act.interval if d_act is not None else None
         if v_act != verdict:
             summary += f" (over the active latents: {v_act})"
+    singles = sum(c.single for c in cells)
     if not cells:
         summary, evidence = "inconclusive: no learned run in the paper's regime to judge", evidence or "No run."
+    elif singles == len(cells):
+        summary = "inconclusive: single runs only (described, not judged)"
+    elif singles:
+        summary += f" ({singles} single-run cell(s) described, not counted)"
     cell_text = "; ".join(c.note for c in cells)
     if active is not None and active:
         cell_text += ". Over the active latents: " + "; ".join(c.note for c in active)
@@ -205,12 +230,23 @@ def observation(claim: str, cells: list[Cell], threshold: float, side: str, *, a
     return Observation(claim, verdict, summary, ev, vals, iv, threshold, iv.n if iv is not None else 0, regime)
 
 
-def outside_text(outside: pd.DataFrame) -> str:
+def outside_text(outside: pd.DataFrame, quantity: str | None = None) -> str:
+    """The learned runs a claim leaves out as outside the paper's regime, each named with its band share and, given
+    ``quantity`` (a column of ``outside``), its value: what the intention-to-treat view (:func:`itt_stage`) adds."""
     if outside.empty:
         return ""
-    return ("Outside the paper's regime (not counted): " + ", ".join(
-        f"{lab} (band share {100 * s:.0f} %)" for lab, s in zip(run_labels(outside), outside["band_share"],
-                                                                strict=True)) + ".")
+    values = outside[quantity] if quantity is not None else [None] * len(outside)
+    return ("Outside the paper's regime (not counted; counted in the intention-to-treat view): " + ", ".join(
+        f"{lab} (band share {100 * s:.0f} %" + (f", {quantity} {v:.3g})" if v is not None else ")")
+        for lab, s, v in zip(run_labels(outside), outside["band_share"], values, strict=True)) + ".")
+
+
+def itt_stage(stage: Stage) -> Stage:
+    """``stage`` with every learned run counted (intention to treat): the regime gate on the revised models'
+    variance term (set after runs were seen) lifted, ``in_regime`` True for every run."""
+    table = stage.table.copy()
+    table["in_regime"] = True
+    return dataclasses.replace(stage, table=table)
 
 
 def same_seed_pairs(judged: pd.DataFrame, a: str, b: str, *, strength_a=None, strength_b=None):

@@ -20,7 +20,7 @@ def run_labels(table: pd.DataFrame) -> list[str]:
 
 def seed_cells(table: pd.DataFrame) -> pd.DataFrame:
     """The grid's cells (model, dataset, strength) with their number of seeds, sorted by dataset, model and
-    strength: a cell with one seed is judged by a bootstrap over images and describes that run only."""
+    strength: a cell with one seed describes that run only (a single run is never judged)."""
     need_columns(table, ["model", "dataset", "strength", "seed"])
     g = table.groupby(["dataset", "model", "strength"])["seed"].nunique().rename("seeds").reset_index()
     return g[["model", "dataset", "strength", "seeds"]]

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from rtc._validate import check_int
-from rtc.claims import THRESHOLDS, Thresholds
+from rtc.claims import THRESHOLDS, Thresholds, binomial_interval
 from rtc.models.eta import band_share
 
 from ..columns import need_columns
@@ -21,7 +21,7 @@ from .constants import REVISED
 from .labels import run_labels
 
 __all__ = ["mean_image_baseline", "add_learning", "trained_reconstruction", "add_disparity", "add_regime",
-           "learning_summary"]
+           "learning_rules", "learning_summary"]
 
 
 def mean_image_baseline(dataset, n: int = 2000, *, seed: int = 0, batch_size: int = 500) -> dict:
@@ -130,6 +130,27 @@ def add_regime(table: pd.DataFrame, results, t: Thresholds = THRESHOLDS) -> pd.D
     out["band_share"] = share
     out["in_regime"] = [m not in REVISED or s >= t.regime_share for m, s in zip(out["model"], share, strict=True)]
     return out
+
+
+def learning_rules(table: pd.DataFrame, t: Thresholds = THRESHOLDS) -> pd.DataFrame:
+    """Both learning rules, per model of a table with :func:`add_learning` applied (with ``trained_recon``): the
+    rule fixed first (the reconstruction through µ alone within ``t.learned`` of the mean-image baseline) and the
+    rule applied since (also the trained reconstruction, z ~ q — added after runs had been seen). Columns: model,
+    runs, "not learned (µ only)", "not learned (µ and trained)", "share not learned" (the applied rule's, with its
+    exact Clopper–Pearson interval at :data:`rtc.claims.LEVEL`), and the runs the two rules judge differently."""
+    need_columns(table, ["model", "recon_ratio", "trained_ratio", "learned"])
+    rows = []
+    for m, g in table.groupby("model", sort=False):
+        by_mu = g["recon_ratio"] <= t.learned
+        k, n = int((~g["learned"].astype(bool)).sum()), len(g)
+        lo, hi = binomial_interval(k, n)
+        differ = [lab for lab, a, b in zip(run_labels(g), by_mu, g["learned"].astype(bool), strict=True) if a != b]
+        rows.append({"model": m, "runs": n, "not learned (µ only)": int((~by_mu).sum()),
+                     "not learned (µ and trained)": k,
+                     "share not learned": f"{k / n:.0%} [{lo:.0%}, {hi:.0%}]",
+                     "judged differently": ", ".join(differ) or "none"})
+    return pd.DataFrame(rows, columns=["model", "runs", "not learned (µ only)", "not learned (µ and trained)",
+                                       "share not learned", "judged differently"])
 
 
 def learning_summary(table: pd.DataFrame) -> dict:

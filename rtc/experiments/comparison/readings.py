@@ -14,12 +14,7 @@ from .cells import pool, same_seed_pairs
 from .constants import LABELS, PAIRS
 from .stage import Stage
 
-__all__ = ["DISPARITY_FLOOR", "SIDES", "disparity_readings"]
-
-# A disparity at or below this (nats) counts as this much in the ratio reading: a revised model whose disparity
-# vanishes (or is negative: sampling noise) has a ratio at or below DISPARITY_FLOOR / vanilla's, not an undefined
-# logarithm. 0.01 nats is 1/25 of the absolute rule's 0.25.
-DISPARITY_FLOOR = 0.01
+__all__ = ["SIDES", "disparity_readings"]
 
 
 # Where a reading's interval lies against its threshold, at the end of training only: no plateau test here, so these
@@ -57,7 +52,9 @@ def disparity_readings(stage: Stage, t: Thresholds = THRESHOLDS) -> pd.DataFrame
         for (_, s, _), pairs in same_seed_pairs(judged, van, rev).items():
             cell = f"{LABELS[rev]} / {LABELS[van]} {s:g}"
             t_ = stage.table
-            num = np.maximum([t_.at[b, "disparity"] for _, b in pairs], DISPARITY_FLOOR)
+            # a disparity at or below the registry's floor counts as the floor: a revised model whose disparity
+            # vanishes (or is negative: sampling noise) has a ratio, not an undefined logarithm
+            num = np.maximum([t_.at[b, "disparity"] for _, b in pairs], t.disparity_floor)
             den = np.asarray([t_.at[a, "disparity"] for a, _ in pairs], dtype=np.float64)
             ok = np.isfinite(num) & np.isfinite(den) & (den > 0)
             iv = log_ratio_interval(num[ok], den[ok]) if ok.sum() >= 2 else None

@@ -19,6 +19,8 @@ __all__ = ["CLAIM_CURVES", "claim_plateau", "with_trajectories"]
 # does not hold is followed by the Gaussian TC_mean of its runs, the quantity its dependence moves with: the rank
 # correlation of TC_mean and SAP (tc_sap) and the pair tests of µ (dip_dependent, rtc_factorised).
 CLAIM_CURVES = {
+    "primary_disparity": ("disparity", "nats"),
+    "primary_tc_mean": ("tc_mean", "log"),
     **{f"disparity_{m}": ("disparity", "nats") for m in ("beta_vae", "factor_vae", "beta_tcvae")},
     **{f"none_{m}": ("disparity", "nats") for m in ("revised_beta_vae", "rtc_vae")},
     "revised_lower": ("tc_mean", "log"),

@@ -25,6 +25,7 @@ from .claims import (
     check_exists,
     check_suppression,
     check_tradeoff,
+    paired_share_interval,
 )
 from .codes import SyntheticCode, closed_forms, split_r2, synthetic_code
 from .common import CLAIMS, DESCRIPTIVE_RUNS, DIP_MODELS, FACTORISED_MODELS, MAX_VALUES, MODES, NO_RUN, QUANTITIES
@@ -44,6 +45,7 @@ from .runs import (
     clearest_split,
     deficit_shares,
     deficit_table,
+    dip_control_runs,
     encode_half,
     encode_runs,
     tradeoff_dataset,
@@ -67,4 +69,4 @@ __all__ = ["MAX_VALUES", "MODES", "FACTORISED_MODELS", "DIP_MODELS", "SYNTHETIC_
            "deficit_shares", "deficit_share_interval", "tradeoff_dataset", "CLAIMS", "DESCRIPTIVE_RUNS",
            "run_summary", "permutation_pvalue", "suppression_table", "check_exists", "check_suppression",
            "check_distinct", "check_tradeoff", "check_claims", "QUANTITIES", "active_encodings",
-           "check_claims_active"]
+           "check_claims_active", "paired_share_interval", "dip_control_runs"]

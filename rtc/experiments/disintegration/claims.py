@@ -1,9 +1,10 @@
 """The disintegration chapter's claims (:data:`CLAIMS`), each judged by an interval.
 
-Each ``check_*`` turns the analysis into one quantity with a 90 % interval
-(``rtc.claims``: Student's t over runs or seeds where there are ≥ 2, else a bootstrap, "one seed") and a verdict
-from where the interval lies against a threshold of :class:`rtc.claims.Thresholds` (exists_share, suppression,
-dependent_excess, strong_rho; min_score, min_runs, min_cases guard the inputs). :func:`check_claims` checks them
+Each ``check_*`` turns the analysis of the learned runs into one quantity with a 90 % interval (``rtc.claims``:
+Student's t over factors, runs or seeds, the exact McNemar interval of runs against their own controls, or a
+bootstrap over runs of a rank correlation; one unit is described, never judged) and a verdict from where the
+interval lies against the threshold the claims registry names (exists_share, suppression, dependent_excess,
+strong_rho; min_score, min_runs, min_cases guard the inputs). :func:`check_claims` checks them
 at the end and at half training and combines the two (``rtc.claims.convergence_verdict``);
 ``rtc.claims.verdict_table`` is the table the chapter prints.
 """
@@ -22,19 +23,19 @@ from rtc.claims import (
     Observation,
     Thresholds,
     below_band_verdict,
-    bootstrap_interval,
+    binomial_interval,
     convergence_verdict,
     interval_verdict,
     paired_interval,
-    share_difference_interval,
+    seed_interval,
+    sign_test,
     spearman_bootstrap,
 )
 from rtc.experiments.columns import need_columns
 
-from .common import BINS, CLAIMS, DESCRIPTIVE_RUNS, DIP_MODELS, FACTOR_COLUMNS, FACTORISED_MODELS
+from .common import CLAIMS, DESCRIPTIVE_RUNS, DIP_MODELS, FACTOR_COLUMNS, FACTORISED_MODELS, int_arg
 from .quantities import permutation_pvalue, run_summary, suppression_table
 from .runs import active_encodings, analyse_runs, tradeoff_dataset
-from .trained import factor_flags, score_matrix
 
 __all__ = ["check_exists", "check_suppression", "check_distinct", "check_tradeoff", "check_claims",
            "check_claims_active"]
@@ -55,38 +56,42 @@ def _judged(name: str, interval: Interval, verdict: str, th: Thresholds, seeds: 
                        interval=interval, threshold=getattr(th, CLAIMS[name][2]), seeds=seeds)
 
 
-def _codes_of(codes, run: int):
-    """The encoding of run ``run`` for a one-run bootstrap over images; a clear error without it."""
-    enc = None if codes is None else codes[run]
-    if enc is None:
-        raise ValueError(f"one run (run {run}) to judge: its interval is a bootstrap over its images, so pass "
-                         "its codes (codes[run], an encoding with mu and factors)")
-    return enc
+def _single(name: str, th: Thresholds, what: str, value: float, values=None) -> Observation:
+    """A claim with one unit to judge (one run, one factor, one seed): its value described, never a verdict."""
+    return Observation(CLAIMS[name][0], "inconclusive", "inconclusive: a single unit (described, not judged)",
+                       f"Single {what}: {value:.3g} (described, not judged: one unit says nothing of the spread "
+                       "between seeds).", {**(values or {}), "side": CLAIMS[name][3], "single": True},
+                       threshold=getattr(th, CLAIMS[name][2]), seeds=1)
 
 
-def _exists_statistic(codes, factors, *, min_score: float, seed: int) -> float:
-    """1[a captured factor is flagged] − 1[one is flagged on its control code], under either score."""
-    c, f = np.asarray(codes, dtype=np.float64), np.asarray(factors, dtype=np.int64)
-    flagged = control = False
-    for score in ("r2", "nmi"):
-        _, table, _, captured, ctl = factor_flags(c, f, score, num_bins=BINS, min_score=min_score, seed=seed)
-        flagged |= bool((captured & table.disintegrated.to_numpy(dtype=bool)).any())
-        control |= bool(ctl.any())
-    return float(flagged) - float(control)
+def paired_share_interval(b: int, c: int, n: int, *, level: float = LEVEL) -> Interval:
+    """The share of ``n`` paired units (a run and its own control) positive beyond their control, d = (b − c)/n —
+    ``b`` units positive with a clean control, ``c`` clean with a positive control (the discordant pairs), the
+    others concordant — with the exact interval conditional on the m = b + c discordant pairs (McNemar's exact
+    test inverted): d = (m/n)(2p − 1) with p ∈ the Clopper–Pearson interval of b of m. With no discordant pair the
+    interval is ±(the exact upper bound of a share seen 0 times in n)."""
+    b, c, n = int_arg("b", b, 0), int_arg("c", c, 0), int_arg("n", n, 1)
+    if b + c > n:
+        raise ValueError(f"{b} + {c} discordant pairs of {n}")
+    m = b + c
+    if m == 0:
+        u = binomial_interval(0, n, level=level)[1]
+        return Interval(0.0, -u, u, n, "runs against their own controls (exact, no discordant pair)", level)
+    lo, hi = binomial_interval(b, m, level=level)
+    return Interval((b - c) / n, m / n * (2 * lo - 1), m / n * (2 * hi - 1), n,
+                    "runs against their own controls (exact McNemar)", level)
 
 
-def check_exists(factors: pd.DataFrame, codes=None, th: Thresholds = THRESHOLDS, *, repeats: int = 1000,
-                 seed: int = 0, level: float = LEVEL) -> Observation:
+def check_exists(factors: pd.DataFrame, th: Thresholds = THRESHOLDS, *, level: float = LEVEL) -> Observation:
     """Claim: factor disintegration exists in trained factorised models (FactorVAE, RTC-VAE, β-TCVAE).
 
-    Quantity: over the factorised runs with a captured factor, the share with a flagged captured factor minus the
-    share whose control code (:func:`pair_gain_table`'s ``control``: each captured factor's second latent
-    permuted, so no split over that pair is possible) has one. Each run is paired with its own control; with ≥ 2
-    runs the interval is the exact binomial one of the difference of the two shares
-    (:func:`rtc.claims.share_difference_interval`: 0/1 outcomes that all agree must not give a point), with one
-    run a bootstrap over its images
-    (``codes[run]``: its encoding; the flags recomputed on each resample). Confirmed when the interval lies above
-    ``exists_share``. ``factors``: an :func:`analyse_runs` table (run with the ``seed`` the analysis used)."""
+    Each factorised run with a captured factor is paired with its own control code (:func:`pair_gain_table`'s
+    ``control``: each captured factor's second latent permuted, so no split over that pair is possible). Quantity:
+    the share of those runs flagged beyond their control, (b − c)/n over the discordant pairs — b runs flagged
+    with a clean control, c clean with a flagged control — with the exact McNemar interval
+    (:func:`paired_share_interval`) and the exact sign test on the discordant pairs (:func:`rtc.claims.sign_test`,
+    reported). Confirmed when the interval lies above ``exists_share``. One run is described, never judged.
+    ``factors``: an :func:`analyse_runs` table (of the learned runs: :func:`check_claims` filters them)."""
     name = "exists"
     runs = run_summary(factors)
     fz = runs[runs.model.isin(FACTORISED_MODELS)]
@@ -96,76 +101,71 @@ def check_exists(factors: pd.DataFrame, codes=None, th: Thresholds = THRESHOLDS,
     if judged.empty:
         return _none(name, f"no factor of the {len(fz)} factorised runs is captured (best score ≥ chance + "
                            f"{th.min_score})", th, int(fz.seed.nunique()))
-    if len(judged) >= 2:
-        iv = share_difference_interval(int(judged.flagged.sum()), len(judged), int(judged.control.sum()),
-                                       len(judged), level=level, basis="runs against their controls (exact binomial)")
-    else:
-        enc = _codes_of(codes, int(judged.run.iloc[0]))
-        iv = bootstrap_interval(lambda mu, f: _exists_statistic(mu, f, min_score=th.min_score, seed=seed),
-                                enc.mu, enc.factors, repeats=repeats, seed=seed, level=level)
+    flagged, control = judged.flagged.astype(bool), judged.control.astype(bool)
+    b, c = int((flagged & ~control).sum()), int((~flagged & control).sum())
+    if len(judged) == 1:
+        return _single(name, th, "run (flagged beyond its control: 1, else 0)", float(b - c))
+    iv = paired_share_interval(b, c, len(judged), level=level)
+    p = sign_test(b, c)
     others = runs[~runs.model.isin(FACTORISED_MODELS) & (runs.captured > 0)]
-    evidence = (f"{int(judged.flagged.sum())} of {len(judged)} factorised runs with a captured factor have a flagged "
-                f"factor, {int(judged.control.sum())} on their control codes"
+    evidence = (f"{int(flagged.sum())} of {len(judged)} factorised runs with a captured factor have a flagged "
+                f"factor, {int(control.sum())} on their control codes; discordant pairs: {b} flagged with a clean "
+                f"control, {c} the reverse (exact sign test p = {p:.3f})"
                 + (f"; the other models (descriptive): {int(others.flagged.sum())} of {len(others)} runs, "
                    f"{int(others.control.sum())} on the controls" if len(others) else "")
                 + f"; threshold {th.exists_share:g}.")
     return _judged(name, iv, interval_verdict(iv, th.exists_share, side="above"), th, int(judged.seed.nunique()),
-                   evidence, {"runs": len(judged), "runs_flagged": int(judged.flagged.sum()),
-                              "runs_control": int(judged.control.sum())})
+                   evidence, {"runs": len(judged), "runs_flagged": int(flagged.sum()),
+                              "runs_control": int(control.sum()), "discordant": (b, c), "p": p})
 
 
-def check_suppression(factors: pd.DataFrame, metric: str, codes=None, th: Thresholds = THRESHOLDS, *,
+def check_suppression(factors: pd.DataFrame, metric: str, th: Thresholds = THRESHOLDS, *,
                       repeats: int = 1000, seed: int = 0, level: float = LEVEL) -> Observation:
     """Claim: disintegration suppresses SAP (``metric="sap"``) or MIG (``"mig"``).
 
-    Over the runs with both flagged and unflagged captured factors (:func:`suppression_table`: gaps of the
-    metric's matrix, flags from the other one), the quantity is each run's mean gap of its unflagged factors minus
-    that of its flagged ones. With ≥ 2 such runs the interval is Student's t over the runs; with one, a bootstrap
-    over its images (``codes[run]``), the flags fixed and the gaps recomputed. Confirmed when the interval lies
-    above ``suppression``; inconclusive with fewer than ``min_cases`` flagged factors. The permutation p-value
-    (:func:`permutation_pvalue`, flags shuffled across the factors of each run) is reported with it."""
+    The same factor compared across runs (:func:`suppression_table`: gaps of the metric's matrix, flags from the
+    other one): for each factor of a dataset captured in runs where it is flagged and in runs where it is not, its
+    mean gap where not flagged minus where flagged; the interval is Student's t over those factors (one factor is
+    described, never judged). Confirmed when it lies above ``suppression``; inconclusive with fewer than
+    ``min_cases`` flagged cases. The rule it replaced — within runs, a run's flagged factors against its other
+    factors, with a permutation p-value (flags shuffled within runs, :func:`permutation_pvalue`) — is reported
+    beside it."""
     name = f"suppression-{metric}"
     t = suppression_table(factors, metric)
+    per = t.groupby(["dataset", "factor_index", "flag"]).gap.mean().unstack()
+    per = per.dropna() if {True, False} <= set(per.columns) else per.iloc[:0]
+    shared = t.set_index(["dataset", "factor_index"]).index.isin(per.index)
+    flagged = int(t[shared].flag.sum())
+    old = _within_runs(t, repeats=repeats, seed=seed, level=level)
+    if flagged < th.min_cases or per.empty:
+        return _none(name, f"{flagged} flagged cases of factors also captured unflagged in another run (need ≥ "
+                           f"{th.min_cases})", th, int(t.seed.nunique()), {"flagged": flagged, "within_runs": old})
+    diffs = per[False] - per[True]
+    if len(diffs) == 1:
+        return _single(name, th, "factor (gap where not flagged − where flagged)", float(diffs.iloc[0]),
+                       {"flagged": flagged, "within_runs": old})
+    iv = replace(seed_interval(diffs.to_numpy(), level=level),
+                 basis="factors (unflagged − flagged runs of the same factor)")
+    evidence = (f"{len(diffs)} factors captured both flagged and not flagged across runs ({flagged} flagged cases); "
+                f"mean gap {t[shared & t.flag].gap.mean():.2f} flagged against {t[shared & ~t.flag].gap.mean():.2f} "
+                f"not flagged; threshold {th.suppression:g}. The rule this replaced (within runs): {old}.")
+    return _judged(name, iv, interval_verdict(iv, th.suppression, side="above"), th, int(t.seed.nunique()),
+                   evidence, {"flagged": flagged, "factors": len(diffs), "within_runs": old})
+
+
+def _within_runs(t: pd.DataFrame, *, repeats: int, seed: int, level: float) -> str:
+    """The within-run reading of suppression (the rule before the registry): over runs with both flagged and
+    unflagged captured factors, each run's mean unflagged gap minus its mean flagged gap, with its interval over
+    runs and the permutation p-value."""
     counts = t.groupby("run").flag.agg(["sum", "count"])
     both = counts[(counts["sum"] > 0) & (counts["sum"] < counts["count"])].index
     e = t[t.run.isin(both)]
-    flagged = int(e.flag.sum())
-    if flagged < th.min_cases:
-        return _none(name, f"{flagged} flagged captured factors in runs that also have unflagged ones (need ≥ "
-                           f"{th.min_cases})", th, int(e.seed.nunique()), {"flagged": flagged})
+    if len(both) < 2:
+        return f"{len(both)} run(s) with both flagged and unflagged factors: not computed"
     means = e.groupby(["run", "flag"]).gap.mean().unstack()
-    if len(both) >= 2:
-        iv = replace(paired_interval(means[True], means[False], level=level),
-                     basis="runs (unflagged − flagged within each)")
-    else:
-        run = int(both[0])
-        enc, r = _codes_of(codes, run), e[e.run == run]
-        own = "r2" if metric == "sap" else "nmi"
-        fl, un = r.factor_index[r.flag].to_numpy(), r.factor_index[~r.flag].to_numpy()
-
-        def statistic(mu, f) -> float:
-            top = np.sort(score_matrix(mu, f, own, BINS), axis=0)
-            gap = top[-1] - top[-2]
-            return float(gap[un].mean() - gap[fl].mean())
-
-        iv = bootstrap_interval(statistic, enc.mu, enc.factors, repeats=repeats, seed=seed, level=level,
-                                basis="one seed (bootstrap over images, flags fixed)")
+    iv = paired_interval(means[True], means[False], level=level)
     p = permutation_pvalue(e.run, e.gap, e.flag, repeats=repeats, seed=seed)
-    evidence = (f"{flagged} flagged and {len(e) - flagged} unflagged captured factors in {len(both)} runs, mean gap "
-                f"{e.gap[e.flag].mean():.2f} flagged against {e.gap[~e.flag].mean():.2f} unflagged; permutation "
-                f"p = {p:.3f} (flags shuffled within runs); threshold {th.suppression:g}.")
-    return _judged(name, iv, interval_verdict(iv, th.suppression, side="above"), th, int(e.seed.nunique()),
-                   evidence, {"flagged": flagged, "runs": len(both), "p": p})
-
-
-def _two_group_interval(a, b, *, repeats: int, seed: int, level: float) -> Interval:
-    """mean(b) − mean(a) with a percentile bootstrap that resamples each group on its own (seeded)."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    rng = np.random.default_rng(seed)
-    boot = [rng.choice(b, len(b)).mean() - rng.choice(a, len(a)).mean() for _ in range(repeats)]
-    est = float(b.mean() - a.mean())
-    lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
-    return Interval(est, float(min(lo, est)), float(max(hi, est)), 1, "one seed (bootstrap over pairs)", level)
+    return f"{iv.text()} over {len(both)} runs, permutation p = {p:.3f}"
 
 
 def check_distinct(factors: pd.DataFrame, th: Thresholds = THRESHOLDS, *, repeats: int = 1000, seed: int = 0,
@@ -175,9 +175,8 @@ def check_distinct(factors: pd.DataFrame, th: Thresholds = THRESHOLDS, *, repeat
 
     Pairs: the top pairs of captured factors whose two best latents are dedicated to them (normalised MI), with a
     finite excess MI (kNN MI − Gaussian MI, nats). Units: a dataset and seed with pairs of both groups. Quantity:
-    the DIP-VAE pairs' mean excess MI minus the factorised models' in each unit; with ≥ 2 units Student's t over
-    the paired differences, with one a bootstrap over its pairs (each group resampled; a bootstrap over images
-    would re-run the kNN estimator per resample). Confirmed when the interval lies above ``dependent_excess``;
+    the DIP-VAE pairs' mean excess MI minus the factorised models' in each unit; Student's t over the paired
+    differences (one unit is described, never judged). Confirmed when the interval lies above ``dependent_excess``;
     inconclusive with fewer than ``min_cases`` pairs in a group."""
     name = "distinct"
     need_columns(factors, [*FACTOR_COLUMNS, "dedicated", "knn_mi", "excess_mi", "corr"])
@@ -191,11 +190,11 @@ def check_distinct(factors: pd.DataFrame, th: Thresholds = THRESHOLDS, *, repeat
     if min(len(fz), len(dip)) < th.min_cases:
         return _none(name, f"{len(fz)} factorised-model and {len(dip)} DIP-VAE dedicated top pairs of captured "
                            f"factors on a shared dataset and seed (need ≥ {th.min_cases} each)", th, len(units))
-    if len(units) >= 2:
-        mean = lambda df: df.groupby(["dataset", "seed"]).excess_mi.mean().loc[units]  # noqa: E731
-        iv = paired_interval(mean(fz), mean(dip), level=level)
-    else:
-        iv = _two_group_interval(fz.excess_mi, dip.excess_mi, repeats=repeats, seed=seed, level=level)
+    if len(units) == 1:
+        return _single(name, th, "dataset and seed (DIP-VAE − factorised mean excess MI, nats)",
+                       float(dip.excess_mi.mean() - fz.excess_mi.mean()))
+    mean = lambda df: df.groupby(["dataset", "seed"]).excess_mi.mean().loc[units]  # noqa: E731
+    iv = paired_interval(mean(fz), mean(dip), level=level)
     v = {"fz_knn": float(fz.knn_mi.mean()), "fz_corr": float(fz["corr"].abs().mean()),
          "dip_knn": float(dip.knn_mi.mean()), "dip_corr": float(dip["corr"].abs().mean()), "fz_pairs": len(fz),
          "dip_pairs": len(dip)}
@@ -235,28 +234,54 @@ def check_tradeoff(factors: pd.DataFrame, th: Thresholds = THRESHOLDS, *, datase
     return _judged(name, iv, verdict, th, int(fz.seed.nunique()), evidence, {"n": r["n"]}, note)
 
 
-def _claims(factors, codes, th: Thresholds, repeats: int, seed: int) -> dict:
+def _claims(factors, th: Thresholds, repeats: int, seed: int, untestable: dict) -> dict:
+    if factors.empty:
+        return {name: _none(name, "no learned run to judge", th) for name in CLAIMS}
     kw = dict(repeats=repeats, seed=seed)
-    return {"exists": check_exists(factors, codes, th, **kw),
-            "suppression-sap": check_suppression(factors, "sap", codes, th, **kw),
-            "suppression-mig": check_suppression(factors, "mig", codes, th, **kw),
-            "distinct": check_distinct(factors, th, **kw), "tradeoff": check_tradeoff(factors, th, **kw)}
+    out = {"exists": check_exists(factors, th),
+           "suppression-sap": check_suppression(factors, "sap", th, **kw),
+           "suppression-mig": check_suppression(factors, "mig", th, **kw),
+           "distinct": check_distinct(factors, th, **kw), "tradeoff": check_tradeoff(factors, th, **kw)}
+    for name, why in untestable.items():
+        o = out[name]
+        out[name] = replace(o, verdict="inconclusive", values={**o.values, "untested_verdict": o.verdict},
+                            summary=f"inconclusive: untestable at this budget — {why}; without it: {o.verdict}")
+    return out
 
 
-def check_claims(factors: pd.DataFrame, codes=None, th: Thresholds = THRESHOLDS, *, half: pd.DataFrame | None = None,
-                 half_codes=None, repeats: int = 1000, seed: int = 0) -> dict:
-    """The chapter's claims (:data:`CLAIMS`, in order) on an :func:`analyse_runs` table ``factors`` (``codes``:
-    the runs' encodings, for a one-run bootstrap over images), each checked again on ``half`` — the same analysis
-    of the runs' snapshots at half training (``half_codes`` their encodings; None: not computed). The final
-    verdict is ``rtc.claims.convergence_verdict`` of the two ("not converged" when confirmed at one and refuted
-    at the other); ``Observation.end`` and ``Observation.half`` hold the verdicts at the end of training and at
-    half training apart. Returns name → Observation."""
-    full = _claims(factors, codes, th, repeats, seed)
+def _learned_only(factors: pd.DataFrame | None, learned) -> tuple[pd.DataFrame | None, str]:
+    """``factors`` restricted to the runs in ``learned`` (None: every run), and a sentence naming the runs left
+    out as not learned ("" where none was)."""
+    if factors is None or learned is None:
+        return factors, ""
+    keep = factors.run.isin(set(int(r) for r in learned))
+    gone = factors[~keep].drop_duplicates("run")
+    text = ("Not learned (left out): " + ", ".join(f"{m} s{s}" for m, s in zip(gone.model, gone.seed, strict=True))
+            + "." if len(gone) else "")
+    return factors[keep], text
+
+
+def check_claims(factors: pd.DataFrame, th: Thresholds = THRESHOLDS, *, half: pd.DataFrame | None = None,
+                 learned=None, untestable: dict | None = None, repeats: int = 1000, seed: int = 0) -> dict:
+    """The chapter's claims (:data:`CLAIMS`, the registry's order) on an :func:`analyse_runs` table ``factors``,
+    each checked again on ``half`` — the same analysis of the runs' snapshots at half training (None: not
+    computed). ``learned``: the run positions that learned (None: every run counts); the others are left out and
+    named. ``untestable``: claim name → why a positive control it leans on fails (the DIP control for
+    "distinct"): such a claim reads "inconclusive: untestable at this budget", its verdict without the control
+    kept in ``values["untested_verdict"]``. The final verdict is ``rtc.claims.convergence_verdict`` of end and half
+    ("not converged" when confirmed at one and refuted at the other); ``Observation.end`` and ``Observation.half``
+    hold them apart. Returns name → Observation."""
+    factors, gone = _learned_only(factors, learned)
+    half, _ = _learned_only(half, learned)
+    untestable = untestable or {}
+    full = _claims(factors, th, repeats, seed, untestable)
+    if gone:
+        full = {k: replace(o, evidence=f"{o.evidence} {gone}") for k, o in full.items()}
     if half is None:
         return {k: replace(o, end=o.verdict,
                            evidence=o.evidence + " Half training: no run kept a snapshot at half training.")
                 for k, o in full.items()}
-    halves = _claims(half, half_codes, th, repeats, seed)
+    halves = _claims(half, th, repeats, seed, untestable)
     out = {}
     for k, o in full.items():
         h = halves[k]
@@ -271,14 +296,16 @@ def check_claims(factors: pd.DataFrame, codes=None, th: Thresholds = THRESHOLDS,
 
 def check_claims_active(results, encodings, half_encodings=None, th: Thresholds = THRESHOLDS, *,
                         factors: pd.DataFrame | None = None, half_factors: pd.DataFrame | None = None,
-                        max_points: int = 2000, repeats: int = 1000, seed: int = 0) -> dict:
+                        learned=None, untestable: dict | None = None, max_points: int = 2000, repeats: int = 1000,
+                        seed: int = 0) -> dict:
     """:func:`check_claims` over each run's active latents (:func:`active_encodings` of ``encodings`` and of
     ``half_encodings``, the snapshots at half training, None: not computed), analysed as :func:`analyse_runs`
     does with ``th.min_score``. A latent whose µ barely varies can still score on a scale-free metric (R², MI), so
     this view can differ from the one over all latents. ``factors`` / ``half_factors``: the :func:`analyse_runs`
     tables over all latents, already computed with the same settings — a run whose latents are all active takes
-    its rows from there instead of being analysed again. Returns name → Observation, or {} when no run has two
-    active latents (nothing to judge; the chapter shows the view over all latents only)."""
+    its rows from there instead of being analysed again. ``learned``, ``untestable``: as :func:`check_claims`.
+    Returns name → Observation, or {} when no run has two active latents (nothing to judge; the chapter shows the
+    view over all latents only)."""
     kw = dict(max_points=max_points, min_score=th.min_score, seed=seed)
 
     def analyse(encs, done):
@@ -293,11 +320,8 @@ def check_claims_active(results, encodings, half_encodings=None, th: Thresholds 
         table = pd.concat(parts).sort_values("run", kind="stable").reset_index(drop=True) if parts else None
         return table, act
 
-    factors, act = analyse(encodings, factors)
+    factors, _ = analyse(encodings, factors)
     if factors is None:
         return {}
-    half = half_codes = None
-    if half_encodings is not None:
-        half, half_codes = analyse(half_encodings, half_factors)
-    return check_claims(factors, act, th, half=half, half_codes=half_codes if half is not None else None,
-                        repeats=repeats, seed=seed)
+    half = analyse(half_encodings, half_factors)[0] if half_encodings is not None else None
+    return check_claims(factors, th, half=half, learned=learned, untestable=untestable, repeats=repeats, seed=seed)

@@ -3,6 +3,7 @@ integer check of its arguments (``ValueError`` naming the argument, as the stage
 from __future__ import annotations
 
 from rtc._validate import check_int
+from rtc.claims import claim_specs
 
 __all__ = ["int_arg", "MAX_VALUES", "MODES", "FACTORISED_MODELS", "DIP_MODELS", "MAX_GRID", "BINS",
            "FACTOR_COLUMNS", "NO_RUN", "CLAIMS", "QUANTITIES", "DESCRIPTIVE_RUNS"]
@@ -21,27 +22,11 @@ FACTOR_COLUMNS = ["run", "model", "dataset", "seed", "score", "factor", "factor_
 NO_RUN = "inconclusive: no such run in this profile"
 
 # name → (the claim, the quantity whose 90 % interval judges it, the threshold's field of rtc.claims.Thresholds,
-# the side of the threshold the claim is on): the rows of the verdict table, in the chapter's order.
-CLAIMS = {
-    "exists": ("disintegration exists in trained factorised models",
-               "share of the factorised runs with a flagged captured factor, minus that share on their control codes "
-               "(each captured factor's second latent permuted); runs paired with their controls",
-               "exists_share", "above"),
-    "suppression-sap": ("disintegration suppresses SAP",
-                        "mean SAP gap (R²) of a run's captured factors not flagged, minus that of the factors flagged "
-                        "on the normalised-MI matrix; within runs", "suppression", "above"),
-    "suppression-mig": ("disintegration suppresses MIG",
-                        "mean MIG gap (normalised MI) of a run's captured factors not flagged, minus that of the "
-                        "factors flagged on the R² matrix; within runs", "suppression", "above"),
-    "distinct": ("factorised disintegration is distinct from DIP-VAE's dependence",
-                 "excess kNN MI over the Gaussian value (nats) of DIP-VAE's dedicated top pairs, minus the factorised "
-                 "models'; paired by dataset and seed", "dependent_excess", "above"),
-    "tradeoff": ("trade-off: more factorised ↔ more disintegrated",
-                 "Spearman ρ(TC_mean, disintegration index) over the factorised runs of one dataset",
-                 "strong_rho", "band"),
-}
+# the side of the threshold the claim is on): the claims registry's disintegration entries (rtc/claims/registry.toml),
+# in its order — the rows of the verdict table.
+CLAIMS = {name: (s.claim, s.quantity, s.threshold, s.side) for name, s in claim_specs("disintegration").items()}
 # Where the paper states each claim, and its quantity: the first columns of rtc.claims.verdict_table.
-QUANTITIES = {k: ("§5.4" if k.startswith("suppression") else "§5.3", v[1]) for k, v in CLAIMS.items()}
+QUANTITIES = {name: (s.place, s.quantity) for name, s in claim_specs("disintegration").items()}
 # A rank correlation over fewer runs than this is descriptive (said with its verdict).
 DESCRIPTIVE_RUNS = 30
 

@@ -118,15 +118,16 @@ def deficit_figure(deficits: dict):
 
 def suppression_figure(tables: dict):
     """One panel per metric ("sap", "mig" → a ``suppression_table``): the gap of every captured factor, unflagged
-    (left) and flagged on the other score's matrix (right), jittered; each run's two mean gaps joined by a grey
-    line where the run has both kinds."""
+    (left) and flagged on the other score's matrix (right), jittered; each factor's two mean gaps — over the runs
+    where it is not flagged and those where it is (the suppression claim's unit) — joined by a grey line where it
+    has both."""
     fig, axes = plt.subplots(1, len(tables), figsize=(5 * len(tables), 3.6), sharey=True, squeeze=False)
     rng = np.random.default_rng(0)  # jitter only
     for ax, (metric, t) in zip(axes[0], tables.items(), strict=True):
         for x, flag, colour in ((0, False, "tab:gray"), (1, True, "tab:red")):
             g = t[t.flag == flag]
             ax.scatter(x + rng.uniform(-0.12, 0.12, len(g)), g.gap, s=14, color=colour, alpha=0.7)
-        for _, r in t.groupby("run"):
+        for _, r in t.groupby(["dataset", "factor_index"]):
             if r.flag.any() and not r.flag.all():
                 ax.plot([0, 1], [r.gap[~r.flag].mean(), r.gap[r.flag].mean()], color="k", alpha=0.3, lw=0.8)
         other = "normalised MI" if metric == "sap" else "R²"

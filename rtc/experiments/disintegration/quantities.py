@@ -67,18 +67,19 @@ def suppression_table(factors: pd.DataFrame, metric: str) -> pd.DataFrame:
     (normalised MI): every factor captured under the metric's own score, with its ``gap`` there and ``flag``:
     flagged (captured and disintegrated) on the *other* score's matrix. The flag is taken from the other matrix
     because a flag on the metric's own matrix needs s2 ≥ s1/2, i.e. a gap ≤ s1/2: a test on it could not fail.
-    Columns run, seed, factor, factor_index, gap, flag."""
+    Columns run, dataset, seed, factor, factor_index, gap, flag."""
     if metric not in ("sap", "mig"):
         raise ValueError(f"metric must be 'sap' or 'mig', got {metric!r}")
     need_columns(factors, FACTOR_COLUMNS)
     own, other = ("r2", "nmi") if metric == "sap" else ("nmi", "r2")
     keys = ["run", "factor_index"]
-    a = factors[factors.score == own][[*keys, "seed", "factor", "captured", "gap"]]
+    a = factors[factors.score == own][[*keys, "dataset", "seed", "factor", "captured", "gap"]]
     b = factors[factors.score == other][[*keys, "captured", "disintegrated"]]
     t = a.merge(b, on=keys, suffixes=("", "_other"), validate="one_to_one")
     t = t[t.captured.astype(bool)]
     flag = t.captured_other.astype(bool) & t.disintegrated.astype(bool)
-    return t.assign(flag=flag)[["run", "seed", "factor", "factor_index", "gap", "flag"]].reset_index(drop=True)
+    return t.assign(flag=flag)[["run", "dataset", "seed", "factor", "factor_index", "gap", "flag"]].reset_index(
+        drop=True)
 
 
 def deficit_share_interval(factors: pd.DataFrame, score: str, *, repeats: int = 1000, seed: int = 0,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rtc.claims import spearman_bootstrap
+from rtc.claims import THRESHOLDS, spearman_bootstrap
 from rtc.experiments.columns import need_columns
 from rtc.experiments.dependence import pairwise_dependence
 from rtc.metrics import (
@@ -84,7 +84,7 @@ def _pair_scores(scores: np.ndarray, row, pair: np.ndarray, factor: np.ndarray, 
 
 
 def pair_gain_table(codes, factors, *, score: str = "r2", factor_names=None, num_bins: int = 20,
-                    min_score: float = 0.1, seed: int = 0) -> pd.DataFrame:
+                    min_score: float = THRESHOLDS.min_score, seed: int = 0) -> pd.DataFrame:
     """Per factor: how much of its SAP (``score="r2"``) or MIG (``"nmi"``) deficit the split over its top two
     latents explains, and whether the split is flagged on the codes and on their control.
 
@@ -140,7 +140,7 @@ def pair_gain_table(codes, factors, *, score: str = "r2", factor_names=None, num
 
 
 def analyse_codes(codes, factors, *, factor_names=None, num_bins: int = 20, knn_k: int = 3, max_points: int = 2000,
-                  min_score: float = 0.1, seed: int = 0) -> pd.DataFrame:
+                  min_score: float = THRESHOLDS.min_score, seed: int = 0) -> pd.DataFrame:
     """:func:`pair_gain_table` under both scores ("r2" → SAP, "nmi" → MIG) with a ``score`` column, plus the
     dependence of each factor's top pair (:func:`top_pair_dependence`: corr, gaussian_mi, knn_mi, excess_mi).
     ``codes`` (N, L ≥ 2): encoder means of a trained model; ``factors`` (N, F)."""
