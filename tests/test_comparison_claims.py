@@ -270,6 +270,7 @@ def test_pairwise_claims_many_seeds_and_one_seed():
     o = claim_pairwise(stage(rows, dep), ["dip_vae_i"], T, name="dip_dependent", claim="x", **kw)
     assert o.verdict == "confirmed" and o.values == {**o.values, "beats_null": 3, "tested": 3}
     assert o.interval.basis == "seeds" and o.interval.lo > T.independent_mi
+    assert "over the null alone (the rule before)" in o.evidence     # the reading it replaced, beside it
     assert claim_pairwise(stage(rows, ind), ["dip_vae_i"], T, name="dip_dependent", claim="x", **kw).verdict \
         == "refuted"
     rtc = [row("rtc_vae", 10, 0, band_share=0.9)]   # one seed: described, never judged

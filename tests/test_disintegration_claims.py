@@ -79,6 +79,7 @@ def test_exists_over_several_runs():
     # 7 of 8: decided where the unpaired difference of two shares (Bonferroni) could not be
     seven = check_exists(_table(*[_rows(r, seed=r, flag_nmi=(0,) if r < 7 else ()) for r in range(8)]))
     assert seven.verdict == "confirmed" and seven.interval.lo == pytest.approx(7 / 8 * (2 * 0.05 ** (1 / 7) - 1))
+    assert "The unpaired rule this replaced" in seven.evidence and seven.evidence.endswith("→ inconclusive.")
     assert check_exists(_table(*[_rows(r) for r in range(14)])).verdict == "refuted"           # no flag at all
     both = _table(*[_rows(r, flag_nmi=(0,), control=(0,)) for r in range(14)])                 # the control flags too
     assert check_exists(both).verdict == "refuted" and both is not None

@@ -152,6 +152,10 @@ def pair_cell(stage: Stage, rows, threshold: float, side: str, label: str, *, pe
     if len(ok) >= 2:
         cell = verdict_cell(label, [x["quantity"] for x in ok], threshold, side, "")
         cell.note = f"{note}; {what} {cell.interval.text()}"
+        if beyond_gaussian:  # the reading this replaced: the excess over the null alone (it counts correlation)
+            old = seed_interval([x["excess"] for x in ok])
+            cell.note += (f"; over the null alone (the rule before): {old.text()} → "
+                          f"{interval_verdict(old, threshold, side=side)}")
         return cell, tests
     if len(ok) == 1:
         cell = single_run_cell(label, ok[0]["quantity"], what)

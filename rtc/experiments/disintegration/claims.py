@@ -28,6 +28,7 @@ from rtc.claims import (
     interval_verdict,
     paired_interval,
     seed_interval,
+    share_difference_interval,
     sign_test,
     spearman_bootstrap,
 )
@@ -107,13 +108,17 @@ def check_exists(factors: pd.DataFrame, th: Thresholds = THRESHOLDS, *, level: f
         return _single(name, th, "run (flagged beyond its control: 1, else 0)", float(b - c))
     iv = paired_share_interval(b, c, len(judged), level=level)
     p = sign_test(b, c)
+    unpaired = share_difference_interval(int(flagged.sum()), len(judged), int(control.sum()), len(judged),
+                                         level=level)
     others = runs[~runs.model.isin(FACTORISED_MODELS) & (runs.captured > 0)]
     evidence = (f"{int(flagged.sum())} of {len(judged)} factorised runs with a captured factor have a flagged "
                 f"factor, {int(control.sum())} on their control codes; discordant pairs: {b} flagged with a clean "
                 f"control, {c} the reverse (exact sign test p = {p:.3f})"
                 + (f"; the other models (descriptive): {int(others.flagged.sum())} of {len(others)} runs, "
                    f"{int(others.control.sum())} on the controls" if len(others) else "")
-                + f"; threshold {th.exists_share:g}.")
+                + f"; threshold {th.exists_share:g}. The unpaired rule this replaced (flagged share minus control "
+                f"share, Bonferroni): {unpaired.text()} → "
+                f"{interval_verdict(unpaired, th.exists_share, side='above')}.")
     return _judged(name, iv, interval_verdict(iv, th.exists_share, side="above"), th, int(judged.seed.nunique()),
                    evidence, {"runs": len(judged), "runs_flagged": int(flagged.sum()),
                               "runs_control": int(control.sum()), "discordant": (b, c), "p": p})
