@@ -5,8 +5,8 @@ the same cached runs.
 
     RTC_RESULTS_DIR=/path/to/results PYTHONPATH=. .venv/bin/python bench/bench_claim_images.py [--runs 4]
 
-The runs are the ``--profile``'s (default: default) first ``--runs`` (they must be in the results cache: nothing is trained). One
-thread; the machine may be shared, so read the ratio, not the seconds.
+The runs are the ``--profile``'s (default: default) first ``--runs`` (they must be in the results cache: nothing is
+trained). One thread; the machine may be shared, so read the ratio, not the seconds.
 """
 from __future__ import annotations
 
