@@ -421,7 +421,7 @@ glue_values({"iso-maxres-mws": float(residuals["mws"]), "iso-maxres-mws_noconst"
 glue_values({"iso-mmin": m_min, "iso-spread-per-dim": study.spread_term_per_dim(sigma),
              "shut-drop-mean": float(drop.mean()), "shut-drop-min": float(drop.min()),
              "shut-drop-max": float(drop.max()), "shut-drop-theory": drop_theory, "law-sigma": sigma,
-             "law-dmin": int(law.D.min()), "law-dmax": int(law.D.max()), "law-mmax": int(law.M.max()),
+             "law-dmin": int(law.D.min()), "law-mmax": int(law.M.max()),
              "chapter-seconds": time.perf_counter() - t_start})
 
 # %% [markdown]
