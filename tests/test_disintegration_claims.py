@@ -91,9 +91,14 @@ def test_exists_over_several_runs():
 def test_paired_share_interval_known_answers():
     from rtc.experiments.disintegration import paired_share_interval
     iv = paired_share_interval(0, 0, 14)
-    assert iv.estimate == 0 and iv.hi == pytest.approx(1 - 0.05 ** (1 / 14)) and iv.lo == -iv.hi
-    iv = paired_share_interval(2, 2, 10)          # discordant both ways alike: centred on 0
-    assert iv.estimate == 0 and iv.lo == pytest.approx(-iv.hi)
+    assert iv.estimate == 0 and iv.hi == pytest.approx(1 - 0.025 ** (1 / 14)) and iv.lo == -iv.hi
+    # every discordant pair positive: the upper bound is not the observed m/n (m is uncertain too)
+    iv = paired_share_interval(3, 0, 7)
+    assert iv.estimate == pytest.approx(3 / 7) and iv.hi > 3 / 7
+    assert iv.lo == pytest.approx(3 / 7 * (2 * 0.05 ** (1 / 3) - 1))
+    assert paired_share_interval(1, 0, 7).hi > 0.25        # one flagged run of seven does not refute "exists"
+    iv = paired_share_interval(2, 2, 10)          # discordant both ways alike: 0, the interval across it
+    assert iv.estimate == 0 and iv.lo < 0 < iv.hi
     with pytest.raises(ValueError, match="discordant pairs"):
         paired_share_interval(6, 6, 10)
 

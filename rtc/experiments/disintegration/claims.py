@@ -68,18 +68,20 @@ def _single(name: str, th: Thresholds, what: str, value: float, values=None) -> 
 def paired_share_interval(b: int, c: int, n: int, *, level: float = LEVEL) -> Interval:
     """The share of ``n`` paired units (a run and its own control) positive beyond their control, d = (b − c)/n —
     ``b`` units positive with a clean control, ``c`` clean with a positive control (the discordant pairs), the
-    others concordant — with the exact interval conditional on the m = b + c discordant pairs (McNemar's exact
-    test inverted): d = (m/n)(2p − 1) with p ∈ the Clopper–Pearson interval of b of m. With no discordant pair the
-    interval is ±(the exact upper bound of a share seen 0 times in n)."""
+    others concordant. Lower bound: McNemar's exact test inverted, conditional on the m = b + c discordant pairs,
+    (m/n)(2p − 1) with p the Clopper–Pearson lower bound of b of m — what confirming the claim needs. Upper bound:
+    unconditional and conservative, the exact upper bound of b/n minus the exact lower bound of c/n (each at the
+    level that makes both hold together), because m/n is itself uncertain and a refutation must not lean on the
+    observed one. With no discordant pair the lower bound is minus the upper one."""
     b, c, n = int_arg("b", b, 0), int_arg("c", c, 0), int_arg("n", n, 1)
     if b + c > n:
         raise ValueError(f"{b} + {c} discordant pairs of {n}")
     m = b + c
+    hi = share_difference_interval(b, n, c, n, level=level).hi
     if m == 0:
-        u = binomial_interval(0, n, level=level)[1]
-        return Interval(0.0, -u, u, n, "runs against their own controls (exact, no discordant pair)", level)
-    lo, hi = binomial_interval(b, m, level=level)
-    return Interval((b - c) / n, m / n * (2 * lo - 1), m / n * (2 * hi - 1), n,
+        return Interval(0.0, -hi, hi, n, "runs against their own controls (exact, no discordant pair)", level)
+    lo_p, _ = binomial_interval(b, m, level=level)
+    return Interval((b - c) / n, min(m / n * (2 * lo_p - 1), (b - c) / n), max(hi, (b - c) / n), n,
                     "runs against their own controls (exact McNemar)", level)
 
 
