@@ -347,7 +347,9 @@ glue_values({**observation_texts(claims), "half-missing": len(half.missing),
 #
 # For each run, TC_mean (dashed) and TC_sample (solid) against the regularisation strength (β, γ or λ_od). A model
 # shows *the disparity* when TC_mean − TC_sample exceeds {glue:text}`t-disparity_abs` nats, *none* when it lies
-# below.
+# below. That absolute rule for "none" was fixed after results had been seen; the relative rule it replaced and
+# the comparative reading of the paper's words are set beside it below, and the primary endpoint above is the
+# comparative one.
 
 # %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
@@ -416,8 +418,11 @@ glue_figure("fig-comparison-fig4", fig)
 # (solid) and its vanilla model (dashed), seed by seed (every strength of the model in one line).
 # ```
 #
-# The paper's two panels are one claim in two parts: as σ → 0, TC_sample → TC_mean, so the right panel holds
-# whenever the left one does, and it is counted once. *The revised models' TC_mean is much lower* (the same-seed
+# The paper's two panels are judged as one claim in two parts, the second reported beside the first rather than
+# counted on its own: a revised model's TC_sample is close to its TC_mean (small σ), so its TC_sample is low when
+# its TC_mean is — but "comparably low" is against the vanilla model's TC_sample, which can be lower still, so the
+# second part can fail where the first holds, and the evidence shows it. *The revised models' TC_mean is much
+# lower* (the same-seed
 # ratio below {glue:text}`t-much_lower`), *their TC_sample comparably low* (the ratio below
 # {glue:text}`t-comparable`, reported as its second part): {glue:text}`claim-revised_lower-verdict`.
 # {glue:text}`claim-revised_lower-evidence`
@@ -571,7 +576,8 @@ glue_values({"dip-control-text": dip_control_text(control, thresholds)})
 # - *…yet their latents are not factorised* (the top pair's MI above its permutation null and above its Gaussian MI
 #   exceeds {glue:text}`t-independent_mi` nats; only where the control holds): {glue:text}`claim-dip_dependent-verdict`.
 #   {glue:text}`claim-dip_dependent-evidence` Of the {glue:text}`pairs-tested` DIP-VAE runs tested,
-#   {glue:text}`pairs-beat-null` have a top pair that beats its permutation null at 5 %.
+#   {glue:text}`pairs-beat-null` have a top pair that beats its permutation null at
+#   {glue:text}`significance-pct:.0f` %.
 # - *RTC-VAE's latents are factorised* (the same quantity below {glue:text}`t-independent_mi` nats):
 #   {glue:text}`claim-rtc_factorised-verdict`. {glue:text}`claim-rtc_factorised-evidence`
 #
