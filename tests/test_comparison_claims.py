@@ -418,4 +418,6 @@ def test_intention_to_treat_counts_the_runs_the_regime_gate_leaves_out():
     itt = check_claims(full, None, T, **FAST, permutations=19, itt=True)
     assert 5 not in gated["none_rtc_vae"].values["rows"] and gated["none_rtc_vae"].values["outside"] == [5]
     assert 5 in itt["none_rtc_vae"].values["rows"] and itt["none_rtc_vae"].values["outside"] == []
+    only = check_claims(full, None, T, **FAST, permutations=19, itt=True, names={"none_rtc_vae"})
+    assert list(only) == ["none_rtc_vae"] and only["none_rtc_vae"].verdict == itt["none_rtc_vae"].verdict
     assert full.table.loc[5, "in_regime"] == False  # noqa: E712  (the stage given is not changed)

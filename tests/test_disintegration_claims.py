@@ -195,15 +195,15 @@ def _distinct_runs(dip_excess, *, seeds=(0, 1, 2)):
 
 
 def test_distinct_verdicts():
-    o = check_distinct(_distinct_runs(0.8), repeats=REPEATS)
+    o = check_distinct(_distinct_runs(0.8))
     assert o.verdict == "confirmed" and o.interval.basis == "paired seeds" and o.seeds == 3 and o.interval.n == 3
-    assert check_distinct(_distinct_runs(0.01), repeats=REPEATS).verdict == "refuted"
+    assert check_distinct(_distinct_runs(0.01)).verdict == "refuted"
     wide = _table(_rows(0, "factor_vae", seed=0, n_factors=3, excess=[0.0] * 3),
                   _rows(1, "dip_vae_i", seed=0, n_factors=3, excess=[0.6] * 3),
                   _rows(2, "factor_vae", seed=1, n_factors=3, excess=[0.0] * 3),
                   _rows(3, "dip_vae_i", seed=1, n_factors=3, excess=[-0.4] * 3))
     assert check_distinct(wide).verdict == "inconclusive"   # 0.1 ± a wide interval over two seeds
-    one = check_distinct(_distinct_runs(0.8, seeds=(0,)), repeats=REPEATS)
+    one = check_distinct(_distinct_runs(0.8, seeds=(0,)))
     assert one.verdict == "inconclusive" and one.interval is None and one.values["single"]
     no_dip = _table(*[_rows(r, "factor_vae", seed=r, n_factors=3) for r in range(3)])
     o = check_distinct(no_dip)

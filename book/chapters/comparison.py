@@ -315,8 +315,8 @@ claims = with_trajectories(claims, judged, curves, thresholds)
 gated = {n for n, o in claims.items() if o.values.get("outside")}
 itt = {}
 if gated:
-    itt = check_claims(full, half, thresholds, repeats=bootstrap_repeats,
-                       seed=seed, permutations=permutations, k=pair_k, itt=True)
+    itt = check_claims(full, half, thresholds, repeats=bootstrap_repeats, seed=seed,
+                       permutations=permutations, k=pair_k, itt=True, names=gated)
     itt = with_trajectories(itt, judged, curves, thresholds)
 itt_verdicts = {n: (itt[n].verdict if n in gated else "same runs") for n in claims}
 curve_seconds = sum(float(c["seconds"].sum()) for c in curves.values())

@@ -27,8 +27,10 @@ import pandas as pd
 
 from rtc._validate import is_integer
 from rtc.estimators import knn_tc
+from rtc.models.encoding import active_latents
 
-__all__ = ["pairwise_dependence", "dependence_matrix", "top_pair_test", "max_abs_corr", "DIP_PENALISED", "corr_text"]
+__all__ = ["pairwise_dependence", "dependence_matrix", "top_pair_test", "max_abs_corr", "DIP_PENALISED",
+           "dip_control_row", "dip_failures"]
 
 # What each DIP-VAE decorrelates (Kumar et al. 2017): DIP-VAE-I the covariance of µ, DIP-VAE-II that of z — the code
 # the DIP positive control reads (:func:`max_abs_corr` over its active latents).
@@ -130,6 +132,20 @@ def max_abs_corr(codes) -> float:
     return float(np.max(np.abs(r)))
 
 
-def corr_text(code: str, value: float) -> str:
-    """How a DIP control's value reads: "µ 0.99", or "z: fewer than two active latents" for NaN."""
-    return f"{code} {value:.2f}" if math.isfinite(value) else f"{code}: fewer than two active latents"
+def dip_control_row(model: str, enc, max_corr: float) -> dict:
+    """The DIP positive control of one DIP-VAE run: ``code`` (what ``model`` decorrelates, :data:`DIP_PENALISED`:
+    "µ" or "z"), ``active`` (its active latents, Var µ_k > 0.01, :func:`rtc.models.encoding.active_latents`),
+    ``max_abs_corr`` (:func:`max_abs_corr` of that code over the active latents; NaN with fewer than two) and
+    ``holds`` (at most ``max_corr``). ``enc``: the run's encoding (``mu``, ``z``: (N, L))."""
+    act = active_latents(enc.mu)
+    m = max_abs_corr((enc.mu if DIP_PENALISED[model] == "mu" else enc.z)[:, act])
+    return {"code": "µ" if DIP_PENALISED[model] == "mu" else "z", "active": int(act.sum()), "max_abs_corr": m,
+            "holds": bool(math.isfinite(m) and m <= max_corr)}
+
+
+def dip_failures(control: pd.DataFrame) -> str:
+    """The runs of a DIP control table (columns run, code, max_abs_corr, holds) where it fails, as text:
+    "DIP-VAE-I 10 (µ 0.99), DIP-VAE-II 10 (z: fewer than two active latents)"; "" where it holds in every run."""
+    bad = control[~control["holds"].astype(bool)]
+    return ", ".join(f"{r} ({c} {m:.2f})" if math.isfinite(m) else f"{r} ({c}: fewer than two active latents)"
+                     for r, c, m in zip(bad["run"], bad["code"], bad["max_abs_corr"], strict=True))

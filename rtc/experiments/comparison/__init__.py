@@ -65,7 +65,7 @@ from .constants import (
     STAGE_COLUMNS,
     TABLE_COLUMNS,
 )
-from .controls import dip_control, dip_control_text, max_abs_corr
+from .controls import dip_control, dip_control_text
 from .labels import one_seed_text, run_labels, seed_cells, tc_estimator_text
 from .learning import (
     add_disparity,
@@ -106,5 +106,5 @@ __all__ = ["PAIRS", "REVISED", "LABELS", "MODELS", "SIDE_MODELS", "CLAIMS", "QUA
            "theorem1_summary", "run_table", "shown_run_table", "tc_mean_side_by_side", "TABLE_COLUMNS",
            "describe_grid", "paper_cost", "CLAIM_CURVES", "claim_plateau", "with_trajectories",
            "disparity_readings", "SNR_ACTIVE", "mechanism_row", "mechanism_table",
-           "active_control", "claim_primary", "itt_stage", "dip_control", "dip_control_text", "max_abs_corr",
+           "active_control", "claim_primary", "itt_stage", "dip_control", "dip_control_text",
            "learning_rules"]

@@ -16,6 +16,7 @@ from rtc.claims import (
     Observation,
     holm,
     interval_verdict,
+    log_ratio_interval,
     refute_pvalue,
     seed_interval,
 )
@@ -52,23 +53,13 @@ def stage_codes(stage: Stage, row: int):
     return stage.codes[row]
 
 
-def verdict_cell(label: str, values, threshold: float, side: str, note: str, *, log: bool = False,
-                 shift: float = 0.0) -> Cell:
-    """A cell judged over ≥ 2 seeds (or seed pairs): ``values`` the per-seed quantity; its Student-t interval
-    (:func:`rtc.claims.seed_interval`; with ``log``, the values are log-ratios and the interval is exponentiated,
-    :func:`rtc.claims.log_ratio_interval`'s), minus ``shift``; the verdict of that interval against ``threshold``
-    and the one-sided p-value against the claim's side (:func:`rtc.claims.refute_pvalue`, on the log scale for a
-    ratio) that Holm's correction uses."""
-    v = np.asarray(values, dtype=np.float64)
-    if log:
-        r = seed_interval(v)
-        iv = Interval(math.exp(r.estimate) - shift, math.exp(r.lo) - shift, math.exp(r.hi) - shift, r.n,
-                      "paired seeds (log ratio)", r.level)
-        p = refute_pvalue(v, math.log(threshold + shift), side)
-    else:
-        iv = seed_interval(v)
-        p = refute_pvalue(v, threshold, side)
-    return Cell(label, iv, interval_verdict(iv, threshold, side=side), f"{label}: {iv.text()}", p)
+def verdict_cell(label: str, values, threshold: float, side: str) -> Cell:
+    """A cell judged over ≥ 2 seeds: ``values`` the per-seed quantity, its Student-t interval
+    (:func:`rtc.claims.seed_interval`), the verdict of that interval against ``threshold`` and the one-sided
+    p-value against the claim's side (:func:`rtc.claims.refute_pvalue`) that Holm's correction uses."""
+    iv = seed_interval(values)
+    return Cell(label, iv, interval_verdict(iv, threshold, side=side), f"{label}: {iv.text()}",
+                refute_pvalue(values, threshold, side))
 
 
 def single_run_cell(label: str, value: float, what: str, gated: str = "") -> Cell:
@@ -98,7 +89,7 @@ def single_cell(stage: Stage, rows, quantity: str, threshold: float, side: str, 
     v = stage.table.loc[rows, quantity].to_numpy(np.float64)
     ok = [r for r, x in zip(rows, v, strict=True) if math.isfinite(x)]
     if len(ok) >= 2:
-        return verdict_cell(label, stage.table.loc[ok, quantity], threshold, side, "")
+        return verdict_cell(label, stage.table.loc[ok, quantity], threshold, side)
     if len(ok) == 1:
         r = stage.table.loc[ok[0]]
         return single_run_cell(label, float(r[quantity]), quantity,
@@ -118,8 +109,12 @@ def ratio_cell(stage: Stage, pairs, quantity: str, threshold: float, side: str, 
     ok = [(a, b) for a, b in pairs if math.isfinite(t.at[a, quantity]) and math.isfinite(num[b])
           and t.at[a, quantity] > 0 and num[b] > 0]
     if len(ok) >= 2:
-        logs = [math.log(num[b] / t.at[a, quantity]) for a, b in ok]
-        return verdict_cell(label, logs, threshold, side, "", log=True, shift=minus)
+        b_, a_ = np.array([num[b] for _, b in ok]), np.array([t.at[a, quantity] for a, _ in ok], dtype=np.float64)
+        r = log_ratio_interval(b_, a_)
+        iv = dataclasses.replace(r, estimate=r.estimate - minus, lo=r.lo - minus, hi=r.hi - minus)
+        # the p-value on the scale the interval was made on: the log-ratios against log(threshold + minus)
+        p = refute_pvalue(np.log(b_ / a_), math.log(threshold + minus), side)
+        return Cell(label, iv, interval_verdict(iv, threshold, side=side), f"{label}: {iv.text()}", p)
     if len(ok) == 1:
         a, b = ok[0]
         return single_run_cell(label, num[b] / t.at[a, quantity] - minus, f"ratio of {quantity}")
@@ -150,7 +145,7 @@ def pair_cell(stage: Stage, rows, threshold: float, side: str, label: str, *, pe
     if len(ok) < len(tests):
         note += f" ({len(tests) - len(ok)} run(s) with fewer than two active latents)"
     if len(ok) >= 2:
-        cell = verdict_cell(label, [x["quantity"] for x in ok], threshold, side, "")
+        cell = verdict_cell(label, [x["quantity"] for x in ok], threshold, side)
         cell.note = f"{note}; {what} {cell.interval.text()}"
         if beyond_gaussian:  # the reading this replaced: the excess over the null alone (it counts correlation)
             old = seed_interval([x["excess"] for x in ok])
@@ -208,11 +203,14 @@ def regime_text(table: pd.DataFrame, models) -> str:
 
 
 def observation(claim: str, cells: list[Cell], threshold: float, side: str, *, active: list[Cell] | None = None,
-                regime: str, evidence: str, rows, values: dict | None = None) -> Observation:
+                regime: str, evidence: str, rows, outside: pd.DataFrame | None = None,
+                values: dict | None = None) -> Observation:
     """The Observation of a claim that holds in every cell (over all latents), with the same over the active
-    latents (``active``, None where the quantity does not depend on them) in ``values``."""
+    latents (``active``, None where the quantity does not depend on them) in ``values``; ``outside``: the learned
+    runs the regime gate left out (:func:`pool`), their positions in ``values["outside"]``."""
     verdict, deciding = combine(cells, side)
-    vals = {"rows": sorted(int(r) for r in rows), "side": side, **(values or {})}
+    vals = {"rows": sorted(int(r) for r in rows), "side": side,
+            "outside": [] if outside is None else sorted(int(r) for r in outside.index), **(values or {})}
     summary = verdict
     if active is not None:
         v_act, d_act = combine(active, side)

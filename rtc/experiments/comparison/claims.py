@@ -63,8 +63,7 @@ def claim_disparity(stage: Stage, model: str, t: Thresholds = THRESHOLDS, *, non
         active.append(single_cell(stage, list(g.index), "disparity_active", threshold, side, lab))
     claim = f"{'no ' if none else ''}disparity for {model}"
     return observation(claim, cells, threshold, side, active=active, regime=regime_text(stage.table, [model]),
-                       evidence=outside_text(outside, "disparity"), rows=judged.index,
-                       values={"outside": sorted(int(r) for r in outside.index)})
+                       evidence=outside_text(outside, "disparity"), rows=judged.index, outside=outside)
 
 
 def claim_primary(stage: Stage, quantity: str, t: Thresholds = THRESHOLDS) -> Observation:
@@ -83,7 +82,7 @@ def claim_primary(stage: Stage, quantity: str, t: Thresholds = THRESHOLDS) -> Ob
         active.append(ratio_cell(stage, pairs, f"{quantity}_active", threshold, side, lab, floor=floor))
     return observation(claim_spec("comparison", name).claim, cells, threshold, side, active=active,
                        regime=regime_text(stage.table, ["rtc_vae"]), evidence=outside_text(outside, quantity),
-                       rows=judged.index, values={"outside": sorted(int(r) for r in outside.index)})
+                       rows=judged.index, outside=outside)
 
 
 def claim_revised_lower(stage: Stage, t: Thresholds = THRESHOLDS) -> Observation:
@@ -103,14 +102,14 @@ def claim_revised_lower(stage: Stage, t: Thresholds = THRESHOLDS) -> Observation
             cells.append(ratio_cell(stage, pairs, "tc_mean", threshold, side, lab))
             active.append(ratio_cell(stage, pairs, "tc_mean_active", threshold, side, lab))
             second.append(ratio_cell(stage, pairs, "tc_sample", t.comparable, side, lab))
-    s_verdict, s_cell = combine(second, side, alpha=t.significance)
+    s_verdict, s_cell = combine(second, side)
     part2 = ("Second part, TC_sample(revised) / TC_sample(vanilla) below " f"{t.comparable:g}: {s_verdict}"
              + (f" ({'; '.join(c.note for c in second)})" if second else "") + ".")
     return observation("revised TC_mean much lower, TC_sample comparably low", cells, threshold, side,
                        active=active, regime=regime_text(stage.table, models),
                        evidence=" ".join(s for s in (part2, outside_text(outside, "tc_mean")) if s),
-                       rows=judged.index,
-                       values={"second_verdict": s_verdict, "outside": sorted(int(r) for r in outside.index),
+                       rows=judged.index, outside=outside,
+                       values={"second_verdict": s_verdict,
                                "second_interval": s_cell.interval if s_cell is not None else None})
 
 
@@ -127,7 +126,7 @@ def claim_rtc_recon(stage: Stage, t: Thresholds = THRESHOLDS, *, at: float = 10.
             cells.append(ratio_cell(stage, pairs, "recon", threshold, side, f"RTC-VAE {s:g} / {at:g}", minus=1.0))
     return observation(f"RTC-VAE with β > {at:g} reconstructs worse", cells, threshold, side,
                        regime=regime_text(stage.table, ["rtc_vae"]), evidence=outside_text(outside, "recon"),
-                       rows=judged.index, values={"outside": sorted(int(r) for r in outside.index)})
+                       rows=judged.index, outside=outside)
 
 
 def claim_tc_sap(stage: Stage, t: Thresholds = THRESHOLDS, *, repeats: int = 1000, seed: int = 0) -> Observation:
@@ -170,7 +169,7 @@ def claim_lower_than_factor_vae(stage: Stage, models: dict, t: Thresholds = THRE
             active.append(ratio_cell(stage, pairs, f"{q}_active", threshold, side, lab))
     return observation(claim, cells, threshold, side, active=active,
                        regime=regime_text(stage.table, list(models)), evidence=outside_text(outside, "tc_mean"),
-                       rows=judged.index, values={"outside": sorted(int(r) for r in outside.index)})
+                       rows=judged.index, outside=outside)
 
 
 def claim_pairwise(stage: Stage, models, t: Thresholds = THRESHOLDS, *, name: str, claim: str,
@@ -195,9 +194,8 @@ def claim_pairwise(stage: Stage, models, t: Thresholds = THRESHOLDS, *, name: st
         per_run += tests
     shares = [x["pvalue"] < t.significance for x in per_run if math.isfinite(x.get("pvalue", math.nan))]
     o = observation(claim, cells, threshold, side, regime=regime_text(stage.table, models),
-                    evidence=outside_text(outside), rows=judged.index,
-                    values={"beats_null": int(sum(shares)), "tested": len(shares),
-                            "outside": sorted(int(r) for r in outside.index)})
+                    evidence=outside_text(outside), rows=judged.index, outside=outside,
+                    values={"beats_null": int(sum(shares)), "tested": len(shares)})
     if dip:
         control = dip_control(stage, t)
         control = control[control["row"].isin(judged.index)]
@@ -237,7 +235,8 @@ def _claims_at(stage: Stage, t: Thresholds, kw: dict, pair_kw: dict) -> dict:
 
 
 def check_claims(full: Stage, half: Stage | None = None, t: Thresholds = THRESHOLDS, *, repeats: int = 1000,
-                 seed: int = 0, permutations: int = 200, k: int = 3, itt: bool = False) -> dict[str, Observation]:
+                 seed: int = 0, permutations: int = 200, k: int = 3, itt: bool = False,
+                 names=None) -> dict[str, Observation]:
     """Every claim of §5.1–5.2 (name → Observation, the names of :data:`CLAIMS`, the registry's order), each judged
     by :func:`rtc.claims.interval_verdict` (or :func:`rtc.claims.band_verdict`) on a 90 % interval — over seeds, or
     paired by seed where two models are compared (ratios on the log scale) — against the registry's threshold;
@@ -249,13 +248,15 @@ def check_claims(full: Stage, half: Stage | None = None, t: Thresholds = THRESHO
     refuted; ``Observation.end`` keeps the verdict at the end of training alone, ``Observation.half`` the one at
     half training (None where ``half`` is None or lacks a run the claim uses).
     ``repeats``: bootstrap resamples of the rank correlation; ``permutations``, ``k``: the pair tests' permutations
-    and kNN neighbours."""
+    and kNN neighbours; ``names``: judge only these claims (None: all), e.g. the ones the regime gate changed."""
     need_columns(full.table, STAGE_COLUMNS + QUANTITIES)
     if itt:
         full, half = itt_stage(full), (itt_stage(half) if half is not None else None)
     kw, pair_kw = dict(repeats=repeats, seed=seed), dict(permutations=permutations, k=k, seed=seed)
     out = {}
     for name, judge in _claims_at(full, t, kw, pair_kw).items():
+        if names is not None and name not in names:
+            continue
         o = judge(full)
         o.end = o.verdict
         if half is not None and not set(o.values["rows"]) & set(half.missing):

@@ -175,8 +175,7 @@ def _within_runs(t: pd.DataFrame, *, repeats: int, seed: int, level: float) -> s
     return f"{iv.text()} over {len(both)} runs, permutation p = {p:.3f}"
 
 
-def check_distinct(factors: pd.DataFrame, th: Thresholds = THRESHOLDS, *, repeats: int = 1000, seed: int = 0,
-                   level: float = LEVEL) -> Observation:
+def check_distinct(factors: pd.DataFrame, th: Thresholds = THRESHOLDS, *, level: float = LEVEL) -> Observation:
     """Claim: the disintegration of factorised models is distinct from DIP-VAE's dependence (the paper's Fig. 7
     against Fig. 6): DIP-VAE's split pairs are dependent beyond their correlation, the factorised models' are not.
 
@@ -248,7 +247,7 @@ def _claims(factors, th: Thresholds, repeats: int, seed: int, untestable: dict) 
     out = {"exists": check_exists(factors, th),
            "suppression-sap": check_suppression(factors, "sap", th, **kw),
            "suppression-mig": check_suppression(factors, "mig", th, **kw),
-           "distinct": check_distinct(factors, th, **kw), "tradeoff": check_tradeoff(factors, th, **kw)}
+           "distinct": check_distinct(factors, th), "tradeoff": check_tradeoff(factors, th, **kw)}
     for name, why in untestable.items():
         o = out[name]
         out[name] = replace(o, verdict="inconclusive", values={**o.values, "untested_verdict": o.verdict},

@@ -5,16 +5,13 @@ encode every run (:func:`encode_runs`, and :func:`encode_half` at half training)
 """
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
 from rtc.claims import THRESHOLDS, Thresholds
 from rtc.experiments.columns import need_columns
-from rtc.experiments.dependence import DIP_PENALISED, corr_text, max_abs_corr
+from rtc.experiments.dependence import DIP_PENALISED, dip_control_row, dip_failures
 from rtc.experiments.selection import END, HALF, active_view
 from rtc.gaussian import sample_tc
-from rtc.models.encoding import active_latents
 from rtc.report import run_label
 
 from .common import FACTORISED_MODELS
@@ -131,25 +128,15 @@ def tradeoff_dataset(table: pd.DataFrame) -> str | None:
 
 def dip_control_runs(results, encodings, learned=None, th: Thresholds = THRESHOLDS) -> tuple[pd.DataFrame, str]:
     """The DIP positive control on the chapter's runs: per learned DIP-VAE run (``learned``: run positions, None:
-    all) the largest |corr| between the active latents (Var µ_k > 0.01) of what it decorrelates — µ for DIP-VAE-I,
-    z for DIP-VAE-II (:func:`rtc.experiments.dependence.max_abs_corr`) — and whether it is at most ``th.dip_corr``.
-    Returns (the table: run, code, max_abs_corr, holds; why the control fails, "" where it holds in every run
-    and there is one)."""
-    rows = []
-    for i, (r, enc) in enumerate(zip(results, encodings, strict=True)):
-        model = r.config.model
-        if model not in DIP_PENALISED or enc is None or (learned is not None and i not in set(learned)):
-            continue
-        code = enc.mu if DIP_PENALISED[model] == "mu" else enc.z
-        m = max_abs_corr(code[:, active_latents(enc.mu)])
-        rows.append({"run": run_label(r), "code": "µ" if DIP_PENALISED[model] == "mu" else "z", "max_abs_corr": m,
-                     "holds": bool(math.isfinite(m) and m <= th.dip_corr)})
-    table = pd.DataFrame(rows, columns=["run", "code", "max_abs_corr", "holds"])
+    all) :func:`rtc.experiments.dependence.dip_control_row` — the largest |corr| between the active latents of
+    what it decorrelates (µ for DIP-VAE-I, z for DIP-VAE-II) against ``th.dip_corr``. Returns (the table: run,
+    code, active, max_abs_corr, holds; why the control fails, "" where it holds in every run and there is one)."""
+    keep = None if learned is None else set(learned)
+    rows = [{"run": run_label(r), **dip_control_row(r.config.model, enc, th.dip_corr)}
+            for i, (r, enc) in enumerate(zip(results, encodings, strict=True))
+            if r.config.model in DIP_PENALISED and enc is not None and (keep is None or i in keep)]
+    table = pd.DataFrame(rows, columns=["run", "code", "active", "max_abs_corr", "holds"])
     if table.empty:
         return table, "no learned DIP-VAE run to control"
-    bad = table[~table.holds]
-    why = ("the DIP positive control fails: max |corr| > " f"{th.dip_corr:g} in "
-           + ", ".join(f"{r} ({corr_text(c, m)})" for r, c, m in zip(bad.run, bad.code, bad.max_abs_corr,
-                                                                     strict=True))
-           if len(bad) else "")
-    return table, why
+    failures = dip_failures(table)
+    return table, (f"the DIP positive control fails: max |corr| > {th.dip_corr:g} in {failures}" if failures else "")
