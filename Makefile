@@ -5,6 +5,9 @@
 #   make lint                              ruff, the import layers and cycles; part of make test
 #   make check-html                        open every page of the built book in headless Chromium and check it
 #   make nbmake [NBPROFILE=ci]             the chapters through nbmake instead of the runner (not part of make test)
+#   make long [LONG_HOURS=h]               the long run of the primary comparison (parameters/studies/long.yaml):
+#                                          resumable, as far as LONG_HOURS allow; publishes published/long.csv
+#   make recipes                           the recipe study (parameters/studies/recipes.yaml) → published/recipes.csv
 # `jupyter-book build book/` also builds the whole book (default profile), sharing make book's cache.
 PYTHON ?= python3
 VENV ?= .venv
@@ -13,7 +16,7 @@ NBPROFILE ?= ci
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.rtc-installed
 
-.PHONY: install book test lint nbmake check-html clean
+.PHONY: install book test lint nbmake check-html clean long recipes
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +54,14 @@ nbmake: $(STAMP)
 # go to book/_build/screenshots/.
 check-html: $(STAMP)
 	$(PY) scripts/check_html.py book/_build/html --screenshots book/_build/screenshots
+
+# Studies too long for a book build (rtc.studies): a kill loses at most a checkpoint's steps, and the next call goes
+# on; a second call while one runs waits for it. The table is written again after every budget.
+long: $(STAMP)
+	$(PY) -m rtc.studies long $(if $(LONG_HOURS),--hours $(LONG_HOURS))
+
+recipes: $(STAMP)
+	$(PY) -m rtc.studies recipes
 
 clean:
 	# book/chapters/*.ipynb: executed notebooks an older runner wrote next to the sources.

@@ -114,9 +114,11 @@ def validate(defaults: dict, values: dict, *, source: str) -> dict:
 
 
 def profiles(root: str | Path | None = None) -> list[str]:
-    """Names of the profiles under ``parameters/``."""
+    """Names of the profiles under ``parameters/`` (not ``parameters/studies/``: the grids of the studies too long
+    for a book build, :mod:`rtc.studies`)."""
     base = find_root(root) / "parameters"
-    return sorted(p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    return sorted(p.name for p in base.iterdir()
+                  if p.is_dir() and not p.name.startswith((".", "_")) and p.name != "studies")
 
 
 def load_profile(profile: str, chapter: str, *, root: str | Path | None = None, chapter_path: Path | None = None,

@@ -158,12 +158,30 @@ def ray_grid(quick: bool) -> dict:
             "status": list(table["status"]), "train_seconds": list(table["train_seconds"])}
 
 
+def long_study(hours: float) -> dict:
+    """The long run's γ = 10 cell at the paper's recipe (parameters/studies/long_gpu.yaml) through rtc.studies:
+    budget after budget, as far as ``hours`` allow (a budget is not started after that), published to
+    published/long_gpu.csv. Returns what was reached."""
+    from rtc.studies import load_study, run_study  # starts Ray through rtc.sweep (loopback, no usage stats)
+
+    study = load_study("long_gpu")
+    t = time.perf_counter()
+    table = run_study(study, hours=hours, progress=False)
+    if table is None:
+        return {"wall_s": time.perf_counter() - t, "rows": 0}
+    last = table.sort_values("step").groupby(["cell", "seed"]).tail(1)
+    return {"wall_s": time.perf_counter() - t, "rows": len(table), "table": str(study.table_path),
+            "images_per_run": sorted(set(int(i) for i in last["images_seen"]))}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--out", default="results/gpu_check")
     ap.add_argument("--seconds", type=float, default=90.0, help="paper-scale training time per model")
     ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test of this script")
+    ap.add_argument("--long", type=float, default=0.0, metavar="HOURS",
+                    help="then the long study's GPU cell for this many hours (0: skip), published")
     args = ap.parse_args()
     device = torch.device(args.device)
     report = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
@@ -178,6 +196,9 @@ def main():
                                      for m, d in report["paper_scale"].items()}), flush=True)
     report["ray_grid"] = ray_grid(args.quick)
     print("ray_grid", json.dumps(report["ray_grid"]), flush=True)
+    if args.long > 0:
+        report["long"] = long_study(args.long)
+        print("long", json.dumps(report["long"]), flush=True)
     report["wall_s"] = time.perf_counter() - t
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
