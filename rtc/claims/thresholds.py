@@ -58,6 +58,9 @@ class Thresholds(Config):
       disparity_floor: a disparity at or below this (nats) counts as this much in a ratio of disparities.
       dip_corr: the DIP positive control — the largest |corr| between active latents of µ (DIP-VAE-I) or z
         (DIP-VAE-II) at most this, else the DIP dependence claims are "untestable at this budget".
+      shape_learned: the recipe study's shape check — a run has learned dSprites' shapes when a random forest on µ
+        tells them apart on held-out images with at least this accuracy (chance 1/3; halfway to 1)
+        (:mod:`rtc.experiments.probes`, :mod:`rtc.experiments.comparison.recipes`).
       much_lower: the revised model's TC_mean is "much lower" when ≤ much_lower × the vanilla model's.
       comparable: TC_samples are "comparably low" when the revised one is ≤ comparable × the vanilla one or
         within disparity_abs nats of it.
@@ -109,6 +112,7 @@ class Thresholds(Config):
     plateau_nats: float = _R["plateau_nats"]
     plateau_log: float = _R["plateau_log"]
     dip_corr: float = _R["dip_corr"]
+    shape_learned: float = _R["shape_learned"]
     # factor disintegration
     min_score: float = _R["min_score"]
     exists_share: float = _R["exists_share"]
@@ -122,7 +126,8 @@ class Thresholds(Config):
         put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731  (frozen dataclass)
         for name in ("accurate", "low_tc", "law_slope", "learned", "disparity_abs", "disparity_rel", "none_rel",
                      "none_ratio", "much_lower", "comparable", "recon_worse", "strong_rho", "knn_excess",
-                     "regime_share", "plateau_nats", "plateau_log", "dip_corr", "disparity_floor", "min_score",
+                     "regime_share", "plateau_nats", "plateau_log", "dip_corr", "shape_learned", "disparity_floor",
+                     "min_score",
                      "exists_share", "suppression",
                      "independent_mi", "dependent_excess"):
             put(name, check_real(getattr(self, name), f"Thresholds.{name}", positive=True))
