@@ -58,6 +58,7 @@ def test_adoption_fewest_failures_on_paired_seeds():
     a = adopt_recipe(recipe_runs(recipes_table(fail_a=[("factor_vae", 4)])))
     assert a["recipe"] == (1e-3, 32) and not a["changed"] and "kept as the recipe in use" in a["text"]
     assert a["seeds"] == {"beta_vae": [0, 1, 2], "factor_vae": [0, 1, 2]}
+    assert a["pooled_choice"] == "lr 0.001, batch 32"
     # A fails a paired seed: B has fewer failures and replaces it
     b = adopt_recipe(recipe_runs(recipes_table(fail_a=[("factor_vae", 2)])))
     assert b["recipe"] == (3e-4, 64) and b["changed"] and "replaces lr 0.001, batch 32" in b["text"]
@@ -68,6 +69,21 @@ def test_adoption_fewest_failures_on_paired_seeds():
     # both fail a paired run to the mean image: tied → the recipe in use
     d = adopt_recipe(recipe_runs(recipes_table(fail_a=[("beta_vae", 1)], fail_b=[("factor_vae", 0)])))
     assert d["recipe"] == (1e-3, 32)
+
+
+def test_adoption_ties_go_to_the_smaller_seed_spread_within_each_model():
+    """Two recipes, neither in use, no failures: the one whose seeds spread less within each model wins, even when
+    its models differ more from each other (which one log range over both models would count as spread)."""
+    t = recipes_table()
+    end = t["step"] == 100
+    a, b = end & (t["lr"] == 1e-3), end & (t["lr"] == 3e-4)
+    t.loc[a & (t["model"] == "beta_vae"), "tc_mean"] = [1.0, 2.0, 4.0, 8.0, 16.0]  # seeds 0–2 spread ×4
+    t.loc[a & (t["model"] == "factor_vae"), "tc_mean"] = 2.0
+    t.loc[b & (t["model"] == "beta_vae"), "tc_mean"] = [1.0, 1.1, 1.2]  # within ×1.2
+    t.loc[b & (t["model"] == "factor_vae"), "tc_mean"] = [30.0, 31.0, 32.0]  # the models differ ×30
+    r = adopt_recipe(recipe_runs(t), current=(1e-2, 16))
+    assert r["recipe"] == (3e-4, 64)
+    assert r["pooled_choice"] == "lr 0.001, batch 32"
 
 
 def test_adoption_needs_paired_seeds():

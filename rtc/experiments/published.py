@@ -86,7 +86,8 @@ def _seconds_at(result, step: int) -> float:
 
 
 def git_commit(root: str | Path | None = None) -> str:
-    """``git rev-parse HEAD`` of the repository (``+dirty`` when tracked files differ from it), or "unknown"."""
+    """``git rev-parse HEAD`` of the repository (``+dirty`` when tracked files differ from it: the code digests then
+    say what computed the table), or "unknown"."""
     cwd = find_root(root)
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True,
@@ -200,6 +201,10 @@ def staleness(table: pd.DataFrame, dataset) -> dict:
             "current": current, "text": text}
 
 
+def _short(commit: str) -> str:
+    return commit[:12] + ("+dirty" if commit.endswith("+dirty") else "")
+
+
 def provenance(table: pd.DataFrame, dataset) -> dict:
     """Where a published table's numbers come from: ``runs``, ``images_min`` / ``images_max`` (the furthest kept
     step of each run, the least and the most), ``train_hours`` (the runs' training time summed, one CPU thread
@@ -210,7 +215,7 @@ def provenance(table: pd.DataFrame, dataset) -> dict:
     stale = staleness(table, dataset)
     out = {"runs": len(last), "images_min": int(last["images_seen"].min()),
            "images_max": int(last["images_seen"].max()), "train_hours": float(last["train_seconds"].sum()) / 3600,
-           "precision": ", ".join(sorted(set(table["precision"]))), "commit": ", ".join(c[:12] for c in commits),
+           "precision": ", ".join(sorted(set(table["precision"]))), "commit": ", ".join(_short(c) for c in commits),
            "written": str(table["written"].max()), "staleness": stale}
     reach = (f"{out['images_min']:,} images per run" if out["images_min"] == out["images_max"] else
              f"{out['images_min']:,} to {out['images_max']:,} images per run")
