@@ -9,7 +9,7 @@ import pytest
 
 from rtc.claims import THRESHOLDS, binomial_interval
 from rtc.experiments.comparison.long_run import long_runs, primary_by_budget
-from rtc.experiments.comparison.recipes import adopt_recipe, recipe_runs, recipe_summary
+from rtc.experiments.comparison.recipes import adopt_recipe, every_model_learns, recipe_runs, recipe_summary
 
 BASE, FLOOR = 500.0, 0.0
 
@@ -61,7 +61,7 @@ def test_adoption_fewest_failures_on_paired_seeds():
     assert a["pooled_choice"] == "lr 0.001, batch 32"
     # A fails a paired seed: B has fewer failures and replaces it
     b = adopt_recipe(recipe_runs(recipes_table(fail_a=[("factor_vae", 2)])))
-    assert b["recipe"] == (3e-4, 64) and b["changed"] and "replaces lr 0.001, batch 32" in b["text"]
+    assert b["recipe"] == (3e-4, 64) and b["changed"] and "replace lr 0.001, batch 32 by it" in b["text"]
     # a shape failure counts as a failure: B's one shape failure against A's one mean-image failure ties on
     # failures; fewer mean-image failures decides
     c = adopt_recipe(recipe_runs(recipes_table(fail_a=[("factor_vae", 2)], shape_b=[("beta_vae", 0)])))
@@ -132,3 +132,20 @@ def test_primary_endpoint_skips_budgets_not_reached_and_unlearned_runs():
     p2 = primary_by_budget(long_runs(t2), [96000]).iloc[0]
     assert p2["learned runs"] == "9/10" and p2["pairs"] == 5
     assert THRESHOLDS.learned < 1
+
+
+def test_every_model_must_learn_with_the_adopted_recipe():
+    adopted = {"recipe": (1e-4, 64)}
+    t = long_table()
+    t["lr"], t["batch_size"] = 1e-4, 64
+    t["step"] = t["images_seen"] // 64
+    ok = every_model_learns(adopted, long_runs(t), images=48000)
+    assert ok["recipe"] == (1e-4, 64) and ok["counts"] == {"factor_vae": (5, 5), "rtc_vae": (5, 5)}
+    t.loc[(t["model"] == "rtc_vae") & (t["seed"] < 4), "recon"] = BASE  # RTC-VAE at the mean image in 4 of 5
+    bad = every_model_learns(adopted, long_runs(t), images=48000)
+    assert bad["recipe"] == (1e-3, 32) and bad["counts"]["rtc_vae"] == (1, 5)
+    assert "RTC-VAE learned in 1 of 5 runs" in bad["text"] and "not adopted" in bad["text"]
+    untested = every_model_learns({"recipe": (3e-4, 32)}, long_runs(t), images=48000)
+    assert untested["recipe"] == (1e-3, 32) and "untested" in untested["text"]
+    same = every_model_learns({"recipe": (1e-3, 32)}, long_runs(t), images=48000)
+    assert same["recipe"] == (1e-3, 32) and "in use" in same["text"]

@@ -94,7 +94,13 @@ from rtc.experiments.comparison import (
 )
 from rtc.experiments.comparison.long_run import long_panels, long_runs, longest_budget, primary_by_budget
 from rtc.experiments.comparison.plots import COLORS, curve_panel, tc_panel
-from rtc.experiments.comparison.recipes import adopt_recipe, recipe_panels, recipe_runs, recipe_summary
+from rtc.experiments.comparison.recipes import (
+    adopt_recipe,
+    every_model_learns,
+    recipe_panels,
+    recipe_runs,
+    recipe_summary,
+)
 from rtc.experiments.grid import pooled_seeds, pooled_text
 from rtc.experiments.published import provenance, published_path, read_table
 from rtc.inspect import VAR_BAND, reconstruction_figure, traversal_figure
@@ -254,9 +260,16 @@ display(Markdown(markdown_table(rules)))
 # %%
 recipe_published = read_table(published_path("recipes"), study="recipes")
 recipe_origin = provenance(recipe_published, load_dataset("dsprites"))
-recipe_rows = recipe_runs(recipe_published, thresholds)  # every run at every kept step, both checks applied
+# every run at every kept step, both checks applied
+recipe_rows = recipe_runs(recipe_published, thresholds)
 recipe_table = recipe_summary(recipe_rows, thresholds)
 adopted = adopt_recipe(recipe_rows, t=thresholds)
+# the rule's recipe held against every model: the long run's runs at it (RTC-VAE too),
+# at its first budget (the default profile's 48,000 images)
+long_published = read_table(published_path("long"), study="long")
+long_rows = long_runs(long_published, thresholds)
+long_budgets = sorted({b for phase in load_study("long").phases for b in phase.images})
+chosen = every_model_learns(adopted, long_rows, images=long_budgets[0])
 profile_recipe = (float(table["lr"].iloc[0]), int(table["batch_size"].iloc[0]))
 
 # %% tags=["hide-cell"]
@@ -272,10 +285,11 @@ glue_values({"t-shape_learned": thresholds.shape_learned, "recipe-provenance": r
                                      "no recipe had all its runs learn the shapes" if
                                      recipe_end["shape_learned"].any() else
                                      "no run of any recipe learned the shapes"),
+             "recipe-checked": chosen["text"],
              "recipe-profile": (f"This build trains with lr {profile_recipe[0]:g} at batch {profile_recipe[1]}: "
-                                + ("the recipe the study supports." if profile_recipe == adopted["recipe"] else
-                                   f"not the study's recipe ({adopted['label']}) — the `{profile}` profile "
-                                   "trains on its own settings.")),
+                                + ("the recipe the check above keeps." if profile_recipe == chosen["recipe"]
+                                   else f"not the recipe of the check above — the `{profile}` profile trains on "
+                                   "its own settings.")),
              })
 
 # %% tags=["hide-input"]
@@ -303,16 +317,22 @@ glue_figure("fig-comparison-recipes", fig)
 display(Markdown(markdown_table(recipe_table)))
 
 # %% [markdown]
-# **The recipe the study supports**: {glue:text}`recipe-adopted`. {glue:text}`recipe-profile`
+# **The rule's recipe**: {glue:text}`recipe-adopted`.
 #
-# Two readings beside the rule. The issue that asked for the study wanted "the recipe with the fewest failures
+# **Held against every model.** The study trains the two vanilla models only, but the recipe must be one every model
+# of the comparison learns with; the long run below trains RTC-VAE and FactorVAE at the rule's recipe as its third
+# arm. This check was added after its runs had been seen: {glue:text}`recipe-checked`. {glue:text}`recipe-profile`
+# The recipes the rule ranks next (the other three without a mean-image failure) have not been trained with
+# RTC-VAE yet.
+#
+# Two more readings beside the rule. The issue that asked for the study wanted "the recipe with the fewest failures
 # that still learns the shapes within the budget": at this budget {glue:text}`recipe-precondition`, so no recipe
 # meets that condition and the shape check cannot tell the recipes apart — the mean-image failures and the seed
 # spread decide. The tie-break by the seed spread was changed after the results had been seen (it was first one log
 # range of TC_mean over both models' runs together); under that first form the rule picks
 # {glue:text}`recipe-pooled`. A slower learner wins the spread tie-break: at lr 1e-4 the runs are still early in
-# training at 48,000 images (see "images to learn" and the reconstruction above), which is one reason the long run
-# below follows the recipe much further.
+# training at 48,000 images (see "images to learn" and the reconstruction above) — and RTC-VAE, whose variance
+# penalty works against the code from the start, had not left the mean image there in most seeds.
 
 # %% [markdown]
 #
@@ -442,14 +462,15 @@ glue_values({**observation_texts(claims), "half-missing": len(half.missing),
 # budget).
 
 # %%
-long_published = read_table(published_path("long"), study="long")
+# the long run's table was read with the recipe study above
 long_origin = provenance(long_published, load_dataset("dsprites"))
-long_rows = long_runs(long_published, thresholds)
-long_budgets = sorted({b for phase in load_study("long").phases for b in phase.images})
 primary_long = primary_by_budget(long_rows, long_budgets, thresholds)
-own_curves = {m: [curves[i] for i in table.index if table.at[i, "model"] == m and table.at[i, "strength"] == 10
-                  and table.at[i, "dataset"] == "dsprites"] for m in ("factor_vae", "rtc_vae")}
-longest = longest_budget(primary_long)  # the first arm's longest budget: the verdicts the prose gives
+# this build's runs of the same cells, drawn beside the published ones
+own = table[(table["strength"] == 10) & (table["dataset"] == "dsprites")]
+own_curves = {m: [curves[i] for i in own.index[own["model"] == m]]
+              for m in ("factor_vae", "rtc_vae")}
+# the first arm's longest budget: the verdicts the prose gives
+longest = longest_budget(primary_long)
 
 # %% tags=["hide-cell"]
 own_images = sorted({int(s * b) for s, b in zip(table["steps"], table["batch_size"], strict=True)})
@@ -490,7 +511,9 @@ glue_figure("fig-comparison-long", fig)
 # {glue:text}`level-pct:.0f` % intervals, the verdicts, and the plateau of each quantity):
 
 # %%
-display(Markdown(markdown_table(primary_long.drop(columns="_obs")) if len(primary_long) else "no budget yet"))
+budgets_shown = primary_long.drop(columns="_obs") if len(primary_long) else None
+display(Markdown("no budget reached by both models yet" if budgets_shown is None
+                 else markdown_table(budgets_shown)))
 
 # %% [markdown]
 # ## The disparity (Fig. 3)

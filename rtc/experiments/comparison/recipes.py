@@ -19,6 +19,10 @@ kept step: :mod:`rtc.experiments.published`).
   first coded, one log range over both models together, which mixes the models' difference into the seeds' spread:
   both were changed after the study's results had been seen, and pick the same recipe
   (:func:`adopt_recipe` reports the choice under the pooled range beside it).
+- :func:`every_model_learns` — the check added after the study's results had been seen (the study trains the vanilla
+  models only, and the recipe must be one *every* model of the comparison learns with): the rule's recipe replaces
+  the one in use only when RTC-VAE and FactorVAE learned with it in every run at the default budget, in the
+  published long run's arm at that recipe; untested, or a run not learned, keeps the recipe in use.
 - :func:`recipe_panels` — each run's reconstruction ratio and shape accuracy against the images seen, per model.
 """
 from __future__ import annotations
@@ -34,7 +38,8 @@ from ..columns import need_columns
 from .constants import LABELS
 from .learning import add_learning
 
-__all__ = ["recipe_label", "recipe_runs", "recipe_summary", "adopt_recipe", "recipe_panels", "CURRENT_RECIPE"]
+__all__ = ["recipe_label", "recipe_runs", "recipe_summary", "adopt_recipe", "every_model_learns", "recipe_panels",
+           "CURRENT_RECIPE"]
 
 # The recipe the default profile used before the study (parameters/default/training.yaml): Adam lr 1e-3, batch 32.
 CURRENT_RECIPE = (1e-3, 32)
@@ -144,7 +149,7 @@ def adopt_recipe(runs: pd.DataFrame, current: tuple = CURRENT_RECIPE, t: Thresho
     seeds = "; ".join(f"{LABELS.get(m, m)} seeds {', '.join(map(str, s))}" for m, s in common.items())
     text = (f"{recipe_label(*chosen)}: {int(best['failures'])} of {int(best['runs'])} runs failed on the paired seeds "
             f"({seeds}; {int(best['mean image'])} at the mean image, the others without the shapes) — {why}"
-            + ("" if best["in use"] else f"; it replaces {recipe_label(*current)}"))
+            + ("" if best["in use"] else f"; the rule would replace {recipe_label(*current)} by it"))
     return {"recipe": chosen, "label": recipe_label(*chosen), "seeds": common, "scores": scores, "text": text,
             "changed": not bool(best["in use"]), "pooled_choice": _pooled_choice(scores, end, common, t)}
 
@@ -160,6 +165,34 @@ def _pooled_choice(scores: pd.DataFrame, end: pd.DataFrame, common: dict, t: Thr
     alt = scores.assign(pooled=pooled).sort_values(["failures", "mean image", "in use", "pooled"],
                                                    ascending=[True, True, False, True], kind="stable")
     return str(alt["recipe"].iloc[0])
+
+
+def every_model_learns(adopted: dict, long_rows: pd.DataFrame, *, images: int,
+                       current: tuple = CURRENT_RECIPE) -> dict:
+    """The rule's recipe (``adopted``: :func:`adopt_recipe`) held against the long run's runs at that recipe
+    (``long_rows``: :func:`rtc.experiments.comparison.long_run.long_runs`, the learning rule applied) after
+    ``images`` images each. Returns ``recipe`` (the rule's when every model of the long run learned in all its runs
+    there, else ``current``), ``counts`` (model → (learned, runs)) and ``text``, one sentence for the book."""
+    need_columns(long_rows, ["model", "lr", "batch_size", "images_seen", "learned", "seed"])
+    lr, b = adopted["recipe"]
+    if (lr, b) == (float(current[0]), int(current[1])):
+        return {"recipe": (lr, b), "counts": {},
+                "text": f"{recipe_label(lr, b)} is the recipe in use: nothing to check"}
+    g = long_rows[np.isclose(long_rows["lr"], lr) & (long_rows["batch_size"] == b)
+                  & (long_rows["images_seen"] == images)]
+    counts = {m: (int(gm["learned"].sum()), len(gm)) for m, gm in g.groupby("model")}
+    keep = f"the profiles keep {recipe_label(*current)}"
+    if not counts:
+        return {"recipe": tuple(current), "counts": counts,
+                "text": f"{recipe_label(lr, b)} has no run of the comparison's models at {images:,} images in the "
+                        f"long run: untested, not adopted; {keep}"}
+    said = "; ".join(f"{LABELS.get(m, m)} learned in {k} of {n} runs" for m, (k, n) in counts.items())
+    if all(k == n for k, n in counts.values()):
+        return {"recipe": (lr, b), "counts": counts,
+                "text": f"at {recipe_label(lr, b)}, {said} at {images:,} images (the long run): adopted"}
+    return {"recipe": tuple(current), "counts": counts,
+            "text": f"at {recipe_label(lr, b)}, {said} at {images:,} images (the long run's arm at that recipe): "
+                    f"not every model learns with it, so it is not adopted; {keep}"}
 
 
 def recipe_panels(axes, runs: pd.DataFrame, models, colors: dict, t: Thresholds = THRESHOLDS) -> None:
