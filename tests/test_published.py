@@ -1,6 +1,7 @@
 """Published tables (rtc.experiments.published) and the probe of each kept step (rtc.experiments.probes): known
 answers, the schema's refusals, atomic writes, and the committed tables' schema and code digest."""
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ from rtc.data import load_dataset
 from rtc.experiments.probes import ProbeSettings, factor_accuracy
 from rtc.experiments.published import (
     COLUMNS,
+    PUBLISHED,
     PublishedTableError,
     read_table,
     staleness,
@@ -126,3 +128,18 @@ def test_staleness_names_both_digests(tmp_path):
     old = staleness(read_table(path), DS)
     assert not old["current"] and "OLDER" in old["text"] and "0" * 16 in old["text"]
     assert old["today_train"] == code_version(DS)
+
+
+# ------------------------------------------------------------------------------------------------ committed tables
+
+def test_committed_tables_have_the_schema_and_say_whether_they_are_current(repo_root):
+    """Every published table of the repository reads back under the schema; a table computed by older code than
+    today's is reported (a warning in the test report; the book says it beside the numbers)."""
+    tables = sorted((repo_root / PUBLISHED).glob("*.csv"))
+    assert tables, f"no published table under {repo_root / PUBLISHED}"
+    for path in tables:
+        t = read_table(path, study=path.stem)
+        assert {"acc_shape"} <= set(t.columns)
+        s = staleness(t, DS)
+        if not s["current"]:
+            warnings.warn(f"{path.name}: {s['text']}", stacklevel=1)
