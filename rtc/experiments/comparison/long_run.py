@@ -132,6 +132,7 @@ def long_panels(axes, runs: pd.DataFrame, arm: str, colors: dict, *, own: dict |
                 ax.plot(c["images_seen"], c[col], "o", mfc="none", color=color, ms=4,
                         label=f"{LABELS.get(m, m)} (this build)" if k == 0 else None)
         ax.set_xscale("log")
+        ax.minorticks_off()  # a span under a decade would label its minor ticks on top of each other
         if log:
             ax.set_yscale("log")
         ax.set_ylabel(label)
