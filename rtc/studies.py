@@ -155,11 +155,11 @@ def _cells(study: Study) -> dict:
 def reached(study: Study, results_dir: Path) -> list[tuple[str, object]]:
     """``(cell, RunResult)`` of every run of the study at the furthest budget it is evaluated at (runs evaluated
     at none are left out), in the file's order. Reads the cache; trains nothing."""
-    out, datasets = [], {}
+    out, datasets, cells = [], {}, _cells(study)
     for phase in study.phases:
         budgets = list(phase.images) or [None]
         for spec in stage_runs(study, phase, None):
-            cell = _cells(study)[spec]
+            cell = cells[spec]
             best = None
             for images in budgets:
                 s = spec if images is None else dataclasses.replace(
@@ -202,12 +202,16 @@ def _trained_steps(spec, results_dir: Path, datasets: dict) -> int:
     return 0
 
 
-def _seconds_left(runs, results_dir: Path, datasets: dict) -> float:
-    """Cost-model seconds (:func:`rtc.experiments.grid.estimate_seconds`, one run per core) to take ``runs`` from
-    where the cache has them to their steps, evaluation included; 0 for a run evaluated there."""
+def _not_evaluated(runs, results_dir: Path, datasets: dict) -> list:
+    """The specs of ``runs`` that the cache does not hold evaluated at their steps."""
+    return [s for s in runs if cached_result(s, results_dir=results_dir, datasets=datasets) is None]
+
+
+def _seconds_left(todo, results_dir: Path, datasets: dict) -> float:
+    """Cost-model seconds (:func:`rtc.experiments.grid.estimate_seconds`, one run per core) to take the runs
+    ``todo`` (:func:`_not_evaluated`) from where the cache has them to their steps, evaluation included."""
     left = [dataclasses.replace(s, config=dataclasses.replace(
-            s.config, steps=max(s.config.steps - _trained_steps(s, results_dir, datasets), 1)))
-            for s in runs if cached_result(s, results_dir=results_dir, datasets=datasets) is None]
+            s.config, steps=max(s.config.steps - _trained_steps(s, results_dir, datasets), 1))) for s in todo]
     return float(sum(estimate_seconds(s) for s in left))
 
 
@@ -219,7 +223,8 @@ def _study_left(study: Study, results_dir: Path, until_images: int | None) -> fl
         budgets = [b for b in phase.images if until_images is None or b <= until_images] or \
             ([None] if not phase.images else [])
         if budgets:
-            total += _seconds_left(stage_runs(study, phase, budgets[-1]), results_dir, datasets)
+            todo = _not_evaluated(stage_runs(study, phase, budgets[-1]), results_dir, datasets)
+            total += _seconds_left(todo, results_dir, datasets)
     return total
 
 
@@ -231,8 +236,8 @@ def plan(study: Study, results_dir: Path):
     for j, phase in enumerate(study.phases):
         for images in list(phase.images) or [None]:
             runs = stage_runs(study, phase, images)
-            todo = [s for s in runs if cached_result(s, results_dir=results_dir, datasets=datasets) is None]
-            est = _seconds_left(runs, results_dir, datasets)
+            todo = _not_evaluated(runs, results_dir, datasets)
+            est = _seconds_left(todo, results_dir, datasets)
             lines.append(f"phase {j + 1} ({', '.join(phase.grids)}), "
                          + (f"{images:,} images" if images else "own steps")
                          + f": {len(runs)} runs, {len(runs) - len(todo)} evaluated, {len(todo)} to train or extend, "

@@ -106,7 +106,7 @@ def snapshot_rows(result, dataset, *, study: str, cell: str, baseline: dict, pro
     ``baseline``: :func:`rtc.experiments.comparison.learning.mean_image_baseline` of the dataset."""
     c, probe = result.config, probe or ProbeSettings()
     curve = result.curve()
-    log = result._final_state()["log"]["recon"]
+    log = result.training_log()["recon"].to_numpy()  # config.steps rows: the run as trained that far
     commit = commit if commit is not None else git_commit()
     train, evalc = code_version(dataset), eval_code_version()
     rows = []

@@ -17,6 +17,7 @@ from rtc.claims import THRESHOLDS, Thresholds, binomial_interval
 from rtc.models.eta import band_share
 
 from ..columns import need_columns
+from ..published import TRAINED_SHARE, trained_recon_at
 from .constants import REVISED
 from .labels import run_labels
 
@@ -79,17 +80,15 @@ def add_learning(table: pd.DataFrame, baselines: dict, t: Thresholds = THRESHOLD
     return out
 
 
-def trained_reconstruction(results, *, share: float = 0.1) -> list[float]:
+def trained_reconstruction(results, *, share: float = TRAINED_SHARE) -> list[float]:
     """Each run's reconstruction as trained: the mean of its training log's ``recon`` (Bernoulli −log p(x | z),
-    z ~ q(z|x), nats per image of the training batches) over the last ``share`` of its steps (at least one step);
+    z ~ q(z|x), nats per image of the training batches) over the last ``share`` of its steps (at least one step;
+    :func:`rtc.experiments.published.trained_recon_at` at the run's last step, the one copy of the formula);
     ``results``: :class:`rtc.experiments.RunResult` s. The comparison's ``recon`` decodes µ instead."""
-    if not 0 < share <= 1:
-        raise ValueError(f"share must be in (0, 1], got {share!r}")
     out = []
     for r in results:
-        log = r.training_log()
-        last = log.tail(max(1, int(round(share * len(log)))))
-        out.append(float(last["recon"].mean()) if "recon" in last else math.nan)
+        log = r.training_log()  # config.steps rows: the run as trained that far
+        out.append(trained_recon_at(log["recon"], len(log), share) if "recon" in log else math.nan)
     return out
 
 

@@ -60,11 +60,10 @@ def _budget(runs: pd.DataFrame, images: int) -> tuple[Stage, pd.DataFrame, dict]
     """The stage of the runs that reached ``images`` (one row each, there), its table and each run's curve up to
     it (position → frame)."""
     at = runs[runs["images_seen"] == images].reset_index(drop=True)
-    curves = {}
-    for i, r in at.iterrows():
-        c = runs[(runs["arm"] == r["arm"]) & (runs["model"] == r["model"]) & (runs["seed"] == r["seed"])
-                 & (runs["images_seen"] <= images)]
-        curves[i] = c.sort_values("images_seen").reset_index(drop=True)
+    key = ["arm", "model", "seed"]
+    upto = {k: g.sort_values("images_seen").reset_index(drop=True)
+            for k, g in runs[runs["images_seen"] <= images].groupby(key, sort=False)}
+    curves = {i: upto[tuple(r[k] for k in key)] for i, r in at.iterrows()}
     return Stage(at), at, curves
 
 
