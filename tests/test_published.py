@@ -14,6 +14,7 @@ from rtc.experiments.published import (
     COLUMNS,
     PUBLISHED,
     PublishedTableError,
+    git_commit,
     read_table,
     staleness,
     trained_recon_at,
@@ -143,3 +144,25 @@ def test_committed_tables_have_the_schema_and_say_whether_they_are_current(repo_
         s = staleness(t, DS)
         if not s["current"]:
             warnings.warn(f"{path.name}: {s['text']}", stacklevel=1)
+
+
+def test_commit_is_dirty_for_code_but_not_for_a_rewritten_table(tmp_path):
+    """A study rewrites its own table after every budget: that must not mark the next table's commit dirty."""
+    import subprocess
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    for d in ("parameters", "book", "published", "rtc"):
+        (tmp_path / d).mkdir()
+    (tmp_path / "published" / "long.csv").write_text("a\n1\n")
+    (tmp_path / "rtc" / "model.py").write_text("x = 1\n")
+    git("init", "-q")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "t")
+    head = git_commit(tmp_path)
+    assert len(head) == 40 and not head.endswith("+dirty")
+    (tmp_path / "published" / "long.csv").write_text("a\n2\n")  # the study's own output
+    assert git_commit(tmp_path) == head
+    (tmp_path / "rtc" / "model.py").write_text("x = 2\n")       # code: what computed the table changed
+    assert git_commit(tmp_path) == head + "+dirty"

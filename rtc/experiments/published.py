@@ -86,17 +86,20 @@ def _seconds_at(result, step: int) -> float:
 
 
 def git_commit(root: str | Path | None = None) -> str:
-    """``git rev-parse HEAD`` of the repository (``+dirty`` when tracked files differ from it: the code digests then
-    say what computed the table), or "unknown"."""
+    """``git rev-parse HEAD`` of the repository (``+dirty`` when tracked files other than the published tables
+    differ from it: the code digests then say what computed the table), or "unknown". The tables under
+    ``published/`` do not count: a study rewrites its own table after every budget, which would otherwise mark
+    every table after the first of a call dirty."""
     cwd = find_root(root)
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True,
                               timeout=30).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd, capture_output=True,
-                               text=True, check=True, timeout=30).stdout.strip()
+        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                  f":(exclude){PUBLISHED}/*.csv"], cwd=cwd, capture_output=True, text=True,
+                                 check=True, timeout=30).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    return head + ("+dirty" if dirty else "")
+    return head + ("+dirty" if changed else "")
 
 
 def snapshot_rows(result, dataset, *, study: str, cell: str, baseline: dict, probe: ProbeSettings | None = None,
