@@ -9,7 +9,13 @@ import pytest
 
 from rtc.claims import THRESHOLDS, binomial_interval
 from rtc.experiments.comparison.long_run import long_runs, primary_by_budget
-from rtc.experiments.comparison.recipes import adopt_recipe, every_model_learns, recipe_runs, recipe_summary
+from rtc.experiments.comparison.recipes import (
+    adopt_recipe,
+    every_model_learns,
+    recipe_in_build,
+    recipe_runs,
+    recipe_summary,
+)
 
 BASE, FLOOR = 500.0, 0.0
 
@@ -183,3 +189,31 @@ def test_every_model_must_learn_with_the_recipe_down_the_ranking():
     # a model without a seed common to every recipe cannot be compared
     with pytest.raises(ValueError, match="paired"):
         every_model_learns(a, runs[~((runs["model"] == "rtc_vae") & (runs["lr"] == 3e-4))])
+
+
+def test_the_book_says_whether_the_build_trains_with_the_checked_recipe():
+    checked = {"recipe": (3e-4, 32)}
+    assert recipe_in_build(checked, (3e-4, 32), "default").endswith("the recipe of the check above.")
+    kept = recipe_in_build(checked, (1e-3, 32), "default")
+    assert "not the check's lr 0.0003, batch 32" in kept and "every verdict of this chapter is at lr 0.001" in kept
+    assert "its own setting" in recipe_in_build(checked, (1e-3, 500), "paper")
+
+
+def test_recipe_panels_dash_the_runs_that_ended_at_the_mean_image():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rtc.experiments.comparison.recipes import recipe_panels
+    runs = recipe_runs(three_model_table(rtc_fails=[(3e-4, 1)], fail_a=[("factor_vae", 0)]))
+    models = ["beta_vae", "factor_vae", "rtc_vae"]
+    fig, axes = plt.subplots(2, 3, squeeze=False)
+    recipe_panels(axes, runs, models, {r: "k" for r in set(runs["recipe"])})
+    for j, (m, failed) in enumerate(zip(models, (0, 1, 1), strict=True)):
+        n_runs = runs[runs["model"] == m].groupby(["recipe", "seed"]).ngroups
+        for row in (0, 1):
+            # the thresholds are dotted: the solid and dashed lines are the runs
+            runs_drawn = [ln.get_linestyle() for ln in axes[row][j].get_lines() if ln.get_linestyle() in ("-", "--")]
+            assert runs_drawn.count("--") == failed and len(runs_drawn) == n_runs
+    assert axes[1][0].xaxis.get_major_formatter()(16000, 0) == "16k"
+    plt.close(fig)

@@ -97,6 +97,7 @@ from rtc.experiments.comparison.plots import COLORS, curve_panel, tc_panel
 from rtc.experiments.comparison.recipes import (
     adopt_recipe,
     every_model_learns,
+    recipe_in_build,
     recipe_panels,
     recipe_runs,
     recipe_summary,
@@ -283,10 +284,7 @@ glue_values({"t-shape_learned": thresholds.shape_learned, "recipe-provenance": r
                                      recipe_end["shape_learned"].any() else
                                      "no run of any recipe learned the shapes"),
              "recipe-checked": chosen["text"],
-             "recipe-profile": (f"This build trains with lr {profile_recipe[0]:g} at batch {profile_recipe[1]}: "
-                                + ("the recipe the check above keeps." if profile_recipe == chosen["recipe"]
-                                   else f"not the recipe of the check above — the `{profile}` profile trains on "
-                                   "its own settings.")),
+             "recipe-profile": recipe_in_build(chosen, profile_recipe, profile),
              })
 
 # %% tags=["hide-input"]
@@ -304,7 +302,7 @@ glue_figure("fig-comparison-recipes", fig)
 #
 # The recipe study along training (published table): each run's reconstruction relative to the mean image
 # (top; learned below the dotted line) and its held-out shape accuracy (bottom; the shapes learned above the upper
-# dotted line, chance the lower), one colour per recipe; dashed runs failed at the end.
+# dotted line, chance the lower), one colour per recipe; dashed runs ended at the mean image.
 # ```
 #
 # Of the {glue:text}`recipe-runs` runs, {glue:text}`recipe-mean-image` ended at the mean image and
@@ -320,17 +318,18 @@ display(Markdown(markdown_table(recipe_table)))
 #
 # **Held against every model.** The rule counts the two vanilla models, but the recipe must be one every model
 # of the comparison learns with. This check was added after the rule's recipe had been seen to fail RTC-VAE (in
-# the long run's arm at that recipe, below): down the rule's ranking, the first recipe at which every paired run of
-# every model passed the learning check at the end (`every_model_learns`) — {glue:text}`recipe-checked`.
-# {glue:text}`recipe-profile`
+# the long run's arm at that recipe, below), and RTC-VAE was then trained with every recipe: down the rule's
+# ranking, the first recipe at which every paired run of every model passed the learning check at the end
+# (`every_model_learns`; the runs that learned, of the paired seeds, per recipe in the rule's order):
 
 # %%
 display(Markdown(markdown_table(chosen["table"])))
 
 # %% [markdown]
+# {glue:text}`recipe-checked`. {glue:text}`recipe-profile`
 #
-# Two more readings beside the rule. The issue that asked for the study wanted "the recipe with the fewest failures
-# that still learns the shapes within the budget": at this budget {glue:text}`recipe-precondition`, so no recipe
+# Two more readings beside the rule. The study was first asked for "the recipe with the fewest failures that
+# still learns the shapes within the budget": at this budget {glue:text}`recipe-precondition`, so no recipe
 # meets that condition and the shape check cannot tell the recipes apart — the mean-image failures and the seed
 # spread decide. The tie-break by the seed spread was changed after the results had been seen (it was first one log
 # range of TC_mean over both models' runs together); under that first form the rule picks

@@ -32,6 +32,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
 from rtc.claims import THRESHOLDS, Thresholds, binomial_interval
 
@@ -39,8 +40,8 @@ from ..columns import need_columns
 from .constants import LABELS
 from .learning import add_learning
 
-__all__ = ["recipe_label", "recipe_runs", "recipe_summary", "adopt_recipe", "every_model_learns", "recipe_panels",
-           "CURRENT_RECIPE", "VANILLA"]
+__all__ = ["recipe_label", "recipe_runs", "recipe_summary", "adopt_recipe", "every_model_learns", "recipe_in_build",
+           "recipe_panels", "CURRENT_RECIPE", "VANILLA"]
 
 # The recipe the default profile used before the study (parameters/default/training.yaml): Adam lr 1e-3, batch 32.
 CURRENT_RECIPE = (1e-3, 32)
@@ -226,12 +227,28 @@ def every_model_learns(adopted: dict, runs: pd.DataFrame, current: tuple = CURRE
             "passes": first is not None, "rule_passes": rule_passes, "table": table, "text": text}
 
 
+def recipe_in_build(checked: dict, build: tuple, profile: str, current: tuple = CURRENT_RECIPE) -> str:
+    """One sentence for the book: the recipe this build trains with (``build``: (lr, batch) of the ``profile``)
+    against the check's (``checked``: :func:`every_model_learns`)."""
+    said = f"This build (`{profile}`) trains with {recipe_label(*build)}"
+    lr, b = checked["recipe"]
+    if np.isclose(build[0], lr) and int(build[1]) == int(b):
+        return said + ", the recipe of the check above."
+    if np.isclose(build[0], current[0]) and int(build[1]) == int(current[1]):
+        return (said + f", the recipe in use before the study, not the check's {recipe_label(lr, b)}: the profiles "
+                "have not been switched to it, because the default profile's runs are the first 48,000 images of "
+                "the long run below, so a switch trains both again — until then every verdict of this chapter is "
+                f"at {recipe_label(*build)}.")
+    return said + f", its own setting, neither the check's {recipe_label(lr, b)} nor the recipe in use."
+
+
 def recipe_panels(axes, runs: pd.DataFrame, models, colors: dict, t: Thresholds = THRESHOLDS) -> None:
     """Two rows of panels (``axes[0][j]``, ``axes[1][j]`` for ``models[j]``): each run's reconstruction ratio
     (log scale; ``Thresholds.learned`` dotted) and its shape accuracy (``Thresholds.shape_learned`` dotted) against
-    the images seen, one colour per recipe (``colors``: label → colour), the runs that failed dashed."""
-    need_columns(runs, ["model", "recipe", "seed", "images_seen", "recon_ratio", "acc_shape", "ok", "final"])
-    failed = {(r, m, s) for r, m, s, ok, f in zip(runs["recipe"], runs["model"], runs["seed"], runs["ok"],
+    the images seen (in thousands), one colour per recipe (``colors``: label → colour), the runs that ended at the
+    mean image (not learned) dashed."""
+    need_columns(runs, ["model", "recipe", "seed", "images_seen", "recon_ratio", "acc_shape", "learned", "final"])
+    failed = {(r, m, s) for r, m, s, ok, f in zip(runs["recipe"], runs["model"], runs["seed"], runs["learned"],
                                                      runs["final"], strict=True) if f and not ok}
     for j, m in enumerate(models):
         for (rec, seed), g in runs[runs["model"] == m].groupby(["recipe", "seed"]):
@@ -250,4 +267,5 @@ def recipe_panels(axes, runs: pd.DataFrame, models, colors: dict, t: Thresholds 
         axes[1][j].set_xlabel("images seen")
         for ax in (axes[0][j], axes[1][j]):
             ax.grid(alpha=0.3)
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x / 1000:g}k"))
     axes[0][0].legend(fontsize=7)
