@@ -467,7 +467,8 @@ glue_values({**observation_texts(claims), "half-missing": len(half.missing),
 # %%
 long_published = read_table(published_path("long"), study="long")
 long_origin = provenance(long_published, load_dataset("dsprites"))
-long_rows = long_runs(long_published, thresholds)  # every run and kept step, learning rule applied
+# every run and kept step, the learning rule applied
+long_rows = long_runs(long_published, thresholds)
 long_budgets = sorted({b for phase in load_study("long").phases for b in phase.images})
 primary_long = primary_by_budget(long_rows, long_budgets, thresholds)
 # this build's runs of the same cells, drawn beside the published ones
