@@ -1015,7 +1015,8 @@ glue_values({"csv-name": out_csv.name, "chapter-seconds": time.perf_counter() - 
 #   TC_mean ratio {glue:text}`claim-primary_tc_mean-verdict`. In the published long run, at
 #   {glue:text}`long-images:,.0f` images per run ({glue:text}`long-arm`): disparity ratio
 #   {glue:text}`long-disparity`; TC_mean ratio {glue:text}`long-tc_mean`.
-# - The training recipe (published study): {glue:text}`recipe-adopted`.
+# - The training recipe (published study): the rule's {glue:text}`recipe-adopted`; held against every model,
+#   {glue:text}`recipe-checked`.
 # - Fig. 3, the disparity: β-VAE {glue:text}`claim-disparity_beta_vae-verdict`; FactorVAE
 #   {glue:text}`claim-disparity_factor_vae-verdict`; β-TCVAE {glue:text}`claim-disparity_beta_tcvae-verdict`.
 #   Removed by the revised models: revised β-VAE {glue:text}`claim-none_revised_beta_vae-verdict`; RTC-VAE
