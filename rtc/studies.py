@@ -14,7 +14,9 @@ At each budget every run of the phase is trained to ``images / batch_size`` step
 (:mod:`rtc.models.train`): the next budget extends it from its checkpoint, and a run the default profile trained
 already is the prefix it starts from — then evaluated along its curve, and the table is written again
 (atomically): whenever the study stops, the published table holds every run at the furthest budget it was
-evaluated at, nothing half-done. A study without ``study:`` is one phase of all its grids at their own ``steps``.
+evaluated at, nothing half-done — in this cache, or in the table published before (a fresh clone's empty cache
+drops nothing the committed table holds: :func:`publish`). A study without ``study:`` is one phase of all its
+grids at their own ``steps``.
 
 Faults: a kill at any point loses at most the steps since the run's last checkpoint, and the next call goes on
 (training resumes bit-identically; finished budgets are cache hits). Two calls of one study never run at once:
@@ -45,15 +47,23 @@ from rtc._validate import ConfigError
 from rtc.experiments.comparison.learning import mean_image_baseline
 from rtc.experiments.grid import GridError, estimate_seconds, grid_runs, validate_grid
 from rtc.experiments.probes import ProbeSettings
-from rtc.experiments.published import git_commit, published_path, snapshot_rows, write_table
+from rtc.experiments.published import (
+    PublishedTableError,
+    git_commit,
+    published_path,
+    read_table,
+    snapshot_rows,
+    write_table,
+)
 from rtc.experiments.results import cached_result, default_results_dir, run_dir
-from rtc.models.runfiles import CHECKPOINT, FINAL, CheckpointError, read_run_file
+from rtc.experiments.store import eval_code_version
+from rtc.models.runfiles import CHECKPOINT, FINAL, CheckpointError, code_version, read_run_file
 from rtc.paths import find_root
 from rtc.progress import report
 from rtc.sweep import SweepError, run_grid
 
-__all__ = ["Phase", "Study", "load_study", "stage_runs", "reached", "publish", "run_study", "plan", "main",
-           "STUDIES"]
+__all__ = ["Phase", "Study", "load_study", "stage_runs", "reached", "publish", "kept_published", "run_study", "plan",
+           "main", "STUDIES", "RUN_COLUMNS"]
 
 STUDIES = "studies"  # parameters/studies/: not a book profile (rtc.params.profiles leaves it out)
 
@@ -173,20 +183,82 @@ def reached(study: Study, results_dir: Path) -> list[tuple[str, object]]:
     return out
 
 
+# A run's identity in a published table: what its cache key holds and the table records (the cell is a label).
+RUN_COLUMNS = ("model", "dataset", "strength", "seed", "lr", "batch_size", "warmup_steps", "precision")
+
+
+def _run_key(values) -> tuple:
+    """The run of a table row, or of a RunSpec's fields (:data:`RUN_COLUMNS`); floats rounded to the CSV's six
+    significant digits, so that a value read back from the table matches the grid's."""
+    text, floats = {"model", "dataset", "precision"}, {"strength", "lr"}
+    return tuple(str(v) if c in text else float(f"{float(v):.6g}") if c in floats else int(v)
+                 for c, v in zip(RUN_COLUMNS, values, strict=True))
+
+
+def _config_key(c, dataset) -> tuple:
+    """The run key of a TrainConfig ``c`` on the DatasetSpec ``dataset`` (a RunSpec's or a RunResult's)."""
+    return _run_key((c.model, dataset.name, c.strength, c.seed, c.lr, c.batch_size, c.warmup_steps, c.precision))
+
+
+def kept_published(study: Study, table, reached_images: dict, datasets: dict) -> tuple[list[dict], list[str]]:
+    """The rows of the study's published ``table`` that the cache does not replace, relabelled with today's cells,
+    and one line per published run left out, saying why.
+
+    A published run is kept when it is one of the study's runs, its code digests are today's (a table holds one
+    code version: :func:`rtc.experiments.published.read_table`) and it reaches further than the cache holds it
+    (``reached_images``: run key → images per run evaluated in the cache). So a fresh clone, whose cache is
+    empty, publishes what was published before, and a run it trains replaces its rows once it reaches as far.
+    ``datasets``: DatasetSpec → the loaded dataset (filled as needed)."""
+    cells = {_config_key(s.config, s.dataset): (cell, s) for s, cell in _cells(study).items()}
+    kept, dropped = [], []
+    for key, g in table.groupby(list(RUN_COLUMNS), sort=False):
+        key = _run_key(key)
+        images = int(g["images_seen"].max())
+        what = f"{key[0]} {key[2]:g} seed {key[3]} lr {key[4]:g} batch {key[5]} ({images:,} images)"
+        if key not in cells:
+            dropped.append(f"{what}: not a run of the study any more")
+            continue
+        cell, spec = cells[key]
+        if spec.dataset not in datasets:
+            datasets[spec.dataset] = spec.dataset.load()
+        today = (code_version(datasets[spec.dataset]), eval_code_version())
+        if (str(g["train_code"].iloc[0]), str(g["eval_code"].iloc[0])) != today:
+            dropped.append(f"{what}: computed by other code (digests {g['train_code'].iloc[0]}, "
+                           f"{g['eval_code'].iloc[0]}; today's {today[0]}, {today[1]})")
+        elif images > reached_images.get(key, 0):
+            kept += [{**r, "cell": cell} for r in g.drop(columns="written").to_dict("records")]
+    return kept, dropped
+
+
 def publish(study: Study, results_dir: Path, *, path: Path | None = None):
-    """Write the study's table (``published/<name>.csv``) from what is cached: every run at the furthest budget
-    it was evaluated at, one row per kept step. Returns the table, or None when no run is evaluated yet."""
+    """Write the study's table (``published/<name>.csv``) from what is cached — every run at the furthest budget
+    it was evaluated at, one row per kept step — and from the table published before, for the runs it holds
+    further than the cache (:func:`kept_published`). Returns the table, or None when there is nothing to write.
+    A published table that cannot be read stops it, naming the file: nothing is overwritten."""
+    path = Path(path or study.table_path)
     found = reached(study, results_dir)
-    if not found:
+    old = read_table(path, study=study.name) if path.exists() else None
+    if not found and old is None:
         return None
-    baselines, datasets, rows, commit = {}, {}, [], git_commit(study.root)
+    datasets, kept = {}, []
+    if old is not None:
+        reached_images = {_config_key(r.config, r.dataset): r.config.steps * r.config.batch_size
+                          for _, r in found}
+        kept, dropped = kept_published(study, old, reached_images, datasets)
+        for line in dropped:
+            _say(f"study {study.name}: published run left out of {path.name}: {line}")
+        # a run kept from the table is not also written from the cache (where it is evaluated less far)
+        held = {_run_key(tuple(r[c] for c in RUN_COLUMNS)) for r in kept}
+        found = [(cell, r) for cell, r in found if _config_key(r.config, r.dataset) not in held]
+    baselines, rows, commit = {}, list(kept), git_commit(study.root)
     for cell, r in found:
         if r.dataset not in datasets:
             datasets[r.dataset] = r.dataset.load()
+        if r.dataset not in baselines:
             baselines[r.dataset] = mean_image_baseline(datasets[r.dataset])
         rows += snapshot_rows(r, datasets[r.dataset], study=study.name, cell=cell, baseline=baselines[r.dataset],
                               probe=study.probe, commit=commit)
-    return write_table(rows, path or study.table_path)
+    return write_table(rows, path) if rows else None
 
 
 def _trained_steps(spec, results_dir: Path, datasets: dict) -> int:
@@ -259,6 +331,8 @@ def run_study(study: Study, *, results_dir: str | Path | None = None, hours: flo
               f"{lock}); waiting for it to finish — then this call goes on from where it stopped", flush=True)
 
     with file_lock(lock, on_wait=waiting):
+        if study.table_path.exists():  # a table publish() cannot read stops the study now, not after a budget
+            read_table(study.table_path, study=study.name)
         t0, table = time.monotonic(), None
         slots = max(1, int((os.cpu_count() or 1) // study.grid["resources"].cpus_per_run))
         left0 = _study_left(study, root, until_images)
@@ -307,7 +381,8 @@ def main(argv=None) -> int:
     p.add_argument("--hours", type=float, default=None, help="start no budget after this many hours")
     p.add_argument("--until-images", type=int, default=None, help="no budget above this many images per run")
     p.add_argument("--dry-run", action="store_true", help="print the plan and what is cached; train nothing")
-    p.add_argument("--publish-only", action="store_true", help="write the table from the cache; train nothing")
+    p.add_argument("--publish-only", action="store_true",
+                   help="write the table from the cache (and the table published before); train nothing")
     a = p.parse_args(argv)
     if a.hours is not None and not (math.isfinite(a.hours) and a.hours > 0):
         p.error(f"--hours must be a number > 0, got {a.hours}")
@@ -317,8 +392,12 @@ def main(argv=None) -> int:
         print("\n".join(plan(study, root)))
         return 0
     t0 = time.perf_counter()
-    table = publish(study, root) if a.publish_only else run_study(study, results_dir=root, hours=a.hours,
-                                                                  until_images=a.until_images)
+    try:
+        table = publish(study, root) if a.publish_only else run_study(study, results_dir=root, hours=a.hours,
+                                                                      until_images=a.until_images)
+    except PublishedTableError as e:  # the table stays as it was: move it aside or repair it, then call again
+        print(f"error: {e}; the table was left as it was (what was trained stays cached)", file=sys.stderr)
+        return 1
     if table is None:
         print(f"study {study.name}: no run evaluated yet; nothing published")
         return 0

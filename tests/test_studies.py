@@ -144,3 +144,40 @@ def test_dry_run_and_publish_only(uninterrupted):
     assert "phase 1 (a), 800 images: 2 runs, 2 evaluated, 0 to train or extend" in out
     out = finish(cli(root, "--publish-only"))
     assert "published" in out and textwrap.dedent(out).count("\n") > 2
+
+
+def test_publishing_keeps_what_the_cache_holds_less_far(uninterrupted, tmp_path):
+    """A fresh clone (the committed table, an empty cache): publishing drops nothing the table holds; training to
+    a lower budget keeps the published runs' further rows; a run the study no longer defines, or one computed by
+    other code, is left out and named; an unreadable table stops the publication and stays as it was."""
+    plain = read_table(uninterrupted[0] / "published" / "tiny.csv")
+    keep = [c for c in plain.columns if c not in SKIP]
+    root = make_root(tmp_path)
+    table = root / "published" / "tiny.csv"
+    table.parent.mkdir()
+    table.write_bytes((uninterrupted[0] / "published" / "tiny.csv").read_bytes())
+    out = finish(cli(root, "--publish-only"))  # nothing cached: the committed table stays whole
+    assert "published" in out and read_table(table)[keep].equals(plain[keep])
+    finish(cli(root, "--until-images", "400"))  # the cache reaches 400 images; the table holds 800
+    assert read_table(table)[keep].equals(plain[keep])
+    assert (root / "results").exists()
+
+    doc = yaml.safe_load(yaml.safe_dump(TINY))
+    doc["grids"][0]["seeds"] = [0]  # seed 1 is no longer a run of the study
+    (root / "parameters" / "studies" / "tiny.yaml").write_text(yaml.safe_dump(doc))
+    out = finish(cli(root, "--publish-only"))
+    assert "left out of tiny.csv: beta_vae 4 seed 1 lr 0.001 batch 8 (800 images): not a run of the study" in out
+    t = read_table(table)
+    assert set(t["seed"]) == {0} and int(t["images_seen"].max()) == 800
+
+    other = read_table(table).assign(train_code="0" * 16)
+    other.to_csv(table, index=False)
+    out = finish(cli(root, "--publish-only"))
+    assert "computed by other code" in out
+    assert int(read_table(table)["images_seen"].max()) == 400  # the cache's run, at its own budget
+
+    table.write_text("study,cell\nnot,a table\n")
+    p = cli(root, "--publish-only")
+    out, _ = p.communicate(timeout=600)
+    assert p.returncode == 1 and "missing columns" in out and "the table was left as it was" in out
+    assert table.read_text() == "study,cell\nnot,a table\n"
