@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from rtc.claims import THRESHOLDS, binomial_interval
-from rtc.experiments.comparison.long_run import long_runs, primary_by_budget
+from rtc.experiments.comparison.long_run import arm_label, long_runs, longest_budget, primary_by_budget
 from rtc.experiments.comparison.recipes import (
     adopt_recipe,
     every_model_learns,
@@ -100,13 +100,13 @@ def test_adoption_needs_paired_seeds():
         adopt_recipe(recipe_runs(t))
 
 
-def long_table(ratio=0.1, seeds=(0, 1, 2, 3, 4), images=(48000, 96000), wobble=0.0):
+def long_table(ratio=0.1, seeds=(0, 1, 2, 3, 4), images=(48000, 96000), wobble=0.0, lr=1e-3):
     rows = []
     for s in seeds:
         for k, im in enumerate(images):
             for m in ("factor_vae", "rtc_vae"):
                 d = (2.0 + 0.1 * s) * (ratio if m == "rtc_vae" else 1.0) * (1 + wobble * k)
-                rows.append({"model": m, "dataset": "dsprites", "strength": 10.0, "seed": s, "lr": 1e-3,
+                rows.append({"model": m, "dataset": "dsprites", "strength": 10.0, "seed": s, "lr": lr,
                              "batch_size": 32, "step": im // 32, "images_seen": im, "recon": 100.0,
                              "trained_recon": 100.0, "baseline": BASE, "floor": FLOOR, "tc_mean": 3 * d + 1,
                              "tc_sample": 2 * d + 1, "tc_mean_active": 3 * d + 1, "tc_sample_active": 2 * d + 1,
@@ -138,6 +138,22 @@ def test_primary_endpoint_skips_budgets_not_reached_and_unlearned_runs():
     p2 = primary_by_budget(long_runs(t2), [96000]).iloc[0]
     assert p2["learned runs"] == "9/10" and p2["pairs"] == 5
     assert THRESHOLDS.learned < 1
+
+
+def test_the_longest_budget_of_the_arm_asked_for():
+    """Two arms: the first in the table reached 192,000 images with RTC-VAE at FactorVAE's disparity, the other
+    (the build's recipe) 96,000 at a tenth of it. The prose reports the arm asked for, else the first; an arm no
+    budget reached says so."""
+    t = pd.concat([long_table(ratio=1.0, images=(48000, 96000, 192000)), long_table(ratio=0.1, lr=3e-4)])
+    p = primary_by_budget(long_runs(t), [48000, 96000, 192000])
+    first = longest_budget(p)
+    assert first["arm"] == "γ = 10, lr 0.001, batch 32" and first["images"] == 192000
+    assert first["disparity"] == "refuted at 192,000 images per run"
+    own = longest_budget(p, arm_label(10, 3e-4, 32))
+    assert own["arm"] == "γ = 10, lr 0.0003, batch 32" and own["images"] == 96000 and own["pairs"] == 5
+    assert own["disparity-evidence"].startswith("RTC-VAE / FactorVAE disparity at 10: 0.10 [0.10, 0.10]")
+    none = longest_budget(p, arm_label(10, 1e-4, 64))
+    assert none["images"] == 0 and "no verdict" in none["disparity"] and none["arm"] == "γ = 10, lr 0.0001, batch 64"
 
 
 def three_model_table(rtc_fails=(), fail_a=()):
@@ -193,7 +209,8 @@ def test_every_model_must_learn_with_the_recipe_down_the_ranking():
 
 def test_the_book_says_whether_the_build_trains_with_the_checked_recipe():
     checked = {"recipe": (3e-4, 32)}
-    assert recipe_in_build(checked, (3e-4, 32), "default").endswith("the recipe of the check above.")
+    switched = recipe_in_build(checked, (3e-4, 32), "default")
+    assert "lr 0.0003, batch 32, the recipe of the check above" in switched and "from lr 0.001, batch 32" in switched
     kept = recipe_in_build(checked, (1e-3, 32), "default")
     assert "not the check's lr 0.0003, batch 32" in kept and "every verdict of this chapter is at lr 0.001" in kept
     assert "its own setting" in recipe_in_build(checked, (1e-3, 500), "paper")

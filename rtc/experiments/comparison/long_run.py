@@ -4,7 +4,7 @@
 - :func:`long_runs` — the table with the book's learning rule applied at every kept step
   (:func:`rtc.experiments.comparison.learning.add_learning`), the regime gate (an RTC-VAE run is in the paper's
   regime when its variance term stayed in the η band for ``Thresholds.regime_share`` of the second half of its
-  steps so far) and ``arm``, the recipe and strength a run belongs to (e.g. "γ = 10, lr 0.001, batch 32").
+  steps so far) and ``arm``, the recipe and strength a run belongs to (e.g. "γ = 10, lr 0.0003, batch 32").
 - :func:`primary_by_budget` — the primary endpoint (:func:`rtc.experiments.comparison.claim_primary`: RTC-VAE
   against FactorVAE, paired by seed, the log-ratio of the disparity and of TC_mean against the registry's
   thresholds) at every budget of every arm, each with its plateau test along the runs' curves up to that budget
@@ -91,15 +91,17 @@ def primary_by_budget(runs: pd.DataFrame, budgets, t: Thresholds = THRESHOLDS) -
     return pd.DataFrame(rows)
 
 
-def longest_budget(primary: pd.DataFrame) -> dict:
-    """What the chapter says of the first arm's longest budget (``primary``: :func:`primary_by_budget`): ``arm``,
-    ``images``, ``pairs`` and, per endpoint q ("disparity", "tc_mean"), ``q`` (the verdict with its budget) and
-    ``q-evidence``; without any budget both models reached, says so."""
-    if primary.empty:
+def longest_budget(primary: pd.DataFrame, arm: str | None = None) -> dict:
+    """What the chapter says of an arm's longest budget (``primary``: :func:`primary_by_budget`; ``arm``: its
+    label, :func:`arm_label` — the build's own recipe —, None: the first arm): ``arm``, ``images``, ``pairs`` and,
+    per endpoint q ("disparity", "tc_mean"), ``q`` (the verdict with its budget) and ``q-evidence``; without any
+    budget both models reached in that arm, says so."""
+    if arm is None and not primary.empty:
+        arm = primary["arm"].iloc[0]
+    if primary.empty or arm not in set(primary["arm"]):
         none = "no budget that both models reached with a learned pair: no verdict"
-        return {"arm": "none", "images": 0, "pairs": 0, "disparity": none, "disparity-evidence": "",
+        return {"arm": arm or "none", "images": 0, "pairs": 0, "disparity": none, "disparity-evidence": "",
                 "tc_mean": none, "tc_mean-evidence": ""}
-    arm = primary["arm"].iloc[0]
     row = primary[primary["arm"] == arm].iloc[-1]
     out = {"arm": arm, "images": int(row["images"]), "pairs": int(row["pairs"])}
     for q in ("disparity", "tc_mean"):
