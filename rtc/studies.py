@@ -48,22 +48,25 @@ from rtc.experiments.comparison.learning import mean_image_baseline
 from rtc.experiments.grid import GridError, estimate_seconds, grid_runs, validate_grid
 from rtc.experiments.probes import ProbeSettings
 from rtc.experiments.published import (
+    RUN_COLUMNS,
     PublishedTableError,
+    config_key,
     git_commit,
+    kept_rows,
     published_path,
     read_table,
+    run_key,
     snapshot_rows,
     write_table,
 )
 from rtc.experiments.results import cached_result, default_results_dir, run_dir
-from rtc.experiments.store import eval_code_version
-from rtc.models.runfiles import CHECKPOINT, FINAL, CheckpointError, code_version, read_run_file
+from rtc.models.runfiles import CHECKPOINT, FINAL, CheckpointError, read_run_file
 from rtc.paths import find_root
 from rtc.progress import report
 from rtc.sweep import SweepError, run_grid
 
-__all__ = ["Phase", "Study", "load_study", "stage_runs", "reached", "publish", "kept_published", "run_study", "plan",
-           "main", "STUDIES", "RUN_COLUMNS"]
+__all__ = ["Phase", "Study", "load_study", "stage_runs", "reached", "publish", "run_study", "plan", "main",
+           "STUDIES"]
 
 STUDIES = "studies"  # parameters/studies/: not a book profile (rtc.params.profiles leaves it out)
 
@@ -183,58 +186,12 @@ def reached(study: Study, results_dir: Path) -> list[tuple[str, object]]:
     return out
 
 
-# A run's identity in a published table: what its cache key holds and the table records (the cell is a label).
-RUN_COLUMNS = ("model", "dataset", "strength", "seed", "lr", "batch_size", "warmup_steps", "precision")
-
-
-def _run_key(values) -> tuple:
-    """The run of a table row, or of a RunSpec's fields (:data:`RUN_COLUMNS`); floats rounded to the CSV's six
-    significant digits, so that a value read back from the table matches the grid's."""
-    text, floats = {"model", "dataset", "precision"}, {"strength", "lr"}
-    return tuple(str(v) if c in text else float(f"{float(v):.6g}") if c in floats else int(v)
-                 for c, v in zip(RUN_COLUMNS, values, strict=True))
-
-
-def _config_key(c, dataset) -> tuple:
-    """The run key of a TrainConfig ``c`` on the DatasetSpec ``dataset`` (a RunSpec's or a RunResult's)."""
-    return _run_key((c.model, dataset.name, c.strength, c.seed, c.lr, c.batch_size, c.warmup_steps, c.precision))
-
-
-def kept_published(study: Study, table, reached_images: dict, datasets: dict) -> tuple[list[dict], list[str]]:
-    """The rows of the study's published ``table`` that the cache does not replace, relabelled with today's cells,
-    and one line per published run left out, saying why.
-
-    A published run is kept when it is one of the study's runs, its code digests are today's (a table holds one
-    code version: :func:`rtc.experiments.published.read_table`) and it reaches further than the cache holds it
-    (``reached_images``: run key → images per run evaluated in the cache). So a fresh clone, whose cache is
-    empty, publishes what was published before, and a run it trains replaces its rows once it reaches as far.
-    ``datasets``: DatasetSpec → the loaded dataset (filled as needed)."""
-    cells = {_config_key(s.config, s.dataset): (cell, s) for s, cell in _cells(study).items()}
-    kept, dropped = [], []
-    for key, g in table.groupby(list(RUN_COLUMNS), sort=False):
-        key = _run_key(key)
-        images = int(g["images_seen"].max())
-        what = f"{key[0]} {key[2]:g} seed {key[3]} lr {key[4]:g} batch {key[5]} ({images:,} images)"
-        if key not in cells:
-            dropped.append(f"{what}: not a run of the study any more")
-            continue
-        cell, spec = cells[key]
-        if spec.dataset not in datasets:
-            datasets[spec.dataset] = spec.dataset.load()
-        today = (code_version(datasets[spec.dataset]), eval_code_version())
-        if (str(g["train_code"].iloc[0]), str(g["eval_code"].iloc[0])) != today:
-            dropped.append(f"{what}: computed by other code (digests {g['train_code'].iloc[0]}, "
-                           f"{g['eval_code'].iloc[0]}; today's {today[0]}, {today[1]})")
-        elif images > reached_images.get(key, 0):
-            kept += [{**r, "cell": cell} for r in g.drop(columns="written").to_dict("records")]
-    return kept, dropped
-
-
 def publish(study: Study, results_dir: Path, *, path: Path | None = None):
     """Write the study's table (``published/<name>.csv``) from what is cached — every run at the furthest budget
     it was evaluated at, one row per kept step — and from the table published before, for the runs it holds
-    further than the cache (:func:`kept_published`). Returns the table, or None when there is nothing to write.
-    A published table that cannot be read stops it, naming the file: nothing is overwritten."""
+    further than the cache (:func:`rtc.experiments.published.kept_rows`). Returns the table, or None when there
+    is nothing to write. A published table that cannot be read stops it, naming the file: nothing is
+    overwritten."""
     path = Path(path or study.table_path)
     found = reached(study, results_dir)
     old = read_table(path, study=study.name) if path.exists() else None
@@ -242,14 +199,15 @@ def publish(study: Study, results_dir: Path, *, path: Path | None = None):
         return None
     datasets, kept = {}, []
     if old is not None:
-        reached_images = {_config_key(r.config, r.dataset): r.config.steps * r.config.batch_size
+        reached_images = {config_key(r.config, r.dataset): r.config.steps * r.config.batch_size
                           for _, r in found}
-        kept, dropped = kept_published(study, old, reached_images, datasets)
+        cells = {config_key(s.config, s.dataset): (cell, s) for s, cell in _cells(study).items()}
+        kept, dropped = kept_rows(old, cells, reached_images, datasets)
         for line in dropped:
             _say(f"study {study.name}: published run left out of {path.name}: {line}")
         # a run kept from the table is not also written from the cache (where it is evaluated less far)
-        held = {_run_key(tuple(r[c] for c in RUN_COLUMNS)) for r in kept}
-        found = [(cell, r) for cell, r in found if _config_key(r.config, r.dataset) not in held]
+        held = {run_key(tuple(r[c] for c in RUN_COLUMNS)) for r in kept}
+        found = [(cell, r) for cell, r in found if config_key(r.config, r.dataset) not in held]
     baselines, rows, commit = {}, list(kept), git_commit(study.root)
     for cell, r in found:
         if r.dataset not in datasets:

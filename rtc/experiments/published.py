@@ -37,7 +37,7 @@ from .store import eval_code_version
 
 __all__ = ["PUBLISHED", "ID_COLUMNS", "QUANTITY_COLUMNS", "PROVENANCE_COLUMNS", "COLUMNS", "PublishedTableError",
            "published_path", "trained_recon_at", "snapshot_rows", "git_commit", "write_table", "read_table",
-           "staleness", "provenance", "TRAINED_SHARE"]
+           "staleness", "provenance", "TRAINED_SHARE", "RUN_COLUMNS", "run_key", "config_key", "kept_rows"]
 
 PUBLISHED = "published"
 
@@ -226,3 +226,49 @@ def provenance(table: pd.DataFrame, dataset) -> dict:
                    f"({out['precision']}), published at commit {out['commit']} on {out['written']}; "
                    f"{stale['text']}")
     return out
+
+
+# A run's identity in a published table: what its cache key holds and the table records (the cell is a label).
+RUN_COLUMNS = ("model", "dataset", "strength", "seed", "lr", "batch_size", "warmup_steps", "precision")
+
+
+def run_key(values) -> tuple:
+    """The run of a table row, or of a RunSpec's fields (:data:`RUN_COLUMNS`); floats rounded to the CSV's six
+    significant digits, so that a value read back from the table matches the grid's."""
+    text, floats = {"model", "dataset", "precision"}, {"strength", "lr"}
+    return tuple(str(v) if c in text else float(f"{float(v):.6g}") if c in floats else int(v)
+                 for c, v in zip(RUN_COLUMNS, values, strict=True))
+
+
+def config_key(c, dataset) -> tuple:
+    """The run key of a TrainConfig ``c`` on the DatasetSpec ``dataset`` (a RunSpec's or a RunResult's)."""
+    return run_key((c.model, dataset.name, c.strength, c.seed, c.lr, c.batch_size, c.warmup_steps, c.precision))
+
+
+def kept_rows(table: pd.DataFrame, cells: dict, reached_images: dict, datasets: dict) -> tuple[list[dict], list[str]]:
+    """The rows of a published ``table`` that a study's cache does not replace, relabelled with today's cells,
+    and one line per published run left out, saying why.
+
+    A published run is kept when it is one of the study's runs (``cells``: run key → (cell, RunSpec)), its code
+    digests are today's (a table holds one code version: :func:`read_table`) and it reaches further than the cache
+    holds it (``reached_images``: run key → images per run evaluated in the cache). So a fresh clone, whose cache
+    is empty, publishes what was published before, and a run it trains replaces its rows once it reaches as far.
+    ``datasets``: DatasetSpec → the loaded dataset (filled as needed)."""
+    kept, dropped = [], []
+    for key, g in table.groupby(list(RUN_COLUMNS), sort=False):
+        key = run_key(key)
+        images = int(g["images_seen"].max())
+        what = f"{key[0]} {key[2]:g} seed {key[3]} lr {key[4]:g} batch {key[5]} ({images:,} images)"
+        if key not in cells:
+            dropped.append(f"{what}: not a run of the study any more")
+            continue
+        cell, spec = cells[key]
+        if spec.dataset not in datasets:
+            datasets[spec.dataset] = spec.dataset.load()
+        today = (code_version(datasets[spec.dataset]), eval_code_version())
+        if (str(g["train_code"].iloc[0]), str(g["eval_code"].iloc[0])) != today:
+            dropped.append(f"{what}: computed by other code (digests {g['train_code'].iloc[0]}, "
+                           f"{g['eval_code'].iloc[0]}; today's {today[0]}, {today[1]})")
+        elif images > reached_images.get(key, 0):
+            kept += [{**r, "cell": cell} for r in g.drop(columns="written").to_dict("records")]
+    return kept, dropped
