@@ -254,7 +254,7 @@ def kept_rows(table: pd.DataFrame, cells: dict, reached_images: dict, datasets: 
     holds it (``reached_images``: run key → images per run evaluated in the cache). So a fresh clone, whose cache
     is empty, publishes what was published before, and a run it trains replaces its rows once it reaches as far.
     ``datasets``: DatasetSpec → the loaded dataset (filled as needed)."""
-    kept, dropped = [], []
+    kept, dropped, digests = [], [], {}  # digests: DatasetSpec → today's (training, evaluation) code digests
     for key, g in table.groupby(list(RUN_COLUMNS), sort=False):
         key = run_key(key)
         images = int(g["images_seen"].max())
@@ -263,9 +263,11 @@ def kept_rows(table: pd.DataFrame, cells: dict, reached_images: dict, datasets: 
             dropped.append(f"{what}: not a run of the study any more")
             continue
         cell, spec = cells[key]
-        if spec.dataset not in datasets:
-            datasets[spec.dataset] = spec.dataset.load()
-        today = (code_version(datasets[spec.dataset]), eval_code_version())
+        if spec.dataset not in digests:
+            if spec.dataset not in datasets:
+                datasets[spec.dataset] = spec.dataset.load()
+            digests[spec.dataset] = (code_version(datasets[spec.dataset]), eval_code_version())
+        today = digests[spec.dataset]
         if (str(g["train_code"].iloc[0]), str(g["eval_code"].iloc[0])) != today:
             dropped.append(f"{what}: computed by other code (digests {g['train_code'].iloc[0]}, "
                            f"{g['eval_code'].iloc[0]}; today's {today[0]}, {today[1]})")

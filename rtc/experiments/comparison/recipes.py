@@ -236,10 +236,8 @@ def recipe_in_build(checked: dict, build: tuple, profile: str, current: tuple = 
         return (said + ", the recipe of the check above: the `default` and `long` profiles were switched to it "
                 f"after the study, from {recipe_label(*current)}, which the long run keeps as an arm of its own.")
     if np.isclose(build[0], current[0]) and int(build[1]) == int(current[1]):
-        return (said + f", the recipe in use before the study, not the check's {recipe_label(lr, b)}: the profiles "
-                "have not been switched to it, because the default profile's runs are the first 48,000 images of "
-                "the long run below, so a switch trains both again — until then every verdict of this chapter is "
-                f"at {recipe_label(*build)}.")
+        return (said + f", the recipe in use before the study, not the check's {recipe_label(lr, b)}: every "
+                f"verdict of this chapter is at {recipe_label(*build)}.")
     return said + f", its own setting, neither the check's {recipe_label(lr, b)} nor the recipe in use."
 
 
